@@ -1,0 +1,182 @@
+//! The human command line: serve stdio (default), list and call tools, check the config, demo.
+
+mod call;
+mod check;
+#[cfg(feature = "demo")]
+mod demo;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config};
+use crate::engine::Engine;
+use crate::server::McpServer;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "proxmox-mcp",
+    version,
+    about = "MCP server that lets an AI assistant run a Proxmox VE cluster safely",
+    long_about = "MCP server that lets an AI assistant run a Proxmox VE cluster safely.\n\n\
+        With no subcommand it serves MCP over stdio (what an MCP client launches).\n\
+        Connection settings come from the config file and PROXMOX_* environment variables."
+)]
+pub struct Cli {
+    /// Config file (default: /etc/proxmox-mcp/config.toml, else the user's config dir;
+    /// env PROXMOX_MCP_CONFIG)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// State directory for modes, approvals and the audit log (env PROXMOX_MCP_STATE_DIR)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (the default)
+    Serve,
+    /// List the tools this server offers
+    Tools(ToolsArgs),
+    /// Call one tool and print its result
+    Call(CallArgs),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run against a built-in simulated cluster (no Proxmox needed)
+    #[cfg(feature = "demo")]
+    Demo(demo::DemoArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and test the connection to every cluster
+    Check,
+    /// Print which config file would be read
+    Path,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    /// The short text the model reads
+    #[default]
+    Text,
+    /// The full MCP result as JSON
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Tool name (see `proxmox-mcp tools`)
+    pub tool: String,
+    /// Argument as key=value; the value is parsed as JSON when it can be (`vmid=100`)
+    #[arg(long = "arg", short = 'a', value_name = "KEY=VALUE")]
+    pub args: Vec<String>,
+    /// All arguments as one JSON object
+    #[arg(long, value_name = "JSON", conflicts_with = "args")]
+    pub json: Option<String>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Run the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let load = config::LoadOptions {
+        config_path: cli.config.clone(),
+        state_dir: cli.state_dir.clone(),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let cfg = config::load(&load)?;
+            serve(cfg).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tools(a) => {
+            print_tools(a.output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Call(a) => {
+            let cfg = config::load(&load)?;
+            call::run(Engine::new(cfg), &a).await
+        }
+        Command::Config(ConfigCommand::Check) => check::run(&load).await,
+        Command::Config(ConfigCommand::Path) => {
+            let path = load
+                .config_path
+                .clone()
+                .or_else(config::load::default_config_path);
+            match path {
+                Some(p) => out(&format!("{}\n", p.display()))?,
+                None => out("(no config file; environment only)\n")?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "demo")]
+        Command::Demo(a) => demo::run(a, load).await,
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "proxmox-mcp", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Serve MCP over stdio with this configuration.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    for c in &cfg.clusters {
+        if c.tls.insecure {
+            tracing::warn!(
+                cluster = %c.name,
+                url = %c.url,
+                "TLS certificate verification is DISABLED (insecure); pin the fingerprint \
+                 (PROXMOX_FINGERPRINT) or trust the CA (PROXMOX_CA_FILE) instead"
+            );
+        }
+    }
+    if cfg.clusters.is_empty() {
+        tracing::warn!(
+            "no Proxmox cluster configured; tools will explain how to set PROXMOX_URL and a token"
+        );
+    }
+    tracing::info!(clusters = cfg.clusters.len(), "serving MCP over stdio");
+    McpServer::new(Engine::new(cfg)).serve_stdio().await
+}
+
+fn print_tools(output: Output) -> anyhow::Result<()> {
+    match output {
+        Output::Json => {
+            let list = serde_json::json!({ "tools": crate::server::tool_list() });
+            out(&format!("{}\n", serde_json::to_string_pretty(&list)?))
+        }
+        Output::Text => {
+            let mut text = String::new();
+            for t in crate::tools::registry() {
+                text.push_str(&format!("{:<18} [{}] {}\n", t.name, t.class, t.description));
+            }
+            out(&text)
+        }
+    }
+}
+
+/// Write to stdout (the CLI's output channel; the stdio server never calls this).
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Every environment variable proxmox-mcp reads, named once, and a snapshot of them for `resolve`.
+//!
+//! The names are a public contract (README, `--help`, packaging): add new ones here and to [`ALL`],
+//! never spell them as string literals elsewhere.
+
+use std::collections::BTreeMap;
+
+/// Base URL of the default cluster, e.g. `https://pve1:8006`.
+pub const PROXMOX_URL: &str = "PROXMOX_URL";
+/// API token id of the default cluster, `user@realm!tokenname`.
+pub const PROXMOX_TOKEN_ID: &str = "PROXMOX_TOKEN_ID";
+/// API token secret (UUID) of the default cluster.
+pub const PROXMOX_TOKEN_SECRET: &str = "PROXMOX_TOKEN_SECRET";
+/// Ticket auth: `user@realm` of the default cluster.
+pub const PROXMOX_USER: &str = "PROXMOX_USER";
+/// Ticket auth: password of [`PROXMOX_USER`].
+pub const PROXMOX_PASSWORD: &str = "PROXMOX_PASSWORD";
+/// PEM file with the CA that signed the default cluster's certificate.
+pub const PROXMOX_CA_FILE: &str = "PROXMOX_CA_FILE";
+/// SHA-256 fingerprint of the default cluster's certificate, `AA:BB:…`.
+pub const PROXMOX_FINGERPRINT: &str = "PROXMOX_FINGERPRINT";
+/// `1`/`true`/`yes` (or `0`/`false`/`no`): skip certificate verification for the default cluster.
+pub const PROXMOX_INSECURE: &str = "PROXMOX_INSECURE";
+/// Path of the TOML configuration file (like `--config`).
+pub const PROXMOX_MCP_CONFIG: &str = "PROXMOX_MCP_CONFIG";
+/// Directory for modes, approvals and the audit log.
+pub const PROXMOX_MCP_STATE_DIR: &str = "PROXMOX_MCP_STATE_DIR";
+/// `tracing` filter for the log on stderr, e.g. `info` or `proxmox_mcp=debug`.
+pub const PROXMOX_MCP_LOG: &str = "PROXMOX_MCP_LOG";
+
+/// Every variable with a one-line description, in the order the docs and `--help` list them.
+pub const ALL: &[(&str, &str)] = &[
+    (
+        PROXMOX_URL,
+        "base URL of the default cluster, e.g. https://pve1:8006",
+    ),
+    (
+        PROXMOX_TOKEN_ID,
+        "API token id of the default cluster, user@realm!name",
+    ),
+    (
+        PROXMOX_TOKEN_SECRET,
+        "API token secret of the default cluster",
+    ),
+    (
+        PROXMOX_USER,
+        "ticket auth instead of a token: user@realm of the default cluster",
+    ),
+    (PROXMOX_PASSWORD, "ticket auth: password of PROXMOX_USER"),
+    (
+        PROXMOX_CA_FILE,
+        "PEM file with the CA of the default cluster's certificate",
+    ),
+    (
+        PROXMOX_FINGERPRINT,
+        "SHA-256 fingerprint (AA:BB:...) of the default cluster's certificate",
+    ),
+    (
+        PROXMOX_INSECURE,
+        "1/true/yes: do not verify the default cluster's certificate",
+    ),
+    (
+        PROXMOX_MCP_CONFIG,
+        "path of the TOML configuration file (like --config)",
+    ),
+    (
+        PROXMOX_MCP_STATE_DIR,
+        "directory for modes, approvals and the audit log",
+    ),
+    (
+        PROXMOX_MCP_LOG,
+        "log filter for stderr, e.g. info or proxmox_mcp=debug",
+    ),
+];
+
+/// The cluster-shaped variables: they override the first cluster (or create it, with `PROXMOX_URL`).
+pub const CLUSTER_VARS: &[&str] = &[
+    PROXMOX_URL,
+    PROXMOX_TOKEN_ID,
+    PROXMOX_TOKEN_SECRET,
+    PROXMOX_USER,
+    PROXMOX_PASSWORD,
+    PROXMOX_CA_FILE,
+    PROXMOX_FINGERPRINT,
+    PROXMOX_INSECURE,
+];
+
+/// A snapshot of the variables in [`ALL`], so that `resolve` never reads the process environment.
+///
+/// A variable set to the empty string (or only whitespace) counts as unset, so `PROXMOX_URL=`
+/// in a unit file or a shell disables it instead of failing as a bad URL.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct EnvVars(BTreeMap<String, String>);
+
+impl EnvVars {
+    /// The variables of [`ALL`] as the process sees them now (values that are not UTF-8 are
+    /// converted lossily; resolve then reports them as invalid).
+    pub fn from_process() -> Self {
+        Self(
+            ALL.iter()
+                .filter_map(|(name, _)| {
+                    std::env::var_os(name)
+                        .map(|v| ((*name).to_owned(), v.to_string_lossy().into_owned()))
+                })
+                .collect(),
+        )
+    }
+
+    /// A fixed set, for tests: `EnvVars::from_pairs([(PROXMOX_URL, "https://pve1:8006")])`.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, trimmed; `None` when unset or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// Whether `name` is set to something non-blank.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// A boolean variable: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` (any case).
+    /// `Err` carries the offending value.
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, String> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(Some(true)),
+                "0" | "false" | "no" | "off" => Ok(Some(false)),
+                _ => Err(v.to_owned()),
+            },
+        }
+    }
+}
+
+/// Values are shown for everything but the secrets, so a snapshot can be logged.
+impl std::fmt::Debug for EnvVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in &self.0 {
+            if k == PROXMOX_TOKEN_SECRET || k == PROXMOX_PASSWORD {
+                map.entry(k, &"****");
+            } else {
+                map.entry(k, v);
+            }
+        }
+        map.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_is_unset_and_flags_parse() {
+        let env = EnvVars::from_pairs([
+            (PROXMOX_URL, "  "),
+            (PROXMOX_INSECURE, "Yes"),
+            (PROXMOX_FINGERPRINT, "maybe"),
+        ]);
+        assert_eq!(env.get(PROXMOX_URL), None);
+        assert_eq!(env.flag(PROXMOX_INSECURE), Ok(Some(true)));
+        assert_eq!(env.flag(PROXMOX_FINGERPRINT), Err("maybe".to_owned()));
+        assert_eq!(env.flag(PROXMOX_MCP_LOG), Ok(None));
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let env = EnvVars::from_pairs([(PROXMOX_TOKEN_SECRET, "s3cr3t"), (PROXMOX_USER, "a@pam")]);
+        let shown = format!("{env:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("a@pam"), "{shown}");
+    }
+
+    #[test]
+    fn every_name_is_listed_once() {
+        let mut names: Vec<_> = ALL.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        assert!(CLUSTER_VARS.iter().all(|v| names.contains(v)));
+    }
+}

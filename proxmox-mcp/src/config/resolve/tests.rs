@@ -1,0 +1,630 @@
+//! Table-driven tests of `resolve`: one `check` over file, environment, secret files and keyring.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+use crate::config::env::*;
+
+/// Real secret files (so the mode check runs), a keyring made of a map.
+struct Fake(BTreeMap<String, String>);
+
+impl SecretSource for Fake {
+    fn read_file(&self, path: &Path) -> Result<Secret, ConfigError> {
+        load::read_secret_file(path)
+    }
+    fn read_keyring(&self, account: &str) -> Result<Option<Secret>, ConfigError> {
+        Ok(self.0.get(account).map(Secret::new))
+    }
+}
+
+/// One row: the inputs, and the rendered config (see [`render`]) or a part of the error message.
+/// `{dir}` in any string stands for a fresh temp dir; `{user}` for the user's state dir.
+#[derive(Clone, Copy)]
+struct Case<'a> {
+    name: &'a str,
+    /// Parsed as `path` (default `{dir}/config.toml`).
+    toml: Option<&'a str>,
+    path: &'a str,
+    env: &'a [(&'a str, &'a str)],
+    /// Files created in `{dir}`: name, content, mode.
+    files: &'a [(&'a str, &'a str, u32)],
+    keyring: &'a [(&'a str, &'a str)],
+    cli_state: Option<&'a str>,
+    expect: Result<&'a str, &'a str>,
+    /// Each warning must contain the matching entry; the counts must agree.
+    warnings: &'a [&'a str],
+}
+
+const BASE: Case<'static> = Case {
+    name: "",
+    toml: None,
+    path: "{dir}/config.toml",
+    env: &[],
+    files: &[],
+    keyring: &[],
+    cli_state: None,
+    expect: Ok(""),
+    warnings: &[],
+};
+
+const URL: (&str, &str) = (PROXMOX_URL, "https://pve1:8006");
+const ID: (&str, &str) = (PROXMOX_TOKEN_ID, "mcp@pve!mcp");
+const SECRET: (&str, &str) = (PROXMOX_TOKEN_SECRET, "s3");
+/// What `URL`, `ID`, `SECRET` resolve to.
+const ENV_CLUSTER: &str = "default https://pve1:8006 token mcp@pve!mcp=s3";
+
+const HOME: &str = r#"
+[[cluster]]
+name = "home"
+url = "https://pve1:8006"
+token_id = "mcp@pve!mcp"
+token_secret_file = "home.secret"
+"#;
+const HOME_SECRET: &[(&str, &str, u32)] = &[("home.secret", "tok\n", 0o600)];
+
+/// `name url auth [ca=..] [fp=AA:BB:CC] [insecure] connect/request` per cluster, then `state=..`.
+fn render(config: &Config, dir: &str) -> String {
+    let mut parts: Vec<String> = config
+        .clusters
+        .iter()
+        .map(|c| {
+            let mut line = match &c.auth {
+                Auth::Token { id, secret } => {
+                    format!("{} {} token {id}={}", c.name, c.url, secret.expose())
+                }
+                Auth::Password { user, password } => {
+                    format!("{} {} password {user}={}", c.name, c.url, password.expose())
+                }
+            };
+            if let Some(ca) = &c.tls.ca_file {
+                line += &format!(" ca={}", ca.display());
+            }
+            if let Some(fp) = &c.tls.fingerprint {
+                line += &format!(" fp={}", &fp[..8]);
+            }
+            if c.tls.insecure {
+                line += " insecure";
+            }
+            let t = c.timeouts;
+            line + &format!(" {}/{}", t.connect.as_secs(), t.request.as_secs())
+        })
+        .collect();
+    parts.push(format!("state={}", config.state_dir.display()));
+    let mut out = parts.join("; ").replace(dir, "{dir}");
+    if let Some(user) = load::user_state_dir() {
+        out = out.replace(&user.display().to_string(), "{user}");
+    }
+    out
+}
+
+fn check(case: Case<'_>) {
+    let name = case.name;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let fill = |s: &str| s.replace("{dir}", dir);
+    for (file, content, mode) in case.files {
+        let path = tmp.path().join(file);
+        std::fs::write(&path, content).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).unwrap();
+    }
+    let env = EnvVars::from_pairs(case.env.iter().map(|(k, v)| (*k, fill(v))));
+    let keyring = case
+        .keyring
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+    let opts = LoadOptions {
+        config_path: None,
+        state_dir: case.cli_state.map(|s| PathBuf::from(fill(s))),
+    };
+    let result = case
+        .toml
+        .map(|text| {
+            let path = PathBuf::from(fill(case.path));
+            parse_file(&path, &fill(text)).map(|f| (path, f))
+        })
+        .transpose()
+        .and_then(|file| resolve_with_warnings(file, &env, &Fake(keyring.collect()), &opts));
+    match (result, case.expect) {
+        (Ok((config, warnings)), Ok(want)) => {
+            assert_eq!(render(&config, dir), want, "case `{name}`");
+            let warnings: Vec<_> = warnings.iter().map(|w| w.replace(dir, "{dir}")).collect();
+            assert_eq!(
+                warnings.len(),
+                case.warnings.len(),
+                "case `{name}`: {warnings:#?}"
+            );
+            for (got, want) in warnings.iter().zip(case.warnings) {
+                assert!(got.contains(want), "case `{name}`: warning {got:?}");
+            }
+        }
+        (Err(e), Err(want)) => {
+            let msg = e.to_string().replace(dir, "{dir}");
+            assert!(msg.contains(want), "case `{name}`: error {msg:?}");
+        }
+        (Ok((config, _)), Err(want)) => panic!(
+            "case `{name}`: expected error {want:?}, got {}",
+            render(&config, dir)
+        ),
+        (Err(e), Ok(_)) => panic!("case `{name}`: unexpected error: {e}"),
+    }
+}
+
+#[test]
+fn sources_and_precedence() {
+    let cases = [
+        Case {
+            name: "nothing configured is fine",
+            expect: Ok("state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "env only",
+            env: &[URL, ID, SECRET],
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=s3 5/30; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "file only, secret file relative to the config, 0600",
+            toml: Some(HOME),
+            files: HOME_SECRET,
+            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=tok 5/30; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "secret file 0400 is fine too",
+            toml: Some(HOME),
+            files: &[("home.secret", "tok", 0o400)],
+            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=tok 5/30; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "env overrides the first cluster",
+            toml: Some(HOME),
+            files: HOME_SECRET,
+            env: &[
+                (PROXMOX_URL, "https://pve2:8006"),
+                (PROXMOX_TOKEN_SECRET, "fromenv"),
+                (PROXMOX_CA_FILE, "/etc/ca.pem"),
+            ],
+            expect: Ok(
+                "home https://pve2:8006 token mcp@pve!mcp=fromenv ca=/etc/ca.pem 5/30; state={user}",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "env user/password switch the first cluster to ticket auth",
+            toml: Some(HOME),
+            env: &[(PROXMOX_USER, "root@pam"), (PROXMOX_PASSWORD, "pw")],
+            expect: Ok("home https://pve1:8006 password root@pam=pw 5/30; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "several clusters: the first is the default and the one env touches",
+            toml: Some(
+                r#"
+                [[cluster]]
+                name = "a"
+                url = "https://a:8006"
+                token_id = "mcp@pve!mcp"
+                [[cluster]]
+                name = "b"
+                url = "https://b:8006"
+                user = "root@pam"
+                password_file = "{dir}/b.pw"
+                fingerprint = "aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899"
+                connect_timeout_secs = 2
+                request_timeout_secs = 60
+                "#,
+            ),
+            files: &[("b.pw", "pw", 0o600)],
+            env: &[SECRET],
+            expect: Ok(
+                "a https://a:8006 token mcp@pve!mcp=s3 5/30; b https://b:8006 password root@pam=pw fp=AA:BB:CC 2/60; state={user}",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "keyring, by cluster name",
+            toml: Some(
+                "[[cluster]]\nname = \"home\"\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!mcp\"\ntoken_secret_keyring = true",
+            ),
+            keyring: &[("home", "kr")],
+            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=kr 5/30; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "keyring, falling back to the token id",
+            toml: Some(
+                "[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!mcp\"\ntoken_secret_keyring = true",
+            ),
+            keyring: &[("mcp@pve!mcp", "kr2")],
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=kr2 5/30; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "inline secret works, with a warning",
+            toml: Some(
+                "[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!mcp\"\ntoken_secret = \"inline\"",
+            ),
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=inline 5/30; state={user}"),
+            warnings: &["token_secret is stored in clear text in {dir}/config.toml"],
+            ..BASE
+        },
+        Case {
+            name: "a secret from env replaces the inline one, without a warning",
+            toml: Some("[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_secret = \"inline\""),
+            env: &[ID, SECRET],
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=s3 5/30; state={user}"),
+            ..BASE
+        },
+    ];
+    cases.into_iter().for_each(check);
+}
+
+#[test]
+fn state_dir() {
+    let env_state = &[(PROXMOX_MCP_STATE_DIR, "/env/state")];
+    let cases = [
+        Case {
+            name: "file state_dir, relative to the file",
+            toml: Some("state_dir = \"state\""),
+            expect: Ok("state={dir}/state"),
+            ..BASE
+        },
+        Case {
+            name: "env beats file",
+            toml: Some("state_dir = \"state\""),
+            env: env_state,
+            expect: Ok("state=/env/state"),
+            ..BASE
+        },
+        Case {
+            name: "CLI beats env",
+            env: env_state,
+            cli_state: Some("/cli/state"),
+            expect: Ok("state=/cli/state"),
+            ..BASE
+        },
+        Case {
+            name: "a file in /etc/proxmox-mcp means a system install",
+            toml: Some(""),
+            path: "/etc/proxmox-mcp/config.toml",
+            expect: Ok("state=/var/lib/proxmox-mcp"),
+            ..BASE
+        },
+    ];
+    cases.into_iter().for_each(check);
+}
+
+#[test]
+fn urls() {
+    #[rustfmt::skip]
+    let table = [
+        ("https://pve1:8006/", Ok("https://pve1:8006"), None),
+        ("HTTPS://PVE1:8006", Ok("https://pve1:8006"), None),
+        ("https://[fd00::1]:8006", Ok("https://[fd00::1]:8006"), None),
+        ("https://pve1:8006/api2/json", Ok("https://pve1:8006"), Some("/api2/json suffix")),
+        ("https://pve1:8006/api2/json/", Ok("https://pve1:8006"), Some("/api2/json suffix")),
+        ("http://pve1:8006", Ok("http://pve1:8006"), Some("plain http")),
+        ("pve1:8006", Err("PROXMOX_URL `pve1:8006` is invalid: it has no scheme; did you mean https://pve1:8006 ?"), None),
+        ("ftp://pve1", Err("scheme `ftp` is not https://"), None),
+        ("https://pve1:8006/pve", Err("it has a path (`/pve`)"), None),
+        ("https://u:p@pve1:8006", Err("must not contain credentials"), None),
+        ("https://pve1:8006/?x=1", Err("query or fragment"), None),
+        ("https://pve1:99999", Err("PROXMOX_URL `https://pve1:99999` is invalid: invalid port"), None),
+    ];
+    for (url, expect, warning) in table {
+        let want = expect.map(|u| format!("default {u} token mcp@pve!mcp=s3 5/30; state={{user}}"));
+        check(Case {
+            name: url,
+            env: &[(PROXMOX_URL, url), ID, SECRET],
+            expect: want.as_deref().map_err(|e| *e),
+            warnings: warning.as_slice(),
+            ..BASE
+        });
+    }
+}
+
+#[test]
+fn insecure_and_fingerprint() {
+    let off = &["certificate verification is OFF; pin"][..];
+    #[rustfmt::skip]
+    let table = [
+        ("1", Ok(" insecure"), off),
+        ("TRUE", Ok(" insecure"), off),
+        ("yes", Ok(" insecure"), off),
+        ("0", Ok(""), &[]),
+        ("no", Ok(""), &[]),
+        ("maybe", Err("PROXMOX_INSECURE=`maybe` is invalid: expected 1, true or yes"), &[]),
+    ];
+    for (value, expect, warnings) in table {
+        let want = expect.map(|flag| format!("{ENV_CLUSTER}{flag} 5/30; state={{user}}"));
+        check(Case {
+            name: value,
+            env: &[URL, ID, SECRET, (PROXMOX_INSECURE, value)],
+            expect: want.as_deref().map_err(|e| *e),
+            warnings,
+            ..BASE
+        });
+    }
+    let fp = (
+        PROXMOX_FINGERPRINT,
+        "aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99",
+    );
+    let cases = [
+        Case {
+            name: "fingerprint, normalized",
+            env: &[URL, ID, SECRET, fp],
+            expect: Ok(
+                "default https://pve1:8006 token mcp@pve!mcp=s3 fp=AA:BB:CC 5/30; state={user}",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "insecure with a fingerprint says it is ignored",
+            env: &[URL, ID, SECRET, fp, (PROXMOX_INSECURE, "1")],
+            expect: Ok(
+                "default https://pve1:8006 token mcp@pve!mcp=s3 fp=AA:BB:CC insecure 5/30; state={user}",
+            ),
+            warnings: &["verification is OFF (fingerprint/ca_file are ignored)"],
+            ..BASE
+        },
+        Case {
+            name: "bad fingerprint",
+            env: &[URL, ID, SECRET, (PROXMOX_FINGERPRINT, "AA:BB")],
+            expect: Err("cluster `default`: fingerprint `AA:BB` is invalid"),
+            ..BASE
+        },
+    ];
+    cases.into_iter().for_each(check);
+}
+
+#[test]
+fn errors() {
+    let zero_timeout = "[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_id = \"a@pve!b\"\n\
+                        token_secret = \"x\"\nrequest_timeout_secs = 0";
+    let cases = [
+        Case {
+            name: "unknown key in a cluster",
+            toml: Some("[[cluster]]\nurl = \"https://pve1:8006\"\ntokn_id = \"x\""),
+            expect: Err(
+                "{dir}/config.toml:3: unknown key `tokn_id` (expected one of `name`, `url`, `token_id`",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "unknown top-level key",
+            toml: Some("stat_dir = \"/x\""),
+            expect: Err("{dir}/config.toml:1: unknown key `stat_dir`"),
+            ..BASE
+        },
+        Case {
+            name: "wrong type",
+            toml: Some("[[cluster]]\ninsecure = \"yes\""),
+            expect: Err("{dir}/config.toml:2: invalid type: string \"yes\", expected a boolean"),
+            ..BASE
+        },
+        Case {
+            name: "token id without secret",
+            env: &[URL, ID],
+            expect: Err(
+                "cluster `default`: token `mcp@pve!mcp` has no secret: set token_secret_file (mode 0600) or token_secret_keyring = true, or PROXMOX_TOKEN_SECRET",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "secret without token id",
+            env: &[URL, SECRET],
+            expect: Err(
+                "cluster `default` has a token secret but no token id: set token_id (or PROXMOX_TOKEN_ID)",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "both token and password in the environment",
+            env: &[URL, ID, SECRET, (PROXMOX_USER, "root@pam")],
+            expect: Err("cluster `default` has both an API token and a user/password: keep one"),
+            ..BASE
+        },
+        Case {
+            name: "both token and password in the file",
+            toml: Some(
+                "[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_id = \"a@pve!b\"\nuser = \"root@pam\"",
+            ),
+            expect: Err("cluster `default` has both an API token and a user/password"),
+            ..BASE
+        },
+        Case {
+            name: "user without password",
+            env: &[URL, (PROXMOX_USER, "root@pam")],
+            expect: Err(
+                "cluster `default`: user `root@pam` has no password: set password_file (mode 0600) or password_keyring = true, or PROXMOX_PASSWORD",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "password without user",
+            env: &[URL, (PROXMOX_PASSWORD, "pw")],
+            expect: Err("cluster `default` has a password but no user"),
+            ..BASE
+        },
+        Case {
+            name: "user without realm",
+            env: &[URL, (PROXMOX_USER, "root"), (PROXMOX_PASSWORD, "pw")],
+            expect: Err("user `root` is invalid: expected `user@realm`, e.g. root@pam"),
+            ..BASE
+        },
+        Case {
+            name: "no credentials",
+            toml: Some("[[cluster]]\nurl = \"https://pve1:8006\""),
+            expect: Err(
+                "cluster `default` has no credentials: set token_id with token_secret_file",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "no url",
+            toml: Some("[[cluster]]\nname = \"x\"\ntoken_id = \"a@pve!b\""),
+            expect: Err(
+                "cluster `x` has no URL: set `url` in its [[cluster]] table (or PROXMOX_URL)",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "bad url from the file names the key",
+            toml: Some("[[cluster]]\nurl = \"pve1\"\ntoken_id = \"a@pve!b\"\ntoken_secret = \"x\""),
+            expect: Err("url `pve1` is invalid: it has no scheme"),
+            ..BASE
+        },
+        Case {
+            name: "env credentials without any cluster",
+            env: &[ID],
+            expect: Err("PROXMOX_TOKEN_ID is set but no cluster is configured: set PROXMOX_URL"),
+            ..BASE
+        },
+        Case {
+            name: "token id pasted with its secret",
+            env: &[URL, (PROXMOX_TOKEN_ID, "mcp@pve!mcp=uuid"), SECRET],
+            expect: Err("token id `mcp@pve!mcp=uuid` is invalid: it contains `=`"),
+            ..BASE
+        },
+        Case {
+            name: "token id without token name",
+            env: &[URL, (PROXMOX_TOKEN_ID, "mcp@pve"), SECRET],
+            expect: Err("token id `mcp@pve` is invalid: expected `user@realm!tokenname`"),
+            ..BASE
+        },
+        Case {
+            name: "secret file readable by others",
+            toml: Some(HOME),
+            files: &[("home.secret", "tok", 0o644)],
+            expect: Err(
+                "secret file {dir}/home.secret has mode 0644, so other users may read it: run `chmod 600 {dir}/home.secret`",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "secret file missing",
+            toml: Some(HOME),
+            expect: Err("cannot read the secret file {dir}/home.secret: No such file"),
+            ..BASE
+        },
+        Case {
+            name: "empty secret file",
+            toml: Some(HOME),
+            files: &[("home.secret", "\n", 0o600)],
+            expect: Err("the secret file {dir}/home.secret is empty"),
+            ..BASE
+        },
+        Case {
+            name: "two secret sources",
+            toml: Some(
+                "[[cluster]]\nname = \"h\"\ntoken_secret = \"x\"\ntoken_secret_file = \"f\"",
+            ),
+            expect: Err(
+                "cluster `h` sets the token secret in `token_secret` and `token_secret_file`: keep exactly one",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "nothing in the keyring",
+            toml: Some(
+                "[[cluster]]\nname = \"h\"\nurl = \"https://pve1:8006\"\ntoken_id = \"a@pve!b\"\ntoken_secret_keyring = true",
+            ),
+            expect: Err(
+                "cluster `h`: no secret in the OS keyring (service `proxmox-mcp`, tried user h, a@pve!b): store it with `proxmox-mcp token set --cluster h`",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "duplicate names",
+            toml: Some("[[cluster]]\nname = \"a\"\n[[cluster]]\nname = \"a\""),
+            expect: Err("cluster name `a` is used twice; give each [[cluster]] a unique `name`"),
+            ..BASE
+        },
+        Case {
+            name: "two unnamed clusters are both `default`",
+            toml: Some("[[cluster]]\n[[cluster]]"),
+            expect: Err("cluster name `default` is used twice"),
+            ..BASE
+        },
+        Case {
+            name: "bad cluster name",
+            toml: Some("[[cluster]]\nname = \"my lab\""),
+            expect: Err("cluster name `my lab` is invalid"),
+            ..BASE
+        },
+        Case {
+            name: "zero timeout",
+            toml: Some(zero_timeout),
+            expect: Err("cluster `default`: request_timeout_secs must be at least 1"),
+            ..BASE
+        },
+    ];
+    cases.into_iter().for_each(check);
+}
+
+/// Every key of the format, as the README documents it.
+#[test]
+fn the_full_example() {
+    let full = r#"
+        state_dir = "/var/lib/proxmox-mcp"
+
+        [[cluster]]
+        name = "home"
+        url = "https://pve1:8006/api2/json"
+        token_id = "mcp@pve!mcp"
+        token_secret_file = "/etc/proxmox-mcp/home.secret"
+        fingerprint = "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99"
+        ca_file = "pve-root-ca.pem"
+        insecure = false
+        connect_timeout_secs = 5
+        request_timeout_secs = 30
+
+        [[cluster]]
+        name = "lab"
+        url = "https://10.0.0.5:8006"
+        user = "root@pam"
+        password_keyring = true
+        "#;
+    let path = Path::new("/etc/proxmox-mcp/config.toml");
+    let file = parse_file(path, full).unwrap();
+    assert_eq!(file.clusters.len(), 2);
+    let fake = Fake([("lab".to_owned(), "pw".to_owned())].into_iter().collect());
+    // The secret file does not exist here: the keyring cluster alone shows the rest resolves.
+    let err = resolve_with_warnings(
+        Some((path.into(), file.clone())),
+        &EnvVars::default(),
+        &fake,
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("/etc/proxmox-mcp/home.secret"),
+        "{err}"
+    );
+    let mut file = file;
+    file.clusters[0].token_secret_file = None;
+    file.clusters[0].token_secret_keyring = Some(true);
+    let fake = Fake(
+        [("lab", "pw"), ("home", "tok")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    );
+    let (config, warnings) = resolve_with_warnings(
+        Some((path.into(), file)),
+        &EnvVars::default(),
+        &fake,
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        render(&config, "/nowhere"),
+        "home https://pve1:8006 token mcp@pve!mcp=tok ca=/etc/proxmox-mcp/pve-root-ca.pem fp=AA:BB:CC 5/30; \
+         lab https://10.0.0.5:8006 password root@pam=pw 5/30; state=/var/lib/proxmox-mcp"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("/api2/json suffix"));
+}

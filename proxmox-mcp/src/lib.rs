@@ -1,0 +1,14 @@
+//! proxmox-mcp: an MCP server that lets an AI assistant run a Proxmox VE cluster safely.
+//!
+//! The engine is a library so that tests, the CLI and the stdio server share one code path:
+//! [`config`] resolves where and how to connect, [`pve`] talks to the Proxmox API,
+//! [`tools`] is the registry of MCP tools, [`server`] is the rmcp handler that dispatches them,
+//! and [`cli`] is the human command line.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod policy;
+pub mod pve;
+pub mod server;
+pub mod tools;

@@ -1,0 +1,37 @@
+//! The `proxmox-mcp` binary: parse the command line, log to stderr, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = proxmox_mcp::cli::Cli::parse();
+    // stdout belongs to JSON-RPC: logs go to stderr only.
+    let filter = EnvFilter::try_from_env(proxmox_mcp::config::env::PROXMOX_MCP_LOG)
+        .unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .compact()
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("proxmox-mcp: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(proxmox_mcp::cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("proxmox-mcp: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! What a call can do to a cluster, from harmless to irreversible; the most dangerous part decides.
+
+use serde::{Deserialize, Serialize};
+
+/// The class of a tool call or raw API request. Ordered from least to most dangerous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Reads state, changes nothing.
+    Read,
+    /// Power and run state: start, stop, shutdown, reboot, suspend, resume.
+    Lifecycle,
+    /// Configuration changes and creation.
+    Modify,
+    /// Deletes, destroys, rollbacks, resets, purges, wipes.
+    Destructive,
+    /// Runs arbitrary commands on a node or in a guest.
+    Exec,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Read => "read",
+            Class::Lifecycle => "lifecycle",
+            Class::Modify => "modify",
+            Class::Destructive => "destructive",
+            Class::Exec => "exec",
+        }
+    }
+
+    /// True when the call can change the cluster.
+    pub fn is_mutation(self) -> bool {
+        self != Class::Read
+    }
+}
+
+impl std::fmt::Display for Class {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

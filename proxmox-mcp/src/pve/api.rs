@@ -1,0 +1,283 @@
+//! `Pve`: a cheap, cloneable handle over any `PveApi` with typed helpers for the calls tools need most.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::client::{Method, Params, PveApi};
+use super::envelope;
+use super::error::PveError;
+use super::params::encode_segment;
+use super::types::{self, GuestKind};
+use super::upid::Upid;
+
+/// The Proxmox API as tools see it.
+#[derive(Clone)]
+pub struct Pve(Arc<dyn PveApi>);
+
+impl std::fmt::Debug for Pve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Pve").field(&self.0.base_url()).finish()
+    }
+}
+
+fn no_params() -> Params {
+    Params::new()
+}
+
+fn guest_path(kind: GuestKind, node: &str, vmid: u32, rest: &str) -> String {
+    format!(
+        "/nodes/{}/{}/{vmid}/{rest}",
+        encode_segment(node),
+        kind.path_segment()
+    )
+}
+
+fn task_path(upid: &Upid, rest: &str) -> String {
+    format!(
+        "/nodes/{}/tasks/{}/{rest}",
+        encode_segment(&upid.node),
+        encode_segment(&upid.to_string())
+    )
+}
+
+impl Pve {
+    pub fn new(api: Arc<dyn PveApi>) -> Self {
+        Pve(api)
+    }
+
+    pub fn api(&self) -> &dyn PveApi {
+        self.0.as_ref()
+    }
+
+    /// Any call; returns the envelope's `data`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Params,
+    ) -> Result<Value, PveError> {
+        self.0.call(method, path, params).await
+    }
+
+    /// A GET decoded into `T`.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &Params,
+    ) -> Result<T, PveError> {
+        let data = self.0.call(Method::Get, path, params).await?;
+        serde_json::from_value(data).map_err(|e| PveError::Decode {
+            message: format!(
+                "GET {path}: unexpected shape ({e}); expected {}",
+                short_type_name::<T>()
+            ),
+        })
+    }
+
+    pub async fn version(&self) -> Result<types::Version, PveError> {
+        self.get("/version", &no_params()).await
+    }
+
+    /// `GET /cluster/resources`, optionally filtered by `type` (`vm`, `storage`, `node`, `sdn`).
+    pub async fn cluster_resources(
+        &self,
+        kind: Option<&str>,
+    ) -> Result<Vec<types::ClusterResource>, PveError> {
+        let mut params = no_params();
+        if let Some(k) = kind {
+            params.insert("type".into(), Value::String(k.to_owned()));
+        }
+        self.get("/cluster/resources", &params).await
+    }
+
+    pub async fn cluster_status(&self) -> Result<Vec<types::ClusterStatusItem>, PveError> {
+        self.get("/cluster/status", &no_params()).await
+    }
+
+    pub async fn nodes(&self) -> Result<Vec<types::NodeListItem>, PveError> {
+        self.get("/nodes", &no_params()).await
+    }
+
+    pub async fn node_status(&self, node: &str) -> Result<types::NodeStatus, PveError> {
+        self.get(
+            &format!("/nodes/{}/status", encode_segment(node)),
+            &no_params(),
+        )
+        .await
+    }
+
+    pub async fn subscription(&self, node: &str) -> Result<types::Subscription, PveError> {
+        self.get(
+            &format!("/nodes/{}/subscription", encode_segment(node)),
+            &no_params(),
+        )
+        .await
+    }
+
+    pub async fn ha_status(&self) -> Result<Vec<types::HaStatusItem>, PveError> {
+        self.get("/cluster/ha/status/current", &no_params()).await
+    }
+
+    /// Find a guest by vmid cluster-wide (`GET /cluster/resources?type=vm`).
+    pub async fn locate_guest(&self, vmid: u32) -> Result<types::ClusterResource, PveError> {
+        self.cluster_resources(Some("vm"))
+            .await?
+            .into_iter()
+            .find(|r| r.vmid == Some(vmid) && r.guest_kind().is_some())
+            .ok_or_else(|| PveError::NotFound {
+                message: format!(
+                    "VM {vmid} does not exist in the cluster: no VM or container with that id is \
+                     visible to these credentials. Check the id in the guest list; if it should \
+                     exist, the credentials may lack VM.Audit on /vms/{vmid}."
+                ),
+            })
+    }
+
+    pub async fn guest_status(
+        &self,
+        kind: GuestKind,
+        node: &str,
+        vmid: u32,
+    ) -> Result<types::GuestStatus, PveError> {
+        self.get(
+            &guest_path(kind, node, vmid, "status/current"),
+            &no_params(),
+        )
+        .await
+    }
+
+    pub async fn guest_config(
+        &self,
+        kind: GuestKind,
+        node: &str,
+        vmid: u32,
+    ) -> Result<types::GuestConfig, PveError> {
+        self.get(&guest_path(kind, node, vmid, "config"), &no_params())
+            .await
+    }
+
+    pub async fn guest_pending(
+        &self,
+        kind: GuestKind,
+        node: &str,
+        vmid: u32,
+    ) -> Result<Vec<types::PendingItem>, PveError> {
+        self.get(&guest_path(kind, node, vmid, "pending"), &no_params())
+            .await
+    }
+
+    /// `GET /nodes/{node}/qemu/{vmid}/agent/{command}`, unwrapping `{"result": …}`; an agent error
+    /// reported inside a 200 becomes [`PveError::Agent`].
+    pub async fn agent_get(&self, node: &str, vmid: u32, command: &str) -> Result<Value, PveError> {
+        let path = guest_path(GuestKind::Qemu, node, vmid, &format!("agent/{command}"));
+        let data = match self.0.call(Method::Get, &path, &no_params()).await {
+            Ok(d) => d,
+            Err(PveError::Api {
+                status: 500,
+                message,
+            }) => {
+                return Err(PveError::Agent {
+                    message: envelope::agent_hint(&message),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        unwrap_agent_result(data)
+    }
+
+    pub async fn task_status(&self, upid: &Upid) -> Result<types::TaskStatus, PveError> {
+        self.get(&task_path(upid, "status"), &no_params()).await
+    }
+
+    /// Log lines `start+1 ..= start+limit` (PVE numbers lines from 1; `limit` 0 means all).
+    pub async fn task_log(
+        &self,
+        upid: &Upid,
+        start: u64,
+        limit: u64,
+    ) -> Result<Vec<types::TaskLogLine>, PveError> {
+        let mut params = no_params();
+        params.insert("start".into(), start.into());
+        params.insert("limit".into(), limit.into());
+        self.get(&task_path(upid, "log"), &params).await
+    }
+}
+
+/// `{"result": X}` → X; `{"result": {"error": {class, desc}}}` → `PveError::Agent`.
+pub(crate) fn unwrap_agent_result(data: Value) -> Result<Value, PveError> {
+    let Value::Object(mut map) = data else {
+        return Ok(data);
+    };
+    let Some(result) = map.remove("result") else {
+        return Ok(Value::Object(map));
+    };
+    if let Some(err) = result.get("error") {
+        let class = err.get("class").and_then(Value::as_str).unwrap_or("Error");
+        let desc = err
+            .get("desc")
+            .and_then(Value::as_str)
+            .unwrap_or("no description");
+        return Err(PveError::Agent {
+            message: format!(
+                "the QEMU guest agent answered with an error: {class}: {desc}. The agent inside \
+                 the guest may be too old or not support this command."
+            ),
+        });
+    }
+    Ok(result)
+}
+
+/// `Vec<NodeListItem>` rather than `alloc::vec::Vec<proxmox_mcp::pve::types::node::NodeListItem>`.
+fn short_type_name<T>() -> String {
+    static MODULE_PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b[a-z_][a-z0-9_]*::").expect("valid regex")
+    });
+    MODULE_PATH
+        .replace_all(std::any::type_name::<T>(), "")
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn agent_results() {
+        assert_eq!(
+            unwrap_agent_result(json!({"result": [1]})).unwrap(),
+            json!([1])
+        );
+        assert_eq!(
+            unwrap_agent_result(json!({"pid": 5})).unwrap(),
+            json!({"pid": 5})
+        );
+        let e = unwrap_agent_result(json!({"result": {"error": {"class": "Unsupported", "desc": "this feature or command is not currently supported"}}})).unwrap_err();
+        assert!(
+            matches!(&e, PveError::Agent { message } if message.contains("Unsupported: this feature")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn paths() {
+        let u: Upid = "UPID:pve1:00007323:001036A5:6419CAF8:qmstart:100:mcp@pve!x:"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            task_path(&u, "status"),
+            "/nodes/pve1/tasks/UPID:pve1:00007323:001036A5:6419CAF8:qmstart:100:mcp@pve!x:/status"
+        );
+        assert_eq!(
+            guest_path(GuestKind::Lxc, "pve1", 101, "config"),
+            "/nodes/pve1/lxc/101/config"
+        );
+        assert_eq!(
+            short_type_name::<Vec<types::NodeListItem>>(),
+            "Vec<NodeListItem>"
+        );
+        assert_eq!(short_type_name::<types::Version>(), "Version");
+    }
+}

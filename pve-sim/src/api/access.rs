@@ -1,0 +1,779 @@
+//! `/access`: tickets, users, tokens, groups, roles, ACLs, permissions and realms.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::Ctx;
+use super::envelope::{ApiResult, PveError, Reply};
+use super::router::index;
+use crate::state::access::{ALL_PRIVS, AclEntry, Identity, Perms, Role, Token, UgKind, User};
+
+pub fn route(ctx: &Ctx, rest: &[&str]) -> ApiResult {
+    match (ctx.method, rest) {
+        ("GET", []) => Ok(index(&[
+            "users",
+            "groups",
+            "roles",
+            "acl",
+            "domains",
+            "ticket",
+            "password",
+            "permissions",
+            "tfa",
+        ])),
+        ("GET", ["ticket"]) => Ok(Reply::null()),
+        ("POST", ["ticket"]) => ticket(ctx),
+        ("PUT", ["password"]) => password(ctx),
+        ("GET", ["users"]) => users(ctx),
+        ("POST", ["users"]) => create_user(ctx),
+        ("GET", ["users", u]) => get_user(ctx, u),
+        ("PUT", ["users", u]) => update_user(ctx, u),
+        ("DELETE", ["users", u]) => delete_user(ctx, u),
+        ("GET", ["users", u, "token"]) => tokens(ctx, u),
+        (m, ["users", u, "token", t]) => token(ctx, m, u, t),
+        ("GET", ["groups"]) => groups(ctx),
+        ("POST", ["groups"]) => group_write(ctx, &ctx.params.req("groupid")?, true),
+        ("GET", ["groups", g]) => get_group(ctx, g),
+        ("PUT", ["groups", g]) => group_write(ctx, g, false),
+        ("DELETE", ["groups", g]) => {
+            ctx.require("/access/groups", &["Group.Allocate"])?;
+            let mut c = ctx.write();
+            if c.access.groups.remove(*g).is_none() {
+                return Err(PveError::internal(format!("group '{g}' does not exist")));
+            }
+            for u in c.access.users.values_mut() {
+                u.groups.remove(*g);
+            }
+            c.access
+                .acl
+                .retain(|e| !(e.kind == UgKind::Group && e.ugid == *g));
+            Ok(Reply::null())
+        }
+        ("GET", ["roles"]) => roles(ctx),
+        ("POST", ["roles"]) => role_write(ctx, &ctx.params.req("roleid")?, true),
+        ("GET", ["roles", r]) => {
+            let c = ctx.read();
+            let role = c
+                .access
+                .roles
+                .get(*r)
+                .ok_or_else(|| PveError::internal(format!("role '{r}' does not exist")))?;
+            let m: Map<String, Value> = role.privs.iter().map(|p| (p.clone(), json!(1))).collect();
+            Ok(Reply::json(Value::Object(m)))
+        }
+        ("PUT", ["roles", r]) => role_write(ctx, r, false),
+        ("DELETE", ["roles", r]) => {
+            ctx.require("/access", &["Sys.Modify"])?;
+            let mut c = ctx.write();
+            match c.access.roles.get(*r) {
+                None => Err(PveError::internal(format!("role '{r}' does not exist"))),
+                Some(role) if role.special => Err(PveError::internal(format!(
+                    "cannot delete special role '{r}'"
+                ))),
+                Some(_) => {
+                    c.access.roles.remove(*r);
+                    c.access.acl.retain(|e| e.roleid != *r);
+                    Ok(Reply::null())
+                }
+            }
+        }
+        ("GET", ["acl"]) => acl(ctx),
+        ("PUT", ["acl"]) => update_acl(ctx),
+        ("GET", ["permissions"]) => permissions(ctx),
+        ("GET", ["domains"]) => {
+            let c = ctx.read();
+            let out: Vec<Value> = c
+                .access
+                .domains
+                .iter()
+                .map(|(r, d)| {
+                    let mut v = json!({"realm": r, "type": d.kind, "comment": d.comment});
+                    if d.default {
+                        v["default"] = json!(1);
+                    }
+                    v
+                })
+                .collect();
+            Ok(Reply::json(json!(out)))
+        }
+        ("GET", ["domains", r]) => {
+            ctx.require("/access/domains", &["Realm.Allocate"])?;
+            let c = ctx.read();
+            let d = c
+                .access
+                .domains
+                .get(*r)
+                .ok_or_else(|| PveError::internal(format!("domain '{r}' does not exist")))?;
+            Ok(Reply::json(
+                json!({"type": d.kind, "comment": d.comment, "digest": crate::util::digest(r)}),
+            ))
+        }
+        _ => Err(ctx.not_impl()),
+    }
+}
+
+/// The `cap` object of a ticket response.
+fn caps(perms: &Perms) -> Value {
+    let cat = |path: &str, prefixes: &[&str]| -> Value {
+        let m: Map<String, Value> = ALL_PRIVS
+            .iter()
+            .filter(|p| prefixes.iter().any(|pre| p.starts_with(pre)))
+            .filter(|p| perms.has(path, p))
+            .map(|p| (p.to_string(), json!(1)))
+            .collect();
+        Value::Object(m)
+    };
+    json!({
+        "vms": cat("/vms", &["VM."]),
+        "storage": cat("/storage", &["Datastore."]),
+        "access": cat("/access", &["User.", "Group.", "Permissions.", "Realm."]),
+        "nodes": cat("/nodes", &["Sys."]),
+        "dc": cat("/", &["Sys.Audit", "Sys.Modify", "SDN.", "Mapping."]),
+        "sdn": cat("/sdn", &["SDN."]),
+        "mapping": cat("/mapping", &["Mapping."]),
+    })
+}
+
+fn ticket(ctx: &Ctx) -> ApiResult {
+    let mut username = ctx.params.req("username")?;
+    let password = ctx.params.req("password")?;
+    if !username.contains('@') {
+        let realm = ctx.params.str("realm").unwrap_or_else(|| "pam".into());
+        username = format!("{username}@{realm}");
+    }
+    let keys = &ctx.app.keys;
+    let renewed = password.starts_with("PVE:")
+        && keys.verify_ticket(&password, ctx.now).as_deref() == Some(username.as_str());
+    let c = ctx.read();
+    if !renewed && !c.access.check_password(&username, &password) {
+        return Err(PveError::unauthorized("authentication failure"));
+    }
+    let perms = c.access.perms(&Identity::User(username.clone()));
+    Ok(Reply::json(json!({
+        "username": username,
+        "ticket": keys.ticket(&username, ctx.now),
+        "CSRFPreventionToken": keys.csrf(&username, ctx.now),
+        "cap": caps(&perms),
+        "clustername": c.name,
+    })))
+}
+
+fn password(ctx: &Ctx) -> ApiResult {
+    let userid = ctx.params.req("userid")?;
+    let pw = ctx.params.req("password")?;
+    if userid != ctx.who.userid() {
+        ctx.require("/access/groups", &["User.Modify"])?;
+    }
+    if pw.len() < 5 {
+        return Err(PveError::param(
+            "password",
+            "value must be at least 5 characters long",
+        ));
+    }
+    let mut c = ctx.write();
+    let u = c
+        .access
+        .users
+        .get_mut(&userid)
+        .ok_or_else(|| PveError::internal(format!("user '{userid}' does not exist")))?;
+    u.password = Some(pw);
+    Ok(Reply::null())
+}
+
+fn realm_type(userid: &str) -> &str {
+    userid.rsplit('@').next().unwrap_or("pve")
+}
+
+fn may_see_user(ctx: &Ctx, userid: &str) -> bool {
+    userid == ctx.who.userid()
+        || ctx
+            .perms
+            .has_any("/access/groups", &["User.Modify", "Sys.Audit"])
+        || ctx.perms.has_any(
+            &format!("/access/realm/{}", realm_type(userid)),
+            &["User.Modify", "Realm.AllocateUser"],
+        )
+}
+
+fn user_json(id: &str, u: &User, full: bool) -> Value {
+    let mut v = json!({"userid": id, "enable": u8::from(u.enable), "expire": u.expire, "realm-type": realm_type(id)});
+    for (k, val) in [
+        ("firstname", &u.firstname),
+        ("lastname", &u.lastname),
+        ("email", &u.email),
+        ("comment", &u.comment),
+    ] {
+        if let Some(s) = val {
+            v[k] = json!(s);
+        }
+    }
+    if !u.groups.is_empty() {
+        v["groups"] = json!(u.groups.iter().cloned().collect::<Vec<_>>().join(","));
+    }
+    if full {
+        v["tokens"] = json!(
+            u.tokens
+                .iter()
+                .map(|(t, tok)| token_json(t, tok))
+                .collect::<Vec<_>>()
+        );
+    }
+    v
+}
+
+fn token_json(id: &str, t: &Token) -> Value {
+    let mut v = json!({"tokenid": id, "expire": t.expire, "privsep": u8::from(t.privsep)});
+    if let Some(c) = &t.comment {
+        v["comment"] = json!(c);
+    }
+    v
+}
+
+fn users(ctx: &Ctx) -> ApiResult {
+    let full = ctx.params.flag("full")?;
+    let enabled = ctx.params.bool("enabled")?;
+    let c = ctx.read();
+    let out: Vec<Value> = c
+        .access
+        .users
+        .iter()
+        .filter(|(id, _)| may_see_user(ctx, id))
+        .filter(|(_, u)| enabled.is_none_or(|e| e == u.enable))
+        .map(|(id, u)| user_json(id, u, full))
+        .collect();
+    Ok(Reply::json(json!(out)))
+}
+
+fn check_userid(userid: &str) -> Result<(), PveError> {
+    let ok = userid
+        .split_once('@')
+        .is_some_and(|(n, r)| !n.is_empty() && !r.is_empty() && !userid.contains([' ', ':', '/']));
+    if ok {
+        Ok(())
+    } else {
+        Err(PveError::param(
+            "userid",
+            format!("value '{userid}' does not look like a valid user name"),
+        ))
+    }
+}
+
+fn create_user(ctx: &Ctx) -> ApiResult {
+    let p = &ctx.params;
+    let userid = p.req("userid")?;
+    check_userid(&userid)?;
+    ctx.require(
+        &format!("/access/realm/{}", realm_type(&userid)),
+        &["Realm.AllocateUser"],
+    )
+    .or_else(|_| ctx.require("/access/groups", &["User.Modify"]))?;
+    let mut c = ctx.write();
+    if !c.access.domains.contains_key(realm_type(&userid)) {
+        return Err(PveError::internal(format!(
+            "create user failed: domain '{}' does not exist",
+            realm_type(&userid)
+        )));
+    }
+    if c.access.users.contains_key(&userid) {
+        return Err(PveError::internal(format!(
+            "create user failed: user '{userid}' already exists"
+        )));
+    }
+    let groups: std::collections::BTreeSet<String> = p.split_list("groups").into_iter().collect();
+    if let Some(g) = groups.iter().find(|g| !c.access.groups.contains_key(*g)) {
+        return Err(PveError::internal(format!(
+            "create user failed: no such group '{g}'"
+        )));
+    }
+    c.access.users.insert(
+        userid,
+        User {
+            enable: p.bool("enable")?.unwrap_or(true),
+            expire: p.uint("expire", 0)?,
+            firstname: p.str("firstname"),
+            lastname: p.str("lastname"),
+            email: p.str("email"),
+            comment: p.str("comment"),
+            groups,
+            password: p.str("password"),
+            tokens: BTreeMap::new(),
+        },
+    );
+    Ok(Reply::null())
+}
+
+fn get_user(ctx: &Ctx, userid: &str) -> ApiResult {
+    if !may_see_user(ctx, userid) {
+        return Err(PveError::forbidden("/access/groups", "User.Modify"));
+    }
+    let c = ctx.read();
+    let u = c
+        .access
+        .users
+        .get(userid)
+        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+    let mut v = user_json(userid, u, false);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("userid");
+        o.remove("realm-type");
+        o.insert("groups".into(), json!(u.groups.iter().collect::<Vec<_>>()));
+        let toks: Map<String, Value> = u
+            .tokens
+            .iter()
+            .map(|(t, tok)| {
+                let mut j = token_json(t, tok);
+                if let Some(o) = j.as_object_mut() {
+                    o.remove("tokenid");
+                }
+                (t.clone(), j)
+            })
+            .collect();
+        o.insert("tokens".into(), Value::Object(toks));
+    }
+    Ok(Reply::json(v))
+}
+
+fn update_user(ctx: &Ctx, userid: &str) -> ApiResult {
+    ctx.require("/access/groups", &["User.Modify"])?;
+    let p = &ctx.params;
+    let append = p.flag("append")?;
+    let mut c = ctx.write();
+    let known_groups: Vec<String> = c.access.groups.keys().cloned().collect();
+    let u = c
+        .access
+        .users
+        .get_mut(userid)
+        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+    for k in p.split_list("delete") {
+        match k.as_str() {
+            "firstname" => u.firstname = None,
+            "lastname" => u.lastname = None,
+            "email" => u.email = None,
+            "comment" => u.comment = None,
+            "groups" => u.groups.clear(),
+            _ => {}
+        }
+    }
+    if let Some(v) = p.bool("enable")? {
+        u.enable = v;
+    }
+    if let Some(v) = p.int("expire")? {
+        u.expire = v.max(0) as u64;
+    }
+    for (k, slot) in [
+        ("firstname", &mut u.firstname),
+        ("lastname", &mut u.lastname),
+        ("email", &mut u.email),
+        ("comment", &mut u.comment),
+    ] {
+        if let Some(v) = p.str(k) {
+            *slot = Some(v);
+        }
+    }
+    if p.has("groups") {
+        let groups = p.split_list("groups");
+        if let Some(g) = groups.iter().find(|g| !known_groups.contains(g)) {
+            return Err(PveError::internal(format!("no such group '{g}'")));
+        }
+        if !append {
+            u.groups.clear();
+        }
+        u.groups.extend(groups);
+    }
+    Ok(Reply::null())
+}
+
+fn delete_user(ctx: &Ctx, userid: &str) -> ApiResult {
+    ctx.require("/access/groups", &["User.Modify"])?;
+    if userid == "root@pam" {
+        return Err(PveError::internal(
+            "delete user failed: cannot delete 'root@pam'",
+        ));
+    }
+    let mut c = ctx.write();
+    if c.access.users.remove(userid).is_none() {
+        return Err(PveError::internal(format!(
+            "delete user failed: no such user ('{userid}')"
+        )));
+    }
+    c.access
+        .acl
+        .retain(|e| e.ugid != userid && !e.ugid.starts_with(&format!("{userid}!")));
+    Ok(Reply::null())
+}
+
+fn may_manage_tokens(ctx: &Ctx, userid: &str) -> Result<(), PveError> {
+    if userid == ctx.who.userid() && !matches!(ctx.who, Identity::Token { .. }) {
+        return Ok(());
+    }
+    if userid == ctx.who.userid() {
+        return Ok(());
+    }
+    ctx.require("/access/groups", &["User.Modify"])
+}
+
+fn tokens(ctx: &Ctx, userid: &str) -> ApiResult {
+    may_manage_tokens(ctx, userid)?;
+    let c = ctx.read();
+    let u = c
+        .access
+        .users
+        .get(userid)
+        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+    Ok(Reply::json(json!(
+        u.tokens
+            .iter()
+            .map(|(t, tok)| token_json(t, tok))
+            .collect::<Vec<_>>()
+    )))
+}
+
+fn token(ctx: &Ctx, method: &str, userid: &str, tokenid: &str) -> ApiResult {
+    may_manage_tokens(ctx, userid)?;
+    let p = &ctx.params;
+    let mut c = ctx.write();
+    let u = c
+        .access
+        .users
+        .get_mut(userid)
+        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+    match method {
+        "GET" => {
+            let t = u.tokens.get(tokenid).ok_or_else(|| {
+                PveError::internal(format!("no such token '{tokenid}' for user '{userid}'"))
+            })?;
+            let mut v = token_json(tokenid, t);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("tokenid");
+            }
+            Ok(Reply::json(v))
+        }
+        "POST" => {
+            let ok = tokenid
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+                && tokenid
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !ok {
+                return Err(PveError::param("tokenid", "invalid format"));
+            }
+            if u.tokens.contains_key(tokenid) {
+                return Err(PveError::internal("Token already exists."));
+            }
+            let t = Token {
+                secret: crate::util::random_uuid(),
+                privsep: p.bool("privsep")?.unwrap_or(true),
+                expire: p.uint("expire", u.expire)?,
+                comment: p.str("comment"),
+            };
+            let mut info = json!({"privsep": u8::from(t.privsep), "expire": t.expire});
+            if let Some(cm) = &t.comment {
+                info["comment"] = json!(cm);
+            }
+            let value = t.secret.clone();
+            u.tokens.insert(tokenid.to_string(), t);
+            Ok(Reply::json(
+                json!({"full-tokenid": format!("{userid}!{tokenid}"), "info": info, "value": value}),
+            ))
+        }
+        "PUT" => {
+            let t = u.tokens.get_mut(tokenid).ok_or_else(|| {
+                PveError::internal(format!("no such token '{tokenid}' for user '{userid}'"))
+            })?;
+            if let Some(v) = p.bool("privsep")? {
+                t.privsep = v;
+            }
+            if let Some(v) = p.int("expire")? {
+                t.expire = v.max(0) as u64;
+            }
+            if p.split_list("delete").iter().any(|k| k == "comment") {
+                t.comment = None;
+            }
+            if let Some(v) = p.str("comment") {
+                t.comment = Some(v);
+            }
+            let mut v = token_json(tokenid, t);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("tokenid");
+            }
+            Ok(Reply::json(v))
+        }
+        "DELETE" => {
+            if u.tokens.remove(tokenid).is_none() {
+                return Err(PveError::internal(format!(
+                    "no such token '{tokenid}' for user '{userid}'"
+                )));
+            }
+            let full = format!("{userid}!{tokenid}");
+            c.access.acl.retain(|e| e.ugid != full);
+            Ok(Reply::null())
+        }
+        _ => Err(ctx.not_impl()),
+    }
+}
+
+fn groups(ctx: &Ctx) -> ApiResult {
+    let c = ctx.read();
+    let all = ctx
+        .perms
+        .has_any("/access/groups", &["Sys.Audit", "Group.Allocate"]);
+    let out: Vec<Value> = c
+        .access
+        .groups
+        .iter()
+        .filter(|(g, _)| all || c.access.users.get(ctx.who.userid()).is_some_and(|u| u.groups.contains(*g)))
+        .map(|(g, grp)| {
+            let members: Vec<&String> = c
+                .access
+                .users
+                .iter()
+                .filter(|(_, u)| u.groups.contains(g))
+                .map(|(id, _)| id)
+                .collect();
+            let mut v = json!({"groupid": g, "users": members.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")});
+            if let Some(cm) = &grp.comment {
+                v["comment"] = json!(cm);
+            }
+            v
+        })
+        .collect();
+    Ok(Reply::json(json!(out)))
+}
+
+fn get_group(ctx: &Ctx, g: &str) -> ApiResult {
+    ctx.require_any("/access/groups", &["Sys.Audit", "Group.Allocate"])?;
+    let c = ctx.read();
+    let grp = c
+        .access
+        .groups
+        .get(g)
+        .ok_or_else(|| PveError::internal(format!("group '{g}' does not exist")))?;
+    let members: Vec<&String> = c
+        .access
+        .users
+        .iter()
+        .filter(|(_, u)| u.groups.contains(g))
+        .map(|(id, _)| id)
+        .collect();
+    let mut v = json!({"members": members});
+    if let Some(cm) = &grp.comment {
+        v["comment"] = json!(cm);
+    }
+    Ok(Reply::json(v))
+}
+
+fn group_write(ctx: &Ctx, g: &str, create: bool) -> ApiResult {
+    ctx.require("/access/groups", &["Group.Allocate"])?;
+    let mut c = ctx.write();
+    let exists = c.access.groups.contains_key(g);
+    if create && exists {
+        return Err(PveError::internal(format!(
+            "create group failed: group '{g}' already exists"
+        )));
+    }
+    if !create && !exists {
+        return Err(PveError::internal(format!("group '{g}' does not exist")));
+    }
+    let grp = c.access.groups.entry(g.to_string()).or_default();
+    if let Some(cm) = ctx.params.str("comment") {
+        grp.comment = Some(cm);
+    }
+    Ok(Reply::null())
+}
+
+fn roles(ctx: &Ctx) -> ApiResult {
+    let c = ctx.read();
+    let out: Vec<Value> = c
+        .access
+        .roles
+        .iter()
+        .map(|(id, r)| json!({"roleid": id, "privs": r.privs.iter().cloned().collect::<Vec<_>>().join(","), "special": u8::from(r.special)}))
+        .collect();
+    Ok(Reply::json(json!(out)))
+}
+
+fn role_write(ctx: &Ctx, roleid: &str, create: bool) -> ApiResult {
+    ctx.require("/access", &["Sys.Modify"])?;
+    let privs = ctx.params.split_list("privs");
+    if let Some(bad) = privs.iter().find(|p| !ALL_PRIVS.contains(&p.as_str())) {
+        return Err(PveError::param(
+            "privs",
+            format!("invalid privilege '{bad}'"),
+        ));
+    }
+    let append = ctx.params.flag("append")?;
+    let mut c = ctx.write();
+    match c.access.roles.get_mut(roleid) {
+        Some(_) if create => Err(PveError::internal(format!(
+            "role '{roleid}' already exists"
+        ))),
+        Some(r) if r.special => Err(PveError::internal(format!(
+            "cannot modify special role '{roleid}'"
+        ))),
+        Some(r) => {
+            if !append {
+                r.privs.clear();
+            }
+            r.privs.extend(privs);
+            Ok(Reply::null())
+        }
+        None if create => {
+            c.access.roles.insert(
+                roleid.to_string(),
+                Role {
+                    privs: privs.into_iter().collect(),
+                    special: false,
+                },
+            );
+            Ok(Reply::null())
+        }
+        None => Err(PveError::internal(format!(
+            "role '{roleid}' does not exist"
+        ))),
+    }
+}
+
+fn acl_json(e: &AclEntry) -> Value {
+    json!({"path": e.path, "type": e.kind, "ugid": e.ugid, "roleid": e.roleid, "propagate": u8::from(e.propagate)})
+}
+
+fn acl(ctx: &Ctx) -> ApiResult {
+    let c = ctx.read();
+    let out: Vec<Value> = c
+        .access
+        .acl
+        .iter()
+        .filter(|e| {
+            ctx.perms
+                .has_any(&e.path, &["Permissions.Modify", "Sys.Audit"])
+        })
+        .map(acl_json)
+        .collect();
+    Ok(Reply::json(json!(out)))
+}
+
+fn update_acl(ctx: &Ctx) -> ApiResult {
+    let p = &ctx.params;
+    let path = p.req("path")?;
+    let roles = p.split_list("roles");
+    if roles.is_empty() {
+        return Err(PveError::param(
+            "roles",
+            "property is missing and it is not optional",
+        ));
+    }
+    ctx.require(&path, &["Permissions.Modify"])?;
+    let delete = p.flag("delete")?;
+    let propagate = p.bool("propagate")?.unwrap_or(true);
+    let mut c = ctx.write();
+    if let Some(r) = roles.iter().find(|r| !c.access.roles.contains_key(*r)) {
+        return Err(PveError::internal(format!("role '{r}' does not exist")));
+    }
+    let mut subjects = Vec::new();
+    for u in p.split_list("users") {
+        if !c.access.users.contains_key(&u) {
+            return Err(PveError::internal(format!("user '{u}' does not exist")));
+        }
+        subjects.push((u, UgKind::User));
+    }
+    for g in p.split_list("groups") {
+        if !c.access.groups.contains_key(&g) {
+            return Err(PveError::internal(format!("group '{g}' does not exist")));
+        }
+        subjects.push((g, UgKind::Group));
+    }
+    for t in p.split_list("tokens") {
+        let exists = t
+            .split_once('!')
+            .and_then(|(u, n)| c.access.users.get(u).map(|u| u.tokens.contains_key(n)))
+            .unwrap_or(false);
+        if !exists {
+            return Err(PveError::internal(format!("token '{t}' does not exist")));
+        }
+        subjects.push((t, UgKind::Token));
+    }
+    for (ugid, kind) in subjects {
+        for r in &roles {
+            c.access.acl.retain(|e| {
+                !(e.path == path && e.ugid == ugid && e.kind == kind && e.roleid == *r)
+            });
+            if !delete {
+                c.access.acl.push(AclEntry {
+                    path: path.clone(),
+                    ugid: ugid.clone(),
+                    kind,
+                    roleid: r.clone(),
+                    propagate,
+                });
+            }
+        }
+    }
+    Ok(Reply::null())
+}
+
+fn permissions(ctx: &Ctx) -> ApiResult {
+    let c = ctx.read();
+    let target = match ctx.params.str("userid") {
+        None => ctx.who.clone(),
+        Some(u) => {
+            let ident = match u.split_once('!') {
+                Some((user, tok)) => Identity::Token {
+                    user: user.into(),
+                    token: tok.into(),
+                },
+                None => Identity::User(u.clone()),
+            };
+            let own =
+                ident.userid() == ctx.who.userid() && !matches!(ctx.who, Identity::Token { .. });
+            if ident != ctx.who && !own {
+                ctx.require("/access", &["Sys.Audit"])?;
+            }
+            if !c.access.users.contains_key(ident.userid()) {
+                return Err(PveError::internal(format!(
+                    "no such user ('{}')",
+                    ident.userid()
+                )));
+            }
+            ident
+        }
+    };
+    let perms = c.access.perms(&target);
+    let mut paths: Vec<String> = match ctx.params.str("path") {
+        Some(p) => vec![p],
+        None => {
+            let mut v: Vec<String> = [
+                "/",
+                "/access",
+                "/access/groups",
+                "/nodes",
+                "/pool",
+                "/sdn",
+                "/storage",
+                "/vms",
+                "/mapping",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            v.extend(perms.acl_paths());
+            v
+        }
+    };
+    paths.sort();
+    paths.dedup();
+    let mut out = Map::new();
+    for p in paths {
+        let privs = perms.privs(&p);
+        if privs.is_empty() && ctx.params.str("path").is_none() {
+            continue;
+        }
+        out.insert(
+            p,
+            Value::Object(privs.into_iter().map(|x| (x, json!(1))).collect()),
+        );
+    }
+    Ok(Reply::json(Value::Object(out)))
+}

@@ -1,0 +1,841 @@
+//! Storage: `/storage` config, per-node status and content, backups (vzdump), downloads and pruning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::envelope::{ApiResult, PveError, Reply};
+use super::router::index;
+use crate::state::generate::backup_volume;
+use crate::state::guest::Kind;
+use crate::state::storage::{StorageCfg, Volume, civil};
+use crate::state::{Cluster, metrics};
+
+fn storage_path(id: &str) -> String {
+    format!("/storage/{id}")
+}
+
+fn cfg_digest(c: &Cluster) -> String {
+    crate::util::digest(&serde_json::to_string(&c.storages).unwrap_or_default())
+}
+
+/// `/storage[/{storage}]`.
+pub fn route_config(ctx: &Ctx, rest: &[&str]) -> ApiResult {
+    match (ctx.method, rest) {
+        ("GET", []) => {
+            let c = ctx.read();
+            let ty = ctx.params.str("type");
+            let digest = cfg_digest(&c);
+            let out: Vec<Value> = c
+                .storages
+                .iter()
+                .filter(|s| ty.as_deref().is_none_or(|t| t == s.kind))
+                .filter(|s| {
+                    ctx.perms.has_any(
+                        &storage_path(&s.id),
+                        &["Datastore.Audit", "Datastore.AllocateSpace"],
+                    )
+                })
+                .map(|s| s.config_json(&digest))
+                .collect();
+            Ok(Reply::json(json!(out)))
+        }
+        ("POST", []) => {
+            ctx.require("/storage", &["Datastore.Allocate"])?;
+            let p = &ctx.params;
+            let id = p.req("storage")?;
+            let kind = p.req("type")?;
+            let mut c = ctx.write();
+            if c.storage(&id).is_some() {
+                return Err(PveError::internal(format!(
+                    "create storage failed: storage ID '{id}' already defined"
+                )));
+            }
+            let content = p.str("content").unwrap_or_else(|| match kind.as_str() {
+                "dir" | "nfs" | "cifs" => "backup,iso,vztmpl".into(),
+                "pbs" => "backup".into(),
+                _ => "images,rootdir".into(),
+            });
+            let mut props = BTreeMap::new();
+            for (k, v) in p.strings() {
+                if !matches!(
+                    k.as_str(),
+                    "storage" | "type" | "content" | "nodes" | "shared" | "disable"
+                ) {
+                    props.insert(k, v);
+                }
+            }
+            let shared = p.flag("shared")?
+                || matches!(kind.as_str(), "nfs" | "cifs" | "pbs" | "rbd" | "cephfs");
+            c.storages.push(StorageCfg {
+                id: id.clone(),
+                kind: kind.clone(),
+                content,
+                shared,
+                nodes: p
+                    .str("nodes")
+                    .map(|n| n.split(',').map(str::to_string).collect()),
+                disable: p.flag("disable")?,
+                total: 2 << 40,
+                base_used: 1 << 30,
+                props,
+            });
+            Ok(Reply::json(json!({"storage": id, "type": kind})))
+        }
+        ("GET", [id]) => {
+            ctx.require(&storage_path(id), &["Datastore.Allocate"])?;
+            let c = ctx.read();
+            let s = c
+                .storage(id)
+                .ok_or_else(|| PveError::internal(format!("storage '{id}' does not exist")))?;
+            Ok(Reply::json(s.config_json(&cfg_digest(&c))))
+        }
+        ("PUT", [id]) => {
+            ctx.require("/storage", &["Datastore.Allocate"])?;
+            let p = &ctx.params;
+            let mut c = ctx.write();
+            let s = c
+                .storages
+                .iter_mut()
+                .find(|s| s.id == *id)
+                .ok_or_else(|| PveError::internal(format!("storage '{id}' does not exist")))?;
+            for k in p.split_list("delete") {
+                match k.as_str() {
+                    "nodes" => s.nodes = None,
+                    "disable" => s.disable = false,
+                    other => {
+                        s.props.remove(other);
+                    }
+                }
+            }
+            for (k, v) in p.strings() {
+                match k.as_str() {
+                    "delete" | "digest" | "storage" => {}
+                    "content" => s.content = v,
+                    "nodes" => s.nodes = Some(v.split(',').map(str::to_string).collect()),
+                    "disable" => s.disable = v == "1",
+                    "shared" => s.shared = v == "1",
+                    _ => {
+                        s.props.insert(k, v);
+                    }
+                }
+            }
+            Ok(Reply::json(json!({"storage": id, "type": s.kind})))
+        }
+        ("DELETE", [id]) => {
+            ctx.require("/storage", &["Datastore.Allocate"])?;
+            let mut c = ctx.write();
+            let before = c.storages.len();
+            c.storages.retain(|s| s.id != *id);
+            if c.storages.len() == before {
+                return Err(PveError::internal(format!("storage '{id}' does not exist")));
+            }
+            Ok(Reply::null())
+        }
+        _ => Err(ctx.not_impl()),
+    }
+}
+
+fn status_json(c: &Cluster, s: &StorageCfg, node: &str) -> Value {
+    let used = c.storage_used(s, node);
+    let active = !s.disable;
+    json!({
+        "storage": s.id, "type": s.kind, "content": s.content, "shared": u8::from(s.shared),
+        "active": u8::from(active), "enabled": u8::from(!s.disable),
+        "total": s.total, "used": used, "avail": s.total - used,
+        "used_fraction": used as f64 / s.total.max(1) as f64,
+    })
+}
+
+fn get_storage<'c>(c: &'c Cluster, node: &str, id: &str) -> Result<&'c StorageCfg, PveError> {
+    c.storage_on(node, id)
+        .ok_or_else(|| PveError::internal(format!("storage '{id}' does not exist")))
+}
+
+/// `/nodes/{node}/storage[/...]`.
+pub fn route_node(ctx: &Ctx, node: &str, rest: &[&str]) -> ApiResult {
+    match (ctx.method, rest) {
+        ("GET", []) => {
+            let c = ctx.read();
+            let content = ctx.params.str("content");
+            let only = ctx.params.str("storage");
+            let enabled = ctx.params.flag("enabled")?;
+            let out: Vec<Value> = c
+                .storages
+                .iter()
+                .filter(|s| s.available_on(node))
+                .filter(|s| only.as_deref().is_none_or(|o| o == s.id))
+                .filter(|s| {
+                    content
+                        .as_deref()
+                        .is_none_or(|ct| ct.split(',').any(|x| s.has_content(x)))
+                })
+                .filter(|s| !enabled || !s.disable)
+                .filter(|s| {
+                    ctx.perms.has_any(
+                        &storage_path(&s.id),
+                        &["Datastore.Audit", "Datastore.AllocateSpace"],
+                    )
+                })
+                .map(|s| status_json(&c, s, node))
+                .collect();
+            Ok(Reply::json(json!(out)))
+        }
+        ("GET", [id]) => {
+            audit(ctx, id)?;
+            get_storage(&ctx.read(), node, id)?;
+            Ok(index(&[
+                "content",
+                "download-url",
+                "file-restore",
+                "prunebackups",
+                "rrd",
+                "rrddata",
+                "status",
+                "upload",
+            ]))
+        }
+        ("GET", [id, "status"]) => {
+            audit(ctx, id)?;
+            let c = ctx.read();
+            let s = get_storage(&c, node, id)?;
+            let mut v = status_json(&c, s, node);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("storage");
+                o.remove("used_fraction");
+            }
+            Ok(Reply::json(v))
+        }
+        ("GET", [id, "rrddata"]) => {
+            audit(ctx, id)?;
+            let c = ctx.read();
+            let s = get_storage(&c, node, id)?;
+            let tf = ctx.params.req("timeframe")?;
+            super::guests::check_timeframe(&tf)?;
+            let used = c.storage_used(s, node) as f64;
+            let fields = [("used", used)];
+            let consts = [("total", json!(s.total))];
+            Ok(Reply::json(metrics::series(
+                crate::util::mix(s.total),
+                ctx.now,
+                &tf,
+                false,
+                &fields,
+                &consts,
+            )))
+        }
+        ("GET", [id, "content"]) => content(ctx, node, id),
+        ("POST", [id, "content"]) => alloc(ctx, node, id),
+        ("GET", [id, "content", vol]) => {
+            audit(ctx, id)?;
+            let c = ctx.read();
+            get_storage(&c, node, id)?;
+            let volid = full_volid(id, vol);
+            let v = find_volume(&c, node, id, &volid)?;
+            let mut out = json!({"path": format!("/var/lib/vz/{}", volid.split(':').nth(1).unwrap_or("")),
+                "size": v.size, "used": v.size, "format": v.format});
+            if let Some(n) = &v.notes {
+                out["notes"] = json!(n);
+            }
+            out["protected"] = json!(u8::from(v.protected));
+            Ok(Reply::json(out))
+        }
+        ("PUT", [id, "content", vol]) => {
+            ctx.require(&storage_path(id), &["Datastore.Allocate"])?;
+            let mut c = ctx.write();
+            get_storage(&c, node, id)?;
+            let volid = full_volid(id, vol);
+            let v = c
+                .volumes
+                .iter_mut()
+                .find(|v| v.volid == volid && v.visible_on(node))
+                .ok_or_else(|| PveError::internal(format!("volume '{volid}' does not exist")))?;
+            if let Some(n) = ctx.params.str("notes") {
+                v.notes = (!n.is_empty()).then_some(n);
+            }
+            if let Some(p) = ctx.params.bool("protected")? {
+                v.protected = p;
+            }
+            Ok(Reply::null())
+        }
+        ("DELETE", [id, "content", vol]) => delete_volume(ctx, node, id, vol),
+        ("POST", [id, "download-url"]) => download(ctx, node, id),
+        ("GET", [id, "prunebackups"]) => {
+            audit(ctx, id)?;
+            let c = ctx.read();
+            let s = get_storage(&c, node, id)?;
+            let marks = prune_marks(&c, s, node, ctx)?;
+            Ok(Reply::json(json!(marks.iter().map(|(v, m)| {
+                json!({"volid": v.volid, "ctime": v.ctime, "mark": m, "type": v.subtype.clone().unwrap_or_default(), "vmid": v.vmid})
+            }).collect::<Vec<_>>())))
+        }
+        ("DELETE", [id, "prunebackups"]) => {
+            ctx.require(&storage_path(id), &["Datastore.Allocate"])?;
+            let mut c = ctx.write();
+            let s = get_storage(&c, node, id)?.clone();
+            let marks = prune_marks(&c, &s, node, ctx)?;
+            let remove: BTreeSet<String> = marks
+                .iter()
+                .filter(|(_, m)| *m == "remove")
+                .map(|(v, _)| v.volid.clone())
+                .collect();
+            let log: Vec<String> = marks
+                .iter()
+                .map(|(v, m)| format!("{}: {m}", v.volid))
+                .collect();
+            let effect = Box::new(move |c: &mut Cluster| {
+                c.volumes.retain(|v| !remove.contains(&v.volid));
+                Ok(Vec::new())
+            });
+            let upid = ctx.start_task(&mut c, node, "prunebackups", id, 1.0, log, Some(effect));
+            Ok(Reply::string(upid))
+        }
+        _ => Err(ctx.not_impl()),
+    }
+}
+
+fn audit(ctx: &Ctx, id: &str) -> Result<(), PveError> {
+    ctx.require_any(
+        &storage_path(id),
+        &["Datastore.Audit", "Datastore.AllocateSpace"],
+    )
+}
+
+fn full_volid(id: &str, vol: &str) -> String {
+    if vol.contains(':') {
+        vol.to_string()
+    } else {
+        format!("{id}:{vol}")
+    }
+}
+
+fn find_volume<'c>(
+    c: &'c Cluster,
+    node: &str,
+    id: &str,
+    volid: &str,
+) -> Result<&'c Volume, PveError> {
+    c.volumes
+        .iter()
+        .find(|v| v.volid == volid && v.storage == id && v.visible_on(node))
+        .ok_or_else(|| PveError::internal(format!("volume '{volid}' does not exist")))
+}
+
+fn content(ctx: &Ctx, node: &str, id: &str) -> ApiResult {
+    audit(ctx, id)?;
+    let c = ctx.read();
+    let s = get_storage(&c, node, id)?;
+    let filter = ctx.params.str("content");
+    let vmid = ctx.params.int("vmid")?;
+    let mut out: Vec<Value> = c
+        .volumes
+        .iter()
+        .filter(|v| v.storage == id && v.visible_on(node))
+        .map(Volume::content_json)
+        .collect();
+    for img in c.images(s, node) {
+        out.push(json!({"volid": img.volid, "content": img.content, "format": img.format, "size": img.size,
+            "used": img.size / 3, "vmid": img.vmid, "ctime": crate::state::GEN_EPOCH - 86_400 * 30}));
+    }
+    out.retain(|v| {
+        filter.as_deref().is_none_or(|f| v["content"] == f)
+            && vmid.is_none_or(|id| v["vmid"].as_i64() == Some(id))
+            && v["vmid"].as_u64().is_none_or(|id| {
+                let pool = c.guests.get(&(id as u32)).and_then(|g| g.pool.as_deref());
+                ctx.can_vm(id as u32, pool, "VM.Audit")
+                    || ctx.perms.has(&storage_path(&s.id), "Datastore.Allocate")
+            })
+    });
+    Ok(Reply::json(json!(out)))
+}
+
+fn alloc(ctx: &Ctx, node: &str, id: &str) -> ApiResult {
+    ctx.require(&storage_path(id), &["Datastore.AllocateSpace"])?;
+    let p = &ctx.params;
+    let vmid = super::guests::parse_vmid(&p.req("vmid")?)?;
+    let filename = p.req("filename")?;
+    let size = p.req("size")?;
+    let bytes = crate::util::parse_size(&size)
+        .ok_or_else(|| PveError::param("size", "value does not match the regex pattern"))?;
+    let bytes = if size.chars().all(|c| c.is_ascii_digit()) {
+        bytes << 10
+    } else {
+        bytes
+    };
+    let mut c = ctx.write();
+    let s = get_storage(&c, node, id)?.clone();
+    let volid = format!("{id}:{filename}");
+    if c.volumes.iter().any(|v| v.volid == volid) {
+        return Err(PveError::internal(format!(
+            "volume '{volid}' already exists"
+        )));
+    }
+    c.volumes.push(Volume {
+        volid: volid.clone(),
+        storage: id.to_string(),
+        node: (!s.shared).then(|| node.to_string()),
+        content: "images".into(),
+        format: if filename.ends_with(".qcow2") {
+            "qcow2".into()
+        } else {
+            "raw".into()
+        },
+        size: bytes,
+        ctime: ctx.now,
+        vmid: Some(vmid),
+        subtype: None,
+        notes: None,
+        protected: false,
+    });
+    Ok(Reply::string(volid))
+}
+
+fn delete_volume(ctx: &Ctx, node: &str, id: &str, vol: &str) -> ApiResult {
+    let volid = full_volid(id, vol);
+    let mut c = ctx.write();
+    let s = get_storage(&c, node, id)?.clone();
+    if let Some(img) = c.images(&s, node).into_iter().find(|i| i.volid == volid) {
+        ctx.require(&storage_path(id), &["Datastore.Allocate"])?;
+        return Err(PveError::internal(format!(
+            "unable to delete volume '{volid}' - volume is used by VM {} (remove it from the guest configuration first)",
+            img.vmid
+        )));
+    }
+    let v = find_volume(&c, node, id, &volid)?.clone();
+    if v.content == "backup" {
+        let pool = v
+            .vmid
+            .and_then(|id| c.guests.get(&id))
+            .and_then(|g| g.pool.clone());
+        let vm_ok = v
+            .vmid
+            .is_some_and(|id| ctx.can_vm(id, pool.as_deref(), "VM.Backup"));
+        if !(ctx.perms.has(&storage_path(id), "Datastore.Allocate")
+            || (vm_ok && ctx.perms.has(&storage_path(id), "Datastore.AllocateSpace")))
+        {
+            return Err(PveError::forbidden(&storage_path(id), "Datastore.Allocate"));
+        }
+    } else {
+        ctx.require(&storage_path(id), &["Datastore.Allocate"])?;
+    }
+    if v.protected {
+        return Err(PveError::internal("cannot delete protected backup file"));
+    }
+    let vid = volid.clone();
+    let effect = Box::new(move |c: &mut Cluster| {
+        c.volumes.retain(|x| x.volid != vid);
+        Ok(Vec::new())
+    });
+    let log = vec![format!("Removed volume '{volid}'")];
+    let upid = ctx.start_task(&mut c, node, "imgdel", "", 0.5, log, Some(effect));
+    Ok(Reply::string(upid))
+}
+
+fn download(ctx: &Ctx, node: &str, id: &str) -> ApiResult {
+    ctx.require(&storage_path(id), &["Datastore.AllocateTemplate"])?;
+    ctx.require(&format!("/nodes/{node}"), &["Sys.Audit", "Sys.Modify"])?;
+    let p = &ctx.params;
+    let url = p.req("url")?;
+    let filename = p.req("filename")?;
+    let content = p.req("content")?;
+    if !matches!(content.as_str(), "iso" | "vztmpl" | "import") {
+        return Err(PveError::param(
+            "content",
+            format!(
+                "value '{content}' does not have a value in the enumeration 'iso, vztmpl, import'"
+            ),
+        ));
+    }
+    let mut c = ctx.write();
+    let s = get_storage(&c, node, id)?.clone();
+    if !s.has_content(&content) {
+        return Err(PveError::internal(format!(
+            "storage '{id}' is not configured for content-type '{content}'"
+        )));
+    }
+    let volid = format!("{id}:{content}/{filename}");
+    if c.volumes
+        .iter()
+        .any(|v| v.volid == volid && v.visible_on(node))
+    {
+        return Err(PveError::internal(format!(
+            "refusing to override existing file '{filename}'"
+        )));
+    }
+    let size = 300_000_000 + crate::util::mix(url.len() as u64) % 500_000_000;
+    let n = node.to_string();
+    let now = ctx.now;
+    let effect = Box::new(move |c: &mut Cluster| {
+        c.volumes.push(Volume {
+            volid,
+            storage: s.id.clone(),
+            node: (!s.shared).then(|| n.clone()),
+            content: content.clone(),
+            format: match content.as_str() {
+                "iso" => "iso".into(),
+                _ if filename.ends_with(".tar.xz") => "txz".into(),
+                _ => "tzst".into(),
+            },
+            size,
+            ctime: now,
+            vmid: None,
+            subtype: None,
+            notes: None,
+            protected: false,
+        });
+        Ok(vec![format!(
+            "download of '{url}' to '{filename}' finished"
+        )])
+    });
+    let log = vec![
+        format!("downloading {} to {}", p.req("url")?, p.req("filename")?),
+        "--2025-06-01 00:00:00--  (try: 1)".into(),
+        "Length: 661651456 (631M) [application/octet-stream]".into(),
+        " 50% [=================>                 ] 330.8M  110MB/s".into(),
+    ];
+    let upid = ctx.start_task(
+        &mut c,
+        node,
+        "download",
+        &p.req("filename")?,
+        3.0,
+        log,
+        Some(effect),
+    );
+    Ok(Reply::string(upid))
+}
+
+/// Parses `keep-last=3,keep-daily=7,...`.
+fn parse_keep(s: &str) -> BTreeMap<String, u64> {
+    s.split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .filter_map(|(k, v)| v.parse().ok().map(|n| (k.to_string(), n)))
+        .collect()
+}
+
+/// PVE's `prune_mark`: each backup group marked keep, remove or protected.
+fn prune_marks<'c>(
+    c: &'c Cluster,
+    s: &StorageCfg,
+    node: &str,
+    ctx: &Ctx,
+) -> Result<Vec<(&'c Volume, &'static str)>, PveError> {
+    let keep_str = ctx
+        .params
+        .str("prune-backups")
+        .or_else(|| s.props.get("prune-backups").cloned())
+        .unwrap_or_else(|| "keep-all=1".into());
+    let keep = parse_keep(&keep_str);
+    let vmid = ctx.params.int("vmid")?;
+    let ty = ctx.params.str("type");
+    let mut groups: BTreeMap<(String, u32), Vec<&Volume>> = BTreeMap::new();
+    for v in c
+        .volumes
+        .iter()
+        .filter(|v| v.storage == s.id && v.visible_on(node) && v.content == "backup")
+    {
+        let Some(id) = v.vmid else { continue };
+        if vmid.is_some_and(|x| x != i64::from(id))
+            || ty
+                .as_deref()
+                .is_some_and(|t| Some(t) != v.subtype.as_deref())
+        {
+            continue;
+        }
+        groups
+            .entry((v.subtype.clone().unwrap_or_default(), id))
+            .or_default()
+            .push(v);
+    }
+    let mut out = Vec::new();
+    for (_, mut list) in groups {
+        list.sort_by_key(|v| std::cmp::Reverse(v.ctime));
+        out.extend(mark(&list, &keep));
+    }
+    Ok(out)
+}
+
+/// Maps a backup time to its retention period id.
+type PeriodId = fn(u64) -> String;
+
+fn mark<'c>(list: &[&'c Volume], keep: &BTreeMap<String, u64>) -> Vec<(&'c Volume, &'static str)> {
+    let mut marks: Vec<Option<&'static str>> = list
+        .iter()
+        .map(|v| v.protected.then_some("protected"))
+        .collect();
+    let keep_all =
+        keep.get("keep-all").is_some_and(|n| *n > 0) || keep.iter().all(|(_, n)| *n == 0);
+    if keep_all {
+        return list
+            .iter()
+            .zip(marks)
+            .map(|(v, m)| (*v, m.unwrap_or("keep")))
+            .collect();
+    }
+    let rules: [(&str, PeriodId); 6] = [
+        ("keep-last", |t| t.to_string()),
+        ("keep-hourly", |t| {
+            let (y, m, d, h, _, _) = civil(t);
+            format!("{y}/{m}/{d}/{h}")
+        }),
+        ("keep-daily", |t| {
+            let (y, m, d, _, _, _) = civil(t);
+            format!("{y}/{m}/{d}")
+        }),
+        ("keep-weekly", |t| ((t / 86_400 + 3) / 7).to_string()),
+        ("keep-monthly", |t| {
+            let (y, m, ..) = civil(t);
+            format!("{y}/{m}")
+        }),
+        ("keep-yearly", |t| civil(t).0.to_string()),
+    ];
+    for (name, id_of) in rules {
+        let Some(&count) = keep.get(name) else {
+            continue;
+        };
+        let mut already: BTreeSet<String> = BTreeSet::new();
+        for (v, m) in list.iter().zip(&marks) {
+            if *m == Some("keep") {
+                already.insert(id_of(v.ctime));
+            }
+        }
+        let mut newly: BTreeSet<String> = BTreeSet::new();
+        for (i, v) in list.iter().enumerate() {
+            let id = id_of(v.ctime);
+            if marks[i].is_some() || already.contains(&id) {
+                continue;
+            }
+            if !newly.contains(&id) {
+                if newly.len() as u64 >= count {
+                    break;
+                }
+                newly.insert(id);
+                marks[i] = Some("keep");
+            } else {
+                marks[i] = Some("remove");
+            }
+        }
+    }
+    list.iter()
+        .zip(marks)
+        .map(|(v, m)| (*v, m.unwrap_or("remove")))
+        .collect()
+}
+
+/// `POST /nodes/{node}/vzdump`.
+pub fn vzdump(ctx: &Ctx, node: &str) -> ApiResult {
+    let p = &ctx.params;
+    let storage = p.str("storage").unwrap_or_else(|| "local".into());
+    let mode = p.str("mode").unwrap_or_else(|| "snapshot".into());
+    if !matches!(mode.as_str(), "snapshot" | "suspend" | "stop") {
+        return Err(PveError::param(
+            "mode",
+            format!(
+                "value '{mode}' does not have a value in the enumeration 'snapshot, suspend, stop'"
+            ),
+        ));
+    }
+    let compress = p.str("compress").unwrap_or_else(|| "zstd".into());
+    let all = p.flag("all")?;
+    let exclude: BTreeSet<u32> = p
+        .split_list("exclude")
+        .iter()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let pool = p.str("pool");
+    let ids: Vec<u32> = p
+        .split_list("vmid")
+        .iter()
+        .map(|v| {
+            v.parse::<u32>().map_err(|_| {
+                PveError::param(
+                    "vmid",
+                    format!("value '{v}' does not look like a valid VM ID"),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() && !all && pool.is_none() {
+        return Err(PveError::param(
+            "vmid",
+            "property is missing and it is not optional",
+        ));
+    }
+    let mut c = ctx.write();
+    let s = get_storage(&c, node, &storage)?.clone();
+    if !s.has_content("backup") {
+        return Err(PveError::internal(format!(
+            "storage '{storage}' does not support backups"
+        )));
+    }
+    ctx.require(&storage_path(&storage), &["Datastore.AllocateSpace"])?;
+    for id in &ids {
+        if !c.guests.contains_key(id) {
+            return Err(PveError::internal(format!("unable to find VM '{id}'")));
+        }
+    }
+    let selected: Vec<(u32, Kind, String, Option<String>)> = c
+        .guests
+        .values()
+        .filter(|g| g.node == node)
+        .filter(|g| {
+            (all && !exclude.contains(&g.vmid))
+                || ids.contains(&g.vmid)
+                || pool
+                    .as_deref()
+                    .is_some_and(|pl| g.pool.as_deref() == Some(pl))
+        })
+        .map(|g| (g.vmid, g.kind, g.name().to_string(), g.pool.clone()))
+        .collect();
+    for (vmid, _, _, gpool) in &selected {
+        ctx.require_vm(*vmid, gpool.as_deref(), &["VM.Backup"])?;
+    }
+    let notes_tpl = p.str("notes-template");
+    let protected = p.flag("protected")?;
+    let now = ctx.now;
+    let mut log = vec![format!(
+        "INFO: starting new backup job: vzdump {} --storage {storage} --mode {mode} --compress {compress} --node {node}",
+        selected
+            .iter()
+            .map(|s| s.0.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    )];
+    let mut locked_out = Vec::new();
+    for (vmid, kind, name, _) in &selected {
+        let g = c.guests.get(vmid);
+        if let Some(l) = g.and_then(|g| g.lock()) {
+            locked_out.push(*vmid);
+            log.push(format!(
+                "ERROR: Backup of VM {vmid} failed - {} is locked ({l})",
+                kind.label()
+            ));
+            continue;
+        }
+        log.push(format!(
+            "INFO: Starting Backup of VM {vmid} ({})",
+            kind.as_str()
+        ));
+        log.push(format!("INFO: VM Name: {name}"));
+        log.push(format!(
+            "INFO: creating vzdump archive '{}'",
+            crate::state::storage::backup_name(*kind, *vmid, now, &compress)
+        ));
+        log.push(format!(
+            "INFO: Finished Backup of VM {vmid} (00:00:{:02})",
+            5 + vmid % 50
+        ));
+    }
+    for (vmid, ..) in &selected {
+        if !locked_out.contains(vmid)
+            && let Some(g) = c.guests.get_mut(vmid)
+        {
+            g.config.insert("lock".into(), "backup".into());
+        }
+    }
+    let n = node.to_string();
+    let work: Vec<(u32, Kind, String)> = selected
+        .iter()
+        .filter(|s| !locked_out.contains(&s.0))
+        .map(|s| (s.0, s.1, s.2.clone()))
+        .collect();
+    let failed = !locked_out.is_empty();
+    let effect = Box::new(move |c: &mut Cluster| {
+        for (vmid, kind, name) in &work {
+            let size = match c.guests.get_mut(vmid) {
+                Some(g) => {
+                    if g.config.get("lock").map(String::as_str) == Some("backup") {
+                        g.config.remove("lock");
+                    }
+                    g.derived.maxdisk / 5 + u64::from(*vmid) * 1024
+                }
+                None => continue,
+            };
+            let mut v = backup_volume(&s, &n, *kind, *vmid, name, now, size);
+            v.volid = format!(
+                "{}:backup/{}",
+                s.id,
+                crate::state::storage::backup_name(*kind, *vmid, now, &compress)
+            );
+            v.notes = Some(
+                notes_tpl
+                    .as_deref()
+                    .map(|t| {
+                        t.replace("{{guestname}}", name)
+                            .replace("{{vmid}}", &vmid.to_string())
+                    })
+                    .unwrap_or_else(|| name.clone()),
+            );
+            v.protected = protected;
+            v.format = match (kind, compress.as_str()) {
+                (Kind::Qemu, "0") => "vma".into(),
+                (Kind::Lxc, "0") => "tar".into(),
+                (Kind::Qemu, _) => "vma.zst".into(),
+                (Kind::Lxc, _) => "tar.zst".into(),
+            };
+            c.volumes.retain(|x| x.volid != v.volid);
+            c.volumes.push(v);
+        }
+        if failed {
+            return Err("job errors".to_string());
+        }
+        Ok(vec!["INFO: Backup job finished successfully".to_string()])
+    });
+    let id = if selected.len() == 1 {
+        selected[0].0.to_string()
+    } else {
+        String::new()
+    };
+    let secs = 2.0 + 3.0 * selected.len().min(10) as f64;
+    let upid = ctx.start_task(&mut c, node, "vzdump", &id, secs, log, Some(effect));
+    Ok(Reply::string(upid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vol(ctime: u64, protected: bool) -> Volume {
+        Volume {
+            volid: format!("s:backup/{ctime}"),
+            storage: "s".into(),
+            node: None,
+            content: "backup".into(),
+            format: "vma.zst".into(),
+            size: 1,
+            ctime,
+            vmid: Some(100),
+            subtype: Some("qemu".into()),
+            notes: None,
+            protected,
+        }
+    }
+
+    #[test]
+    fn prune_keep_last_and_daily() {
+        let base = crate::state::GEN_EPOCH;
+        let vols = [
+            vol(base + 5 * 86_400, false),
+            vol(base + 4 * 86_400, false),
+            vol(base + 4 * 86_400 - 60, false),
+            vol(base + 3 * 86_400, true),
+            vol(base + 2 * 86_400, false),
+            vol(base, false),
+        ];
+        let refs: Vec<&Volume> = vols.iter().collect();
+        let marks: Vec<&str> = mark(&refs, &parse_keep("keep-last=1,keep-daily=2"))
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(
+            marks,
+            ["keep", "keep", "remove", "protected", "keep", "remove"]
+        );
+        let all: Vec<&str> = mark(&refs, &parse_keep("keep-all=1"))
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        assert!(all.iter().all(|m| *m == "keep" || *m == "protected"));
+    }
+}

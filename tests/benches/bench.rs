@@ -1,0 +1,272 @@
+//! Benchmarks of the real release binary against a large simulated cluster.
+//!
+//! Run:
+//! ```text
+//! cargo build --release --workspace --bins && cargo bench -p e2e
+//! BENCH_QUICK=1 cargo bench -p e2e        # fewer iterations, same targets
+//! ```
+//! A sim with 5 nodes and 5,000 guests (4,000 VMs + 1,000 containers) runs in-process; the
+//! server is `target/release/proxmox-mcp` (or `PROXMOX_MCP_BIN`) driven by an rmcp client over
+//! stdio. Prints a table and exits non-zero when a target is missed.
+
+// The table on stdout is this program's output.
+#![allow(clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use e2e::{Mcp, Protocol, ResultExt as _, Sim, SimConfig, isolation_env, json};
+
+struct Row {
+    metric: String,
+    value: String,
+    target: String,
+    ok: Option<bool>,
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<Row>,
+}
+
+impl Report {
+    fn check(&mut self, metric: &str, value: f64, unit: &str, max: f64) {
+        self.rows.push(Row {
+            metric: metric.into(),
+            value: format!("{value:.2} {unit}"),
+            target: format!("<= {max} {unit}"),
+            ok: Some(value <= max),
+        });
+    }
+    fn exact(&mut self, metric: &str, value: usize, want: usize) {
+        self.rows.push(Row {
+            metric: metric.into(),
+            value: value.to_string(),
+            target: format!("= {want}"),
+            ok: Some(value == want),
+        });
+    }
+    fn info(&mut self, metric: &str, value: String) {
+        self.rows.push(Row {
+            metric: metric.into(),
+            value,
+            target: String::new(),
+            ok: None,
+        });
+    }
+    fn print(&self) -> bool {
+        let w = self.rows.iter().map(|r| r.metric.len()).max().unwrap_or(10);
+        let v = self.rows.iter().map(|r| r.value.len()).max().unwrap_or(10);
+        println!();
+        println!("{:<w$}  {:>v$}  {:<14}  result", "metric", "value", "target");
+        println!("{}", "-".repeat(w + v + 26));
+        let mut all = true;
+        for r in &self.rows {
+            let verdict = match r.ok {
+                Some(true) => "ok",
+                Some(false) => {
+                    all = false;
+                    "MISSED"
+                }
+                None => "",
+            };
+            println!("{:<w$}  {:>v$}  {:<14}  {verdict}", r.metric, r.value, r.target);
+        }
+        all
+    }
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[i]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn rss_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn env_for(sim: &Sim, dir: &std::path::Path) -> Vec<(String, String)> {
+    let c = sim.admin();
+    let mut env = isolation_env(dir);
+    env.extend([
+        ("PROXMOX_URL".to_string(), sim.url()),
+        ("PROXMOX_TOKEN_ID".to_string(), c.token_id.clone()),
+        ("PROXMOX_TOKEN_SECRET".to_string(), c.secret.clone()),
+        ("PROXMOX_FINGERPRINT".to_string(), sim.fingerprint()),
+    ]);
+    env
+}
+
+fn main() -> std::process::ExitCode {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ok = rt.block_on(run(quick));
+    if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        eprintln!("benchmark targets missed");
+        std::process::ExitCode::FAILURE
+    }
+}
+
+async fn run(quick: bool) -> bool {
+    let bin = e2e::binary();
+    let (latency_iters, cold_runs) = if quick { (10, 20) } else { (40, 30) };
+    println!(
+        "proxmox-mcp benchmark ({}): {}",
+        if quick { "quick" } else { "full" },
+        bin.display()
+    );
+
+    let t0 = Instant::now();
+    let sim = Sim::start(SimConfig {
+        nodes: 5,
+        vms: 4000,
+        cts: 1000,
+        time_scale: 0.0,
+        seed: 42,
+        schema: None,
+        ..SimConfig::default()
+    })
+    .await;
+    println!("sim with 5 nodes, 4000 VMs, 1000 CTs up in {:?}", t0.elapsed());
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_for(&sim, dir.path());
+    let mut report = Report::default();
+
+    let mcp = Mcp::spawn(&bin, Protocol::Modern, &env)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let pid = mcp.pid().expect("server pid");
+
+    // (a) PVE requests per list_vms
+    let warm = mcp.call("list_vms", json!({})).await;
+    warm.ok("list_vms");
+    sim.clear_requests();
+    let r = mcp.call("list_vms", json!({})).await;
+    r.ok("list_vms");
+    let reqs = sim.requests();
+    report.exact("(a) PVE requests per list_vms", reqs.len(), 1);
+    let guests = r.structured()["count"].as_u64().unwrap_or(0) as usize;
+    report.exact("    guests listed", guests, 4000);
+
+    // (b) latency: MCP list_vms vs a bare GET /cluster/resources (fetched and parsed)
+    let api = sim.api();
+    for _ in 0..3 {
+        let body = api.get_bytes("/cluster/resources").await.unwrap();
+        let _: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    }
+    let (mut via_mcp, mut bare) = (Vec::new(), Vec::new());
+    for _ in 0..latency_iters {
+        let t = Instant::now();
+        let body = api.get_bytes("/cluster/resources").await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(v["data"].is_array());
+        bare.push(t.elapsed());
+        let t = Instant::now();
+        let r = mcp.call("list_vms", json!({})).await;
+        via_mcp.push(t.elapsed());
+        assert!(!r.failed());
+    }
+    let (m50, m90) = (percentile(&mut via_mcp, 0.5), percentile(&mut via_mcp, 0.9));
+    let (b50, b90) = (percentile(&mut bare, 0.5), percentile(&mut bare, 0.9));
+    report.info(
+        "(b) list_vms via MCP p50 / p90",
+        format!("{:.1} / {:.1} ms", ms(m50), ms(m90)),
+    );
+    report.info(
+        "    bare GET /cluster/resources p50 / p90",
+        format!("{:.1} / {:.1} ms", ms(b50), ms(b90)),
+    );
+    report.check("    ratio MCP/bare p50", ms(m50) / ms(b50), "x", 1.5);
+    report.check("    ratio MCP/bare p90", ms(m90) / ms(b90), "x", 1.5);
+
+    // (f) bytes per guest the model reads (default fields)
+    let text = r.text();
+    let structured = serde_json::to_vec(r.structured()).unwrap();
+    report.check(
+        "(f) list_vms text bytes/guest",
+        text.len() as f64 / guests.max(1) as f64,
+        "B",
+        60.0,
+    );
+    report.check(
+        "    list_vms structuredContent bytes/guest",
+        structured.len() as f64 / guests.max(1) as f64,
+        "B",
+        60.0,
+    );
+    let raw = api.get_bytes("/cluster/resources").await.unwrap();
+    report.info(
+        "    raw /cluster/resources bytes/entry",
+        format!("{:.0} B", raw.len() as f64 / (guests + 5 * 4) as f64),
+    );
+
+    // (e) tools/list size
+    let tools = mcp.tools().await;
+    let total = serde_json::to_vec(&json!({ "tools": tools })).unwrap().len();
+    report.info(
+        "(e) tools/list bytes total",
+        format!("{total} B for {} tools", tools.len()),
+    );
+    for t in &tools {
+        let n = serde_json::to_vec(t).unwrap().len();
+        report.info(&format!("    {}", t.name), format!("{n} B"));
+    }
+    report.check(
+        "    tools/list average per tool",
+        total as f64 / tools.len().max(1) as f64 / 1024.0,
+        "KiB",
+        1.5,
+    );
+
+    // (d) RSS after 100 calls (list_vms over 5,000 guests, the heaviest read)
+    let calls_so_far = 2 + latency_iters;
+    for i in calls_so_far..100 {
+        let tool = if i % 4 == 0 { "get_system_info" } else { "list_vms" };
+        assert!(!mcp.call(tool, json!({})).await.failed());
+    }
+    let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+    let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
+    report.check("(d) server RSS after 100 calls", rss as f64 / 1024.0, "MiB", 30.0);
+    report.info("    server peak RSS (VmHWM)", format!("{:.1} MiB", hwm as f64 / 1024.0));
+    mcp.close().await;
+
+    // (c) cold start: spawn → first reply
+    for p in Protocol::BOTH {
+        let mut samples = Vec::new();
+        for _ in 0..cold_runs {
+            let m = Mcp::spawn(&bin, p, &env)
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            samples.push(m.startup);
+            m.close().await;
+        }
+        let p50 = percentile(&mut samples, 0.5);
+        let what = match p {
+            Protocol::Legacy => "(c) cold start → initialize result p50",
+            Protocol::Modern => "    cold start → discover result p50",
+        };
+        report.check(what, ms(p50), "ms", 20.0);
+    }
+
+    let ok = report.print();
+    sim.finish().await;
+    ok
+}

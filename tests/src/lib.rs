@@ -1,0 +1,392 @@
+//! Shared end-to-end harness: a `pve-sim` on 127.0.0.1, the real `proxmox-mcp` binary over
+//! stdio, and an rmcp client in either protocol revision.
+//!
+//! A test usually reads:
+//! ```ignore
+//! let h = Harness::start(protocol).await;
+//! let r = h.call("list_vms", json!({"node": "pve1"})).await;
+//! h.finish().await; // also checks every PVE request against the API schema
+//! ```
+
+pub mod mcp;
+pub mod sim;
+
+use std::{
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
+
+use rmcp::{
+    ClientLifecycleMode,
+    model::{CallToolResult, ProtocolVersion},
+};
+pub use serde_json::{Map, Value, json};
+
+pub use mcp::{Mcp, ResultExt, object, truncate};
+pub use pve_sim::{Faults, SimConfig};
+pub use sim::{ApiClient, Sim, schema, schema_path, small_config};
+
+
+/// The two MCP lifecycles a client can use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `initialize` handshake, 2025-11-25.
+    Legacy,
+    /// `server/discover` and per-request metadata, 2026-07-28.
+    Modern,
+}
+
+impl Protocol {
+    pub const BOTH: [Protocol; 2] = [Protocol::Legacy, Protocol::Modern];
+
+    pub fn version(self) -> ProtocolVersion {
+        match self {
+            Protocol::Legacy => ProtocolVersion::V_2025_11_25,
+            Protocol::Modern => ProtocolVersion::V_2026_07_28,
+        }
+    }
+
+    pub fn lifecycle(self) -> ClientLifecycleMode {
+        match self {
+            Protocol::Legacy => ClientLifecycleMode::Initialize,
+            Protocol::Modern => ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        }
+    }
+}
+
+/// Declares `mod name { legacy, modern }` tests that run `async fn name(Protocol)` once per
+/// protocol revision.
+#[macro_export]
+macro_rules! per_protocol {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn legacy() {
+                super::$name($crate::Protocol::Legacy).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn modern() {
+                super::$name($crate::Protocol::Modern).await
+            }
+        }
+    )*};
+}
+
+/// Installs the ring crypto provider for rustls (reqwest is built without one).
+pub fn init_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The `proxmox-mcp` binary under test: `PROXMOX_MCP_BIN`, else the one beside this test
+/// executable (`target/<profile>/deps/x` → `target/<profile>/proxmox-mcp`).
+pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("PROXMOX_MCP_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut dir = exe.parent().expect("exe dir");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("profile dir");
+    }
+    let bin = dir.join("proxmox-mcp");
+    assert!(
+        bin.is_file(),
+        "{} not found: build it first with `cargo build --workspace --bins` \
+         (`--release` for benchmarks), or set PROXMOX_MCP_BIN",
+        bin.display()
+    );
+    warn_if_stale(&bin);
+    bin
+}
+
+/// Prints a warning when a source file is newer than the binary (it was not rebuilt).
+fn warn_if_stale(bin: &Path) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(built) = bin.metadata().and_then(|m| m.modified()) else {
+            return;
+        };
+        let root = workspace_root();
+        let newest = ["proxmox-mcp/src", "pve-sim/src"]
+            .iter()
+            .filter_map(|d| newest_mtime(&root.join(d)))
+            .max();
+        if newest.is_some_and(|n| n > built) {
+            eprintln!(
+                "WARNING: {} is older than its sources; run `cargo build --workspace --bins`",
+                bin.display()
+            );
+        }
+    });
+}
+
+fn newest_mtime(dir: &Path) -> Option<SystemTime> {
+    let mut newest = None;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        let t = if p.is_dir() {
+            newest_mtime(&p)
+        } else {
+            e.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// How the server authenticates to the sim.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// The sim's admin API token.
+    Admin,
+    /// The sim's read-only auditor token.
+    Auditor,
+    /// An explicit token id and secret.
+    Token(String, String),
+    /// The admin token id with this (wrong) secret.
+    AdminWithSecret(String),
+    /// root@pam with the sim's password (ticket flow).
+    Password,
+}
+
+/// How the server trusts the sim's self-signed certificate.
+#[derive(Clone, Debug)]
+pub enum Trust {
+    /// `PROXMOX_FINGERPRINT` = the sim's SHA-256 fingerprint.
+    Fingerprint,
+    /// `PROXMOX_CA_FILE` = the sim's certificate in PEM.
+    CaFile,
+    /// `PROXMOX_FINGERPRINT` = this (wrong) value.
+    WrongFingerprint(String),
+    /// No pin and no CA: the server must refuse the self-signed certificate.
+    None,
+}
+
+/// Builds a [`Harness`].
+pub struct HarnessBuilder {
+    protocol: Protocol,
+    sim: SimConfig,
+    auth: Auth,
+    trust: Trust,
+    url: Option<String>,
+    env: Vec<(String, String)>,
+}
+
+impl HarnessBuilder {
+    pub fn sim(mut self, cfg: SimConfig) -> Self {
+        self.sim = cfg;
+        self
+    }
+    /// Adjusts the default (small) sim configuration.
+    pub fn with_sim(mut self, f: impl FnOnce(&mut SimConfig)) -> Self {
+        f(&mut self.sim);
+        self
+    }
+    pub fn auth(mut self, a: Auth) -> Self {
+        self.auth = a;
+        self
+    }
+    pub fn trust(mut self, t: Trust) -> Self {
+        self.trust = t;
+        self
+    }
+    /// Overrides `PROXMOX_URL` (the sim still runs, so its log shows whether it was contacted).
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.env.push((k.to_string(), v.into()));
+        self
+    }
+
+    pub async fn start(self) -> Harness {
+        let sim = Sim::start(self.sim).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut env = isolation_env(dir.path());
+        env.push((
+            "PROXMOX_URL".into(),
+            self.url.unwrap_or_else(|| sim.url()),
+        ));
+        match self.auth {
+            Auth::Admin | Auth::Auditor => {
+                let c = if matches!(self.auth, Auth::Admin) {
+                    sim.admin()
+                } else {
+                    sim.auditor()
+                };
+                env.push(("PROXMOX_TOKEN_ID".into(), c.token_id.clone()));
+                env.push(("PROXMOX_TOKEN_SECRET".into(), c.secret.clone()));
+            }
+            Auth::AdminWithSecret(secret) => {
+                env.push(("PROXMOX_TOKEN_ID".into(), sim.admin().token_id.clone()));
+                env.push(("PROXMOX_TOKEN_SECRET".into(), secret));
+            }
+            Auth::Token(id, secret) => {
+                env.push(("PROXMOX_TOKEN_ID".into(), id));
+                env.push(("PROXMOX_TOKEN_SECRET".into(), secret));
+            }
+            Auth::Password => {
+                let (user, pass) = sim.root_password();
+                env.push(("PROXMOX_USER".into(), user));
+                env.push(("PROXMOX_PASSWORD".into(), pass));
+            }
+        }
+        match self.trust {
+            Trust::Fingerprint => env.push(("PROXMOX_FINGERPRINT".into(), sim.fingerprint())),
+            Trust::CaFile => {
+                let p = dir.path().join("sim-ca.pem");
+                std::fs::write(&p, sim.cert_pem()).expect("writing CA file");
+                env.push(("PROXMOX_CA_FILE".into(), p.display().to_string()));
+            }
+            Trust::WrongFingerprint(fp) => env.push(("PROXMOX_FINGERPRINT".into(), fp)),
+            Trust::None => {}
+        }
+        env.extend(self.env);
+        let mcp = Mcp::spawn(&binary(), self.protocol, &env)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        Harness { sim, mcp, dir }
+    }
+}
+
+/// Environment that isolates the server from the host: an empty config file, state and HOME in
+/// a temporary directory, logs on stderr.
+pub fn isolation_env(dir: &Path) -> Vec<(String, String)> {
+    let d = |s: &str| dir.join(s).display().to_string();
+    // An explicit config file must exist: an empty one means "environment only".
+    std::fs::write(dir.join("empty-config.toml"), "").expect("writing the empty config");
+    vec![
+        ("PROXMOX_MCP_CONFIG".into(), d("empty-config.toml")),
+        ("PROXMOX_MCP_STATE_DIR".into(), d("state")),
+        ("PROXMOX_MCP_LOG".into(), "warn".into()),
+        ("HOME".into(), d("home")),
+        ("XDG_CONFIG_HOME".into(), d("home/.config")),
+        ("XDG_STATE_HOME".into(), d("home/.local/state")),
+        ("XDG_DATA_HOME".into(), d("home/.local/share")),
+    ]
+}
+
+/// A sim, the server connected to it, and a client connected to the server.
+pub struct Harness {
+    pub sim: Sim,
+    pub mcp: Mcp,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn builder(protocol: Protocol) -> HarnessBuilder {
+        HarnessBuilder {
+            protocol,
+            sim: small_config(),
+            auth: Auth::Admin,
+            trust: Trust::Fingerprint,
+            url: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// The default: a small sim, admin token, fingerprint pinning.
+    pub async fn start(protocol: Protocol) -> Harness {
+        Harness::builder(protocol).start().await
+    }
+
+    pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
+        self.mcp.call(tool, args).await
+    }
+
+    /// Calls a tool that must succeed; returns its `structuredContent`.
+    pub async fn ok(&self, tool: &str, args: Value) -> Value {
+        let what = format!("{tool} {}", truncate(&args.to_string(), 200));
+        let r = self.call(tool, args).await;
+        r.ok(&what);
+        r.structured().clone()
+    }
+
+    /// Calls a tool that must fail with `isError`; returns the message.
+    pub async fn err(&self, tool: &str, args: Value) -> String {
+        let what = format!("{tool} {}", truncate(&args.to_string(), 200));
+        self.call(tool, args).await.err(&what)
+    }
+
+    /// Closes the client, then checks PVE API conformance and stops the sim.
+    pub async fn finish(self) {
+        self.mcp.close().await;
+        self.sim.finish().await;
+    }
+}
+
+/// Turns a list result into row objects, whatever its layout: an array of objects, or a
+/// columnar `{columns: [...], rows: [[...]]}` table (optionally nested under one key).
+pub fn rows(v: &Value) -> Vec<Map<String, Value>> {
+    if let Some(a) = v.as_array() {
+        return a.iter().filter_map(|x| x.as_object().cloned()).collect();
+    }
+    let Some(o) = v.as_object() else {
+        return Vec::new();
+    };
+    if let (Some(cols), Some(rs)) = (
+        o.get("columns").and_then(Value::as_array),
+        o.get("rows").and_then(Value::as_array),
+    ) {
+        return rs
+            .iter()
+            .filter_map(Value::as_array)
+            .map(|r| {
+                cols.iter()
+                    .filter_map(Value::as_str)
+                    .zip(r.iter())
+                    .map(|(c, x)| (c.to_string(), x.clone()))
+                    .collect()
+            })
+            .collect();
+    }
+    for key in ["vms", "containers", "guests", "items", "nodes", "data"] {
+        if let Some(inner) = o.get(key) {
+            return rows(inner);
+        }
+    }
+    Vec::new()
+}
+
+/// The sorted `vmid`s of rows.
+pub fn vmids(rows: &[Map<String, Value>]) -> Vec<u64> {
+    let mut v: Vec<u64> = rows
+        .iter()
+        .filter_map(|r| {
+            r.get("vmid")
+                .and_then(|x| x.as_u64().or_else(|| x.as_str()?.parse().ok()))
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Percent-decodes a request path as recorded by the sim (`UPID%3A…` → `UPID:…`).
+pub fn decode_path(p: &str) -> String {
+    let b = p.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(x) = p.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(x);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

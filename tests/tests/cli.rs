@@ -1,0 +1,202 @@
+//! The human command line: `--version`, `tools`, `call … --output json` against a sim, and the
+//! README's try-it command `proxmox-mcp demo call list_vms`.
+
+use std::{process::Output, time::Duration};
+
+use e2e::{Sim, Value, json, rows, vmids};
+
+/// Runs the binary with the host's Proxmox settings scrubbed, plus `env`.
+async fn run(args: &[&str], env: &[(String, String)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new(e2e::binary());
+    e2e::mcp::scrub_env(cmd.as_std_mut());
+    cmd.envs(e2e::isolation_env(dir.path()))
+        .envs(env.iter().cloned())
+        .args(args)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("proxmox-mcp {args:?} did not finish in 60 s"))
+        .expect("running proxmox-mcp");
+    drop(dir);
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_success(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what}: exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Connection settings for the sim (admin token, pinned fingerprint).
+fn sim_env(sim: &Sim) -> Vec<(String, String)> {
+    let c = sim.admin();
+    vec![
+        ("PROXMOX_URL".into(), sim.url()),
+        ("PROXMOX_TOKEN_ID".into(), c.token_id.clone()),
+        ("PROXMOX_TOKEN_SECRET".into(), c.secret.clone()),
+        ("PROXMOX_FINGERPRINT".into(), sim.fingerprint()),
+    ]
+}
+
+const TOOLS: [&str; 7] = [
+    "list_vms",
+    "list_containers",
+    "vm_status",
+    "node_status",
+    "get_system_info",
+    "task_status",
+    "proxmox_api",
+];
+
+#[tokio::test]
+async fn version_flag() {
+    let o = run(&["--version"], &[]).await;
+    assert_success(&o, "--version");
+    let out = stdout(&o);
+    assert!(out.contains("proxmox-mcp"), "{out}");
+    assert!(out.contains(env!("CARGO_PKG_VERSION")), "{out}");
+}
+
+#[tokio::test]
+async fn tools_lists_every_tool() {
+    let o = run(&["tools"], &[]).await;
+    assert_success(&o, "tools");
+    let out = stdout(&o);
+    for t in TOOLS {
+        assert!(
+            out.lines().any(|l| l.split_whitespace().next() == Some(t)),
+            "`tools` lacks {t}:\n{out}"
+        );
+    }
+    // The JSON form is the tools/list payload.
+    let o = run(&["tools", "--output", "json"], &[]).await;
+    assert_success(&o, "tools --output json");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("tools --output json is JSON");
+    let names: Vec<&str> = v["tools"]
+        .as_array()
+        .expect("tools array")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for t in TOOLS {
+        assert!(names.contains(&t), "{t} missing from {names:?}");
+    }
+}
+
+/// The README's try command: no Proxmox, no config, prints the demo cluster's VMs.
+#[tokio::test]
+async fn demo_call_list_vms_prints_vms() {
+    let o = run(&["demo", "call", "list_vms"], &[]).await;
+    assert_success(&o, "demo call list_vms");
+    let out = stdout(&o);
+    let guest_lines: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|w| w.parse::<u32>().ok())
+                .is_some_and(|id| id >= 100)
+        })
+        .collect();
+    assert!(
+        guest_lines.len() >= 5,
+        "expected a table of VMs, got:\n{out}"
+    );
+    assert!(guest_lines.iter().any(|l| l.contains("running")), "{out}");
+    assert!(guest_lines.iter().any(|l| l.contains("pve1")), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_prints_the_mcp_result_as_json() {
+    let sim = Sim::small().await;
+    let env = sim_env(&sim);
+    let want = e2e::sim::guests(&sim.api(), "qemu").await;
+
+    let o = run(&["call", "list_vms", "--output", "json"], &env).await;
+    assert_success(&o, "call list_vms --output json");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("--output json prints JSON");
+    assert_ne!(v["isError"], json!(true));
+    assert_eq!(vmids(&rows(&v["structuredContent"])), vmids(&want));
+    assert!(v["content"][0]["text"].as_str().is_some(), "{v}");
+
+    // --arg with a JSON-typed value, and --json.
+    let vmid = want[0]["vmid"].as_u64().unwrap();
+    let o = run(
+        &["call", "vm_status", "--arg", &format!("vmid={vmid}"), "--output", "json"],
+        &env,
+    )
+    .await;
+    assert_success(&o, "call vm_status --arg");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["structuredContent"]["vmid"], json!(vmid));
+    assert_eq!(v["structuredContent"]["node"], want[0]["node"]);
+
+    let o = run(
+        &["call", "list_vms", "--json", r#"{"node":"pve2"}"#, "--output", "json"],
+        &env,
+    )
+    .await;
+    assert_success(&o, "call list_vms --json");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let on_pve2: Vec<_> = want
+        .iter()
+        .filter(|g| g["node"] == json!("pve2"))
+        .cloned()
+        .collect();
+    assert_eq!(vmids(&rows(&v["structuredContent"])), vmids(&on_pve2));
+
+    // Text output is the model's text.
+    let o = run(&["call", "get_system_info"], &env).await;
+    assert_success(&o, "call get_system_info");
+    assert!(stdout(&o).contains("sim-cluster"), "{}", stdout(&o));
+    sim.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_failures_exit_non_zero_with_the_message() {
+    let sim = Sim::small().await;
+    let env = sim_env(&sim);
+    let o = run(&["call", "vm_status", "--arg", "vmid=99999"], &env).await;
+    assert_eq!(o.status.code(), Some(1), "a tool error exits 1");
+    assert!(stderr(&o).contains("99999"), "{}", stderr(&o));
+
+    let o = run(&["call", "vm_status", "--arg", "vmid=99999", "--output", "json"], &env).await;
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("JSON even on failure");
+    assert_eq!(v["isError"], json!(true));
+
+    let o = run(&["call", "no_such_tool"], &env).await;
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no_such_tool"), "{}", stderr(&o));
+    sim.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_check_tests_the_connection() {
+    let sim = Sim::small().await;
+    let env = sim_env(&sim);
+    let o = run(&["config", "check"], &env).await;
+    assert_success(&o, "config check");
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains(&sim.url()) || all.contains("sim-cluster"), "{all}");
+
+    let mut bad = env.clone();
+    bad.retain(|(k, _)| k != "PROXMOX_FINGERPRINT");
+    bad.push(("PROXMOX_FINGERPRINT".into(), "00:11".into()));
+    let o = run(&["config", "check"], &bad).await;
+    assert!(!o.status.success(), "a bad fingerprint must fail the check");
+    sim.finish().await;
+}
