@@ -2,19 +2,24 @@
 
 pub mod access;
 pub mod agent;
+pub mod backup;
 pub mod cluster;
 pub mod envelope;
 pub mod firewall;
+pub mod guest_config;
 pub mod guests;
 pub mod jobs;
 pub mod lifecycle;
+pub mod migrate;
 pub mod network;
 pub mod nodes;
 pub mod params;
+pub mod power;
 pub mod router;
 pub mod snapshots;
 pub mod storage;
 pub mod tasks;
+pub mod users;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;

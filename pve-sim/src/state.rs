@@ -1,6 +1,7 @@
 //! The simulated cluster: every node, guest, storage, user and task, kept in memory behind one lock.
 
 pub mod access;
+pub mod defaults;
 pub mod firewall;
 pub mod generate;
 pub mod guest;

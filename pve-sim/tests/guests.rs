@@ -237,8 +237,11 @@ async fn guest_agent_exec() {
 
 #[tokio::test]
 async fn faults_offline_node_hang_and_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_path = dir.path().join("requests.jsonl");
     let sim = sim_with(SimConfig {
         time_scale: 0.0,
+        request_log: Some(log_path.clone()),
         faults: Faults {
             offline_nodes: vec!["pve2".into()],
             hang_paths: vec!["/nodes/pve3/status".into()],
@@ -295,6 +298,11 @@ async fn faults_offline_node_hang_and_errors() {
         && r.auth == "mcp@pve!admin"));
     sim.clear_requests();
     assert!(sim.requests().is_empty());
+    let lines = std::fs::read_to_string(&log_path).expect("log file");
+    let first: pve_sim::RequestRecord =
+        serde_json::from_str(lines.lines().next().expect("line")).expect("record");
+    assert_eq!(first.method, "GET");
+    assert!(!lines.contains(&sim.admin().secret));
     sim.shutdown().await;
 }
 

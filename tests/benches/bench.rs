@@ -57,7 +57,10 @@ impl Report {
         let w = self.rows.iter().map(|r| r.metric.len()).max().unwrap_or(10);
         let v = self.rows.iter().map(|r| r.value.len()).max().unwrap_or(10);
         println!();
-        println!("{:<w$}  {:>v$}  {:<14}  result", "metric", "value", "target");
+        println!(
+            "{:<w$}  {:>v$}  {:<14}  result",
+            "metric", "value", "target"
+        );
         println!("{}", "-".repeat(w + v + 26));
         let mut all = true;
         for r in &self.rows {
@@ -69,7 +72,10 @@ impl Report {
                 }
                 None => "",
             };
-            println!("{:<w$}  {:>v$}  {:<14}  {verdict}", r.metric, r.value, r.target);
+            println!(
+                "{:<w$}  {:>v$}  {:<14}  {verdict}",
+                r.metric, r.value, r.target
+            );
         }
         all
     }
@@ -145,7 +151,10 @@ async fn run(quick: bool) -> bool {
         ..SimConfig::default()
     })
     .await;
-    println!("sim with 5 nodes, 4000 VMs, 1000 CTs up in {:?}", t0.elapsed());
+    println!(
+        "sim with 5 nodes, 4000 VMs, 1000 CTs up in {:?}",
+        t0.elapsed()
+    );
     let dir = tempfile::tempdir().unwrap();
     let env = env_for(&sim, dir.path());
     let mut report = Report::default();
@@ -220,7 +229,9 @@ async fn run(quick: bool) -> bool {
 
     // (e) tools/list size
     let tools = mcp.tools().await;
-    let total = serde_json::to_vec(&json!({ "tools": tools })).unwrap().len();
+    let total = serde_json::to_vec(&json!({ "tools": tools }))
+        .unwrap()
+        .len();
     report.info(
         "(e) tools/list bytes total",
         format!("{total} B for {} tools", tools.len()),
@@ -239,13 +250,25 @@ async fn run(quick: bool) -> bool {
     // (d) RSS after 100 calls (list_vms over 5,000 guests, the heaviest read)
     let calls_so_far = 2 + latency_iters;
     for i in calls_so_far..100 {
-        let tool = if i % 4 == 0 { "get_system_info" } else { "list_vms" };
+        let tool = if i % 4 == 0 {
+            "get_system_info"
+        } else {
+            "list_vms"
+        };
         assert!(!mcp.call(tool, json!({})).await.failed());
     }
     let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
     let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
-    report.check("(d) server RSS after 100 calls", rss as f64 / 1024.0, "MiB", 30.0);
-    report.info("    server peak RSS (VmHWM)", format!("{:.1} MiB", hwm as f64 / 1024.0));
+    report.check(
+        "(d) server RSS after 100 calls",
+        rss as f64 / 1024.0,
+        "MiB",
+        30.0,
+    );
+    report.info(
+        "    server peak RSS (VmHWM)",
+        format!("{:.1} MiB", hwm as f64 / 1024.0),
+    );
     mcp.close().await;
 
     // (c) cold start: spawn → first reply

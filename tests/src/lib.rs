@@ -2,7 +2,7 @@
 //! stdio, and an rmcp client in either protocol revision.
 //!
 //! A test usually reads:
-//! ```ignore
+//! ```text
 //! let h = Harness::start(protocol).await;
 //! let r = h.call("list_vms", json!({"node": "pve1"})).await;
 //! h.finish().await; // also checks every PVE request against the API schema
@@ -25,7 +25,6 @@ pub use serde_json::{Map, Value, json};
 pub use mcp::{Mcp, ResultExt, object, truncate};
 pub use pve_sim::{Faults, SimConfig};
 pub use sim::{ApiClient, Sim, schema, schema_path, small_config};
-
 
 /// The two MCP lifecycles a client can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,10 +213,7 @@ impl HarnessBuilder {
         let sim = Sim::start(self.sim).await;
         let dir = tempfile::tempdir().expect("tempdir");
         let mut env = isolation_env(dir.path());
-        env.push((
-            "PROXMOX_URL".into(),
-            self.url.unwrap_or_else(|| sim.url()),
-        ));
+        env.push(("PROXMOX_URL".into(), self.url.unwrap_or_else(|| sim.url())));
         match self.auth {
             Auth::Admin | Auth::Auditor => {
                 let c = if matches!(self.auth, Auth::Admin) {
@@ -379,7 +375,9 @@ pub fn decode_path(p: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%'
-            && let Some(x) = p.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(x) = p
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(x);
             i += 3;

@@ -96,7 +96,9 @@ impl Mcp {
             protocol,
             progress: progress.clone(),
         };
-        let client = handler.serve_with_lifecycle(proc, protocol.lifecycle()).await;
+        let client = handler
+            .serve_with_lifecycle(proc, protocol.lifecycle())
+            .await;
         let startup = t0.elapsed();
         let client = match client {
             Ok(c) => c,

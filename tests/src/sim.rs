@@ -28,9 +28,11 @@ pub fn schema() -> Option<Arc<ApiSchema>> {
     static SCHEMA: OnceLock<Option<Arc<ApiSchema>>> = OnceLock::new();
     SCHEMA
         .get_or_init(|| match schema_path() {
-            Some(p) => Some(Arc::new(
-                ApiSchema::load(&p).unwrap_or_else(|e| panic!("loading {}: {e:#}", p.display())),
-            )),
+            Some(p) => {
+                Some(Arc::new(ApiSchema::load(&p).unwrap_or_else(|e| {
+                    panic!("loading {}: {e:#}", p.display())
+                })))
+            }
             None => {
                 eprintln!(
                     "NOTICE: ../shared/pve/api-schema.json not found (set E2E_API_SCHEMA); \

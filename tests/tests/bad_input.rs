@@ -28,17 +28,21 @@ fn assert_untouched(h: &Harness, before: &Value, what: &str) {
         .filter(|r| r.method != "GET")
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
-    assert!(writes.is_empty(), "{what}: write requests reached the sim: {writes:?}");
     assert!(
-        &state(h) == before,
-        "{what}: the sim's state changed"
+        writes.is_empty(),
+        "{what}: write requests reached the sim: {writes:?}"
     );
+    assert!(&state(h) == before, "{what}: the sim's state changed");
 }
 
 /// Asserts no request the sim saw carries `needle` in its path or parameters.
 fn assert_never_sent(h: &Harness, needle: &str) {
     for r in h.sim.requests() {
-        let all = format!("{} {}", e2e::decode_path(&r.path), Value::Object(r.params.clone()));
+        let all = format!(
+            "{} {}",
+            e2e::decode_path(&r.path),
+            Value::Object(r.params.clone())
+        );
         assert!(!all.contains(needle), "{needle:?} reached the sim: {all}");
     }
 }
@@ -52,7 +56,8 @@ async fn bad_vmids_are_refused_without_side_effects(p: Protocol) {
     let msg = h.err("vm_status", json!({"vmid": 99999})).await;
     assert!(msg.contains("99999"), "{msg}");
     assert!(
-        msg.to_lowercase().contains("not found") || msg.to_lowercase().contains("no guest")
+        msg.to_lowercase().contains("not found")
+            || msg.to_lowercase().contains("no guest")
             || msg.to_lowercase().contains("does not exist"),
         "unknown vmid should say it was not found: {msg}"
     );
@@ -74,7 +79,10 @@ async fn bad_vmids_are_refused_without_side_effects(p: Protocol) {
     ] {
         h.sim.clear_requests();
         let msg = h.err("vm_status", json!({"vmid": bad})).await;
-        assert!(msg.contains("vmid"), "vmid={bad}: the message names the argument: {msg}");
+        assert!(
+            msg.contains("vmid"),
+            "vmid={bad}: the message names the argument: {msg}"
+        );
         assert!(
             h.sim.requests().is_empty(),
             "vmid={bad}: refused only after contacting Proxmox"
@@ -140,7 +148,10 @@ async fn path_traversal_never_leaves_the_json_api(p: Protocol) {
         );
     }
     let seen: Vec<String> = h.sim.requests().iter().map(|r| r.path.clone()).collect();
-    assert!(seen.is_empty(), "refused paths still reached the sim: {seen:?}");
+    assert!(
+        seen.is_empty(),
+        "refused paths still reached the sim: {seen:?}"
+    );
     // Bad parameter shapes are refused too.
     for params in [
         json!({"a": {"nested": 1}}),
@@ -165,7 +176,9 @@ async fn protocol_relative_path_is_refused(p: Protocol) {
     let h = Harness::start(p).await;
     h.sim.clear_requests();
     for path in ["//nodes", "//evil.example/api2/json/nodes"] {
-        let r = h.call("proxmox_api", json!({"method": "GET", "path": path})).await;
+        let r = h
+            .call("proxmox_api", json!({"method": "GET", "path": path}))
+            .await;
         assert!(
             r.is_error == Some(true),
             "path={path:?} was accepted (collapsed to a local path?) instead of refused"
@@ -186,15 +199,18 @@ async fn writes_through_proxmox_api_are_refused(p: Protocol) {
                 json!({"method": method, "path": "/nodes/pve1/qemu/100/status/stop"}),
             )
             .await;
-        assert!(msg.contains("GET"), "{method}: the message says only GET works: {msg}");
-        assert!(msg.contains("policy"), "{method}: says writes come with the policy engine: {msg}");
+        assert!(
+            msg.contains("GET"),
+            "{method}: the message says only GET works: {msg}"
+        );
+        assert!(
+            msg.contains("policy"),
+            "{method}: says writes come with the policy engine: {msg}"
+        );
     }
     for method in ["PATCH", "CONNECT", "", "GET /x"] {
-        h.err(
-            "proxmox_api",
-            json!({"method": method, "path": "/version"}),
-        )
-        .await;
+        h.err("proxmox_api", json!({"method": method, "path": "/version"}))
+            .await;
     }
     assert!(h.sim.requests().is_empty(), "{:?}", h.sim.requests().len());
     assert_untouched(&h, &before, "writes via proxmox_api");
@@ -219,7 +235,11 @@ async fn huge_payloads_get_a_clear_error(p: Protocol) {
             "{tool}: the message should say the input is too large: {}",
             e2e::truncate(&msg, 300)
         );
-        assert!(msg.len() < 2000, "{tool}: the error echoes the payload ({} bytes)", msg.len());
+        assert!(
+            msg.len() < 2000,
+            "{tool}: the error echoes the payload ({} bytes)",
+            msg.len()
+        );
         assert!(t0.elapsed() < Duration::from_secs(10));
     }
     assert!(h.sim.requests().is_empty());
@@ -241,9 +261,13 @@ async fn unknown_tools_and_arguments(p: Protocol) {
     assert!(msg.contains("nod"), "{msg}");
     let msg = h.err("list_vms", json!({"status": "sleeping"})).await;
     assert!(msg.contains("sleeping") || msg.contains("status"), "{msg}");
-    let msg = h.err("list_vms", json!({"fields": ["uptime", "password"]})).await;
+    let msg = h
+        .err("list_vms", json!({"fields": ["uptime", "password"]}))
+        .await;
     assert!(msg.contains("password"), "{msg}");
-    let msg = h.err("task_status", json!({"upid": "UPID:x", "wait": 100_000})).await;
+    let msg = h
+        .err("task_status", json!({"upid": "UPID:x", "wait": 100_000}))
+        .await;
     assert!(!msg.is_empty());
     let msg = h.err("list_vms", json!({"cluster": "nope"})).await;
     assert!(msg.contains("nope"), "unknown cluster named: {msg}");
@@ -274,7 +298,10 @@ async fn unreachable_proxmox_fails_fast_naming_the_url() {
             took < Duration::from_secs(7),
             "{tool}: took {took:?}, longer than the connect timeout"
         );
-        assert!(msg.contains(&format!("127.0.0.1:{port}")), "{tool}: names the URL: {msg}");
+        assert!(
+            msg.contains(&format!("127.0.0.1:{port}")),
+            "{tool}: names the URL: {msg}"
+        );
     }
     assert!(h.sim.requests().is_empty());
     h.finish().await;
@@ -293,7 +320,10 @@ async fn wrong_token_says_authentication_failed() {
         msg.contains("401") || lower.contains("authentication"),
         "says the credentials were refused: {msg}"
     );
-    assert!(msg.contains("PROXMOX_TOKEN") || lower.contains("token"), "says which setting: {msg}");
+    assert!(
+        msg.contains("PROXMOX_TOKEN") || lower.contains("token"),
+        "says which setting: {msg}"
+    );
     assert!(!msg.contains(secret), "the secret is echoed: {msg}");
     assert!(!h.mcp.stderr().contains(secret), "the secret is logged");
     let statuses: Vec<u16> = h.sim.requests().iter().map(|r| r.status).collect();

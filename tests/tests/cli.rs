@@ -135,7 +135,14 @@ async fn call_prints_the_mcp_result_as_json() {
     // --arg with a JSON-typed value, and --json.
     let vmid = want[0]["vmid"].as_u64().unwrap();
     let o = run(
-        &["call", "vm_status", "--arg", &format!("vmid={vmid}"), "--output", "json"],
+        &[
+            "call",
+            "vm_status",
+            "--arg",
+            &format!("vmid={vmid}"),
+            "--output",
+            "json",
+        ],
         &env,
     )
     .await;
@@ -145,7 +152,14 @@ async fn call_prints_the_mcp_result_as_json() {
     assert_eq!(v["structuredContent"]["node"], want[0]["node"]);
 
     let o = run(
-        &["call", "list_vms", "--json", r#"{"node":"pve2"}"#, "--output", "json"],
+        &[
+            "call",
+            "list_vms",
+            "--json",
+            r#"{"node":"pve2"}"#,
+            "--output",
+            "json",
+        ],
         &env,
     )
     .await;
@@ -173,7 +187,18 @@ async fn call_failures_exit_non_zero_with_the_message() {
     assert_eq!(o.status.code(), Some(1), "a tool error exits 1");
     assert!(stderr(&o).contains("99999"), "{}", stderr(&o));
 
-    let o = run(&["call", "vm_status", "--arg", "vmid=99999", "--output", "json"], &env).await;
+    let o = run(
+        &[
+            "call",
+            "vm_status",
+            "--arg",
+            "vmid=99999",
+            "--output",
+            "json",
+        ],
+        &env,
+    )
+    .await;
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&o.stdout).expect("JSON even on failure");
     assert_eq!(v["isError"], json!(true));
@@ -191,7 +216,10 @@ async fn config_check_tests_the_connection() {
     let o = run(&["config", "check"], &env).await;
     assert_success(&o, "config check");
     let all = format!("{}{}", stdout(&o), stderr(&o));
-    assert!(all.contains(&sim.url()) || all.contains("sim-cluster"), "{all}");
+    assert!(
+        all.contains(&sim.url()) || all.contains("sim-cluster"),
+        "{all}"
+    );
 
     let mut bad = env.clone();
     bad.retain(|(k, _)| k != "PROXMOX_FINGERPRINT");

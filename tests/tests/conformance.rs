@@ -25,7 +25,10 @@ fn template(path: &str) -> String {
                 "{upid}"
             } else if seg.len() >= 3 && seg.bytes().all(|b| b.is_ascii_digit()) {
                 "{vmid}"
-            } else if seg.starts_with("pve") && seg[3..].bytes().all(|b| b.is_ascii_digit()) && seg.len() > 3 {
+            } else if seg.starts_with("pve")
+                && seg[3..].bytes().all(|b| b.is_ascii_digit())
+                && seg.len() > 3
+            {
                 "{node}"
             } else {
                 seg
@@ -209,7 +212,11 @@ async fn the_checker_catches_bad_requests() {
         Err(Violation::UnknownMethod(_) | Violation::UnknownPath(_))
     ));
     assert!(matches!(
-        schema.check("GET", "/cluster/resources", &params(json!({"type": "bogus"}))),
+        schema.check(
+            "GET",
+            "/cluster/resources",
+            &params(json!({"type": "bogus"}))
+        ),
         Err(Violation::InvalidParams(_))
     ));
     assert!(matches!(

@@ -11,10 +11,10 @@ use e2e::{Sim, SimConfig, Value, json, rows, small_config, vmids};
 
 /// The Python interpreter with the `mcp` SDK, or `None` when explicitly skipped.
 fn python() -> Option<String> {
-    if let Ok(p) = std::env::var("PROXMOX_MCP_PYTHON") {
-        if !p.is_empty() {
-            return Some(p);
-        }
+    if let Ok(p) = std::env::var("PROXMOX_MCP_PYTHON")
+        && !p.is_empty()
+    {
+        return Some(p);
     }
     if std::env::var("PROXMOX_MCP_SKIP_INTEROP").as_deref() == Ok("1") {
         eprintln!("SKIPPED interop: PROXMOX_MCP_SKIP_INTEROP=1");
@@ -137,7 +137,12 @@ async fn python_sdk(mode: &str, want_protocol: &str) {
     assert_eq!(ok(1)["vmid"], vms[0]["vmid"]);
     assert_eq!(ok(1)["node"], vms[0]["node"]);
     // Bad argument: a tool error the model can read, not a protocol error.
-    assert_eq!(results[2]["is_error"], json!(true), "{mode}: {}", results[2]);
+    assert_eq!(
+        results[2]["is_error"],
+        json!(true),
+        "{mode}: {}",
+        results[2]
+    );
     assert!(results[2]["text"].as_str().unwrap_or("").contains("vmid"));
     // params as a JSON string
     let data = ok(3)["data"].as_array().expect("data");
@@ -146,7 +151,10 @@ async fn python_sdk(mode: &str, want_protocol: &str) {
     assert_eq!(ok(4)["status"], json!("stopped"), "{mode}");
     assert_eq!(ok(4)["success"], json!(true), "{mode}");
     let progress = results[4]["progress"].as_array().expect("progress");
-    assert!(!progress.is_empty(), "{mode}: no progress reached the Python client");
+    assert!(
+        !progress.is_empty(),
+        "{mode}: no progress reached the Python client"
+    );
     // Unknown tool: a JSON-RPC error.
     assert!(results[5]["error"].is_object(), "{mode}: {}", results[5]);
 

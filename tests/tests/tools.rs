@@ -206,7 +206,11 @@ async fn list_vms_returns_exactly_the_sims_vms(p: Protocol) {
     let cts = sim_guests(&api, "lxc").await;
     let got_ids = ids(&rows(got));
     for c in &cts {
-        assert!(!got_ids.contains(&vmid_of(c)), "container {} in list_vms", vmid_of(c));
+        assert!(
+            !got_ids.contains(&vmid_of(c)),
+            "container {} in list_vms",
+            vmid_of(c)
+        );
     }
     // The text the model reads carries every guest too.
     let text = r.text();
@@ -232,7 +236,11 @@ async fn list_containers_returns_exactly_the_sims_containers(p: Protocol) {
 
     let node = s(&want[0], "node").to_string();
     let got = h.ok("list_containers", json!({"node": node})).await;
-    let on_node: Vec<_> = want.iter().filter(|g| s(g, "node") == node).cloned().collect();
+    let on_node: Vec<_> = want
+        .iter()
+        .filter(|g| s(g, "node") == node)
+        .cloned()
+        .collect();
     assert_same_guests("list_containers node", &got, &on_node);
     h.finish().await;
 }
@@ -271,13 +279,20 @@ async fn list_filters_match_the_sim(p: Protocol) {
         .cloned()
         .collect();
     assert_same_guests(&format!("name={name}"), &got, &exact);
-    let prefix: String = name.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let prefix: String = name
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     assert!(!prefix.is_empty(), "sim names start with letters: {name}");
     let pattern = format!("{}*", prefix.to_uppercase());
     let got = h.ok("list_vms", json!({"name": pattern})).await;
     let by_prefix: Vec<_> = all
         .iter()
-        .filter(|g| s(g, "name").to_lowercase().starts_with(&prefix.to_lowercase()))
+        .filter(|g| {
+            s(g, "name")
+                .to_lowercase()
+                .starts_with(&prefix.to_lowercase())
+        })
         .cloned()
         .collect();
     assert_same_guests(&format!("name={pattern}"), &got, &by_prefix);
@@ -294,7 +309,7 @@ async fn list_filters_match_the_sim(p: Protocol) {
     };
     let tag = all
         .iter()
-        .flat_map(|g| tags(g))
+        .flat_map(tags)
         .find(|t| all.iter().filter(|g| tags(g).contains(t)).count() < all.len())
         .expect("the sim tags some VMs");
     let got = h.ok("list_vms", json!({"tag": tag})).await;
@@ -329,7 +344,10 @@ async fn list_filters_match_the_sim(p: Protocol) {
             "fields={fields}: {cols:?}"
         );
         for (r, w) in rows(&got).iter().zip(&all) {
-            assert_eq!(r.get("pool").and_then(Value::as_str).unwrap_or(""), s(w, "pool"));
+            assert_eq!(
+                r.get("pool").and_then(Value::as_str).unwrap_or(""),
+                s(w, "pool")
+            );
         }
     }
     h.finish().await;
@@ -371,7 +389,11 @@ async fn vm_status_reports_state_config_and_agent(p: Protocol) {
     let st = h.ok("vm_status", json!({"vmid": vmid})).await;
     assert_eq!(st["vmid"], json!(vmid));
     assert_eq!(st["kind"], json!("qemu"));
-    assert_eq!(st["node"], json!(s(&g, "node")), "node resolved automatically");
+    assert_eq!(
+        st["node"],
+        json!(s(&g, "node")),
+        "node resolved automatically"
+    );
     assert_eq!(st["name"], json!(s(&g, "name")));
     assert_eq!(st["status"], json!("running"));
     let cfg = api
@@ -379,7 +401,10 @@ async fn vm_status_reports_state_config_and_agent(p: Protocol) {
         .await
         .unwrap();
     if let Some(cores) = cfg.get("cores") {
-        let cores = cores.as_str().map(String::from).unwrap_or(cores.to_string());
+        let cores = cores
+            .as_str()
+            .map(String::from)
+            .unwrap_or(cores.to_string());
         assert_eq!(st["config"]["cores"], json!(cores), "config summary");
     }
     let agent = &st["agent"];
@@ -391,16 +416,12 @@ async fn vm_status_reports_state_config_and_agent(p: Protocol) {
         "agent OS: {agent}"
     );
     // vmid given as a numeric string is fine too.
-    let st2 = h
-        .ok("vm_status", json!({"vmid": vmid.to_string()}))
-        .await;
+    let st2 = h.ok("vm_status", json!({"vmid": vmid.to_string()})).await;
     assert_eq!(st2["vmid"], json!(vmid));
 
     // A stopped VM: no agent section, no uptime.
     let stopped = first_guest(&api, "qemu", "stopped").await;
-    let st = h
-        .ok("vm_status", json!({"vmid": vmid_of(&stopped)}))
-        .await;
+    let st = h.ok("vm_status", json!({"vmid": vmid_of(&stopped)})).await;
     assert_eq!(st["status"], json!("stopped"));
     assert_eq!(st["node"], json!(s(&stopped, "node")));
     assert!(st.get("agent").is_none_or(Value::is_null), "{st}");
@@ -445,7 +466,10 @@ async fn node_status_shows_every_node_including_offline(p: Protocol) {
         }
     }
     assert!(
-        h.call("node_status", json!({})).await.text().contains("offline"),
+        h.call("node_status", json!({}))
+            .await
+            .text()
+            .contains("offline"),
         "the text names the offline node as offline"
     );
 
@@ -505,7 +529,8 @@ async fn get_system_info_reports_cluster_quorum_and_totals(p: Protocol) {
     assert_eq!(t["vms"], json!(vms.len()), "{t}");
     assert_eq!(t["containers"], json!(cts.len()), "{t}");
     assert_eq!(t["templates"], json!(templates), "{t}");
-    let running = |v: &[Map<String, Value>]| v.iter().filter(|g| s(g, "status") == "running").count();
+    let running =
+        |v: &[Map<String, Value>]| v.iter().filter(|g| s(g, "status") == "running").count();
     assert_eq!(t["vms_running"], json!(running(&vms)));
     assert_eq!(t["containers_running"], json!(running(&cts)));
     let cores: u64 = api
@@ -555,16 +580,26 @@ async fn task_status_waits_with_progress_and_log_tail(p: Protocol) {
     let r = h.mcp.finish_call(handle).await;
     r.ok("task_status wait");
     let done = r.structured();
-    assert!(t0.elapsed() < Duration::from_secs(30), "it should finish long before the wait");
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "it should finish long before the wait"
+    );
     assert_eq!(done["status"], json!("stopped"), "{done}");
     let sim_status = api
         .get(&format!("/nodes/{node}/tasks/{upid}/status"))
         .await
         .unwrap();
-    let exit = sim_status["exitstatus"].as_str().expect("sim exitstatus").to_string();
+    let exit = sim_status["exitstatus"]
+        .as_str()
+        .expect("sim exitstatus")
+        .to_string();
     assert!(exit == "OK" || exit.starts_with("WARNINGS: "), "{exit}");
     assert_eq!(done["exitstatus"], json!(exit), "the sim's exit status");
-    assert_eq!(done["success"], json!(true), "OK and WARNINGS both count as success");
+    assert_eq!(
+        done["success"],
+        json!(true),
+        "OK and WARNINGS both count as success"
+    );
     assert_eq!(done["timed_out"], json!(false));
     let progress = h.mcp.progress(&token);
     assert!(
@@ -578,7 +613,10 @@ async fn task_status_waits_with_progress_and_log_tail(p: Protocol) {
 
     // The log tail is the sim's log tail.
     let sim_log = api
-        .get_query(&format!("/nodes/{node}/tasks/{upid}/log"), &[("start", "0"), ("limit", "500")])
+        .get_query(
+            &format!("/nodes/{node}/tasks/{upid}/log"),
+            &[("start", "0"), ("limit", "500")],
+        )
         .await
         .unwrap();
     let sim_lines: Vec<&str> = sim_log
@@ -595,7 +633,10 @@ async fn task_status_waits_with_progress_and_log_tail(p: Protocol) {
         .collect();
     assert!(!log.is_empty(), "log tail");
     assert_eq!(log, sim_lines[sim_lines.len() - log.len()..], "log tail");
-    assert!(log.last().unwrap().contains(&format!("TASK {exit}")), "{log:?}");
+    assert!(
+        log.last().unwrap().contains(&format!("TASK {exit}")),
+        "{log:?}"
+    );
     let text = r.text();
     assert!(text.contains(&exit), "{text}");
 
@@ -622,12 +663,16 @@ async fn proxmox_api_reads_and_accepts_params_as_json_string(p: Protocol) {
     let api = h.sim.api();
     let version = api.get("/version").await.unwrap();
     for path in ["/version", "version", "/api2/json/version"] {
-        let r = h.ok("proxmox_api", json!({"method": "GET", "path": path})).await;
+        let r = h
+            .ok("proxmox_api", json!({"method": "GET", "path": path}))
+            .await;
         assert_eq!(r["data"], version, "{path}");
         assert_eq!(r["path"], json!("/version"));
     }
     // method defaults to GET
-    let r = h.ok("proxmox_api", json!({"path": "/cluster/status"})).await;
+    let r = h
+        .ok("proxmox_api", json!({"path": "/cluster/status"}))
+        .await;
     assert_eq!(r["data"], api.get("/cluster/status").await.unwrap());
 
     // params as an object and as a JSON string: only the nodes come back.
@@ -640,16 +685,22 @@ async fn proxmox_api_reads_and_accepts_params_as_json_string(p: Protocol) {
             .await;
         let data = r["data"].as_array().expect("array");
         assert_eq!(data.len(), 3, "params={params}: {data:?}");
-        assert!(data.iter().all(|e| e["type"] == json!("node")), "params={params}");
+        assert!(
+            data.iter().all(|e| e["type"] == json!("node")),
+            "params={params}"
+        );
     }
     let q = h
         .sim
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/api2/json/cluster/resources")
-        .last()
+        .rfind(|r| r.path == "/api2/json/cluster/resources")
         .unwrap();
-    assert_eq!(q.params.get("type"), Some(&json!("node")), "sent as a query parameter");
+    assert_eq!(
+        q.params.get("type"),
+        Some(&json!("node")),
+        "sent as a query parameter"
+    );
     h.finish().await;
 }
 
@@ -683,7 +734,10 @@ async fn cancellation_stops_a_task_wait(p: Protocol) {
     // Wait until the server is demonstrably polling.
     let t0 = Instant::now();
     while status_polls(&h, &upid) < 3 {
-        assert!(t0.elapsed() < Duration::from_secs(10), "the server never polled the task");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the server never polled the task"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     h.mcp
@@ -704,7 +758,11 @@ async fn cancellation_stops_a_task_wait(p: Protocol) {
         polls,
         "the server kept polling the task after notifications/cancelled"
     );
-    assert_eq!(h.mcp.progress(&token).len(), notes, "progress after cancellation");
+    assert_eq!(
+        h.mcp.progress(&token).len(),
+        notes,
+        "progress after cancellation"
+    );
     // The server does not answer a cancelled request (rmcp resolves it locally as Cancelled),
     // and stays healthy.
     let reply = tokio::time::timeout(Duration::from_millis(200), handle.await_response()).await;
@@ -740,7 +798,11 @@ async fn requests_are_served_concurrently(p: Protocol) {
         h.call("get_system_info", json!({})),
         h.call("list_containers", json!({"status": "running"})),
     );
-    for (what, r) in [("list_vms", a), ("get_system_info", b), ("list_containers", c)] {
+    for (what, r) in [
+        ("list_vms", a),
+        ("get_system_info", b),
+        ("list_containers", c),
+    ] {
         r.ok(what);
     }
     for _ in 0..5 {

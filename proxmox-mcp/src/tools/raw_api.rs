@@ -83,7 +83,7 @@ pub fn normalize_path(raw: &str) -> Result<String, String> {
         return Err(format!("path is longer than {MAX_PATH_BYTES} bytes"));
     }
     let before_slash = raw.split('/').next().unwrap_or("");
-    if raw.contains("://") || before_slash.contains(':') {
+    if raw.contains("://") || before_slash.contains(':') || raw.starts_with("//") {
         return Err(format!(
             "{raw:?} is a URL; give a path relative to /api2/json (the cluster URL is configured, \
              not chosen per call)"
@@ -266,7 +266,9 @@ mod tests {
         check("/version", Ok("/version"));
         check("nodes/pve1/status", Ok("/nodes/pve1/status"));
         check("/api2/json/cluster/resources", Ok("/cluster/resources"));
-        check("//nodes///pve1/", Ok("/nodes/pve1"));
+        check("/nodes///pve1/", Ok("/nodes/pve1"));
+        check("//nodes", Err("URL"));
+        check("//evil.example/api2/json/nodes", Err("URL"));
         check(
             "/nodes/pve1/tasks/UPID:pve1:0000A1B2:0001C3D4:6419CAF8:qmstart:100:root@pam!t:/status",
             Ok(

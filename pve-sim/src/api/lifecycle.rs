@@ -1,4 +1,4 @@
-//! Guest lifecycle: power actions, create, clone, destroy, migrate, template and resize, as tasks.
+//! Guest lifecycle: create, clone, destroy, migrate, template and resize, as tasks.
 
 use std::collections::BTreeMap;
 
@@ -6,13 +6,14 @@ use serde_json::json;
 
 use super::Ctx;
 use super::envelope::{ApiResult, PveError, Reply};
-use super::guests::{allocate_disk, lookup, lookup_mut, normalize_tags, pool_of};
+use super::guest_config::{allocate_disk, normalize_tags};
+use super::guests::{lookup, lookup_mut, pool_of};
 use crate::state::Cluster;
 use crate::state::guest::{Guest, Kind, Power, is_disk_key};
 use crate::util::{mac_for, parse_size, prop_get, uuid_for};
 
 /// The "does not exist" text used inside task effects.
-fn gone(node: &str, kind: Kind, vmid: u32) -> String {
+pub(super) fn gone(node: &str, kind: Kind, vmid: u32) -> String {
     let dir = if kind == Kind::Qemu {
         "qemu-server"
     } else {
@@ -22,7 +23,7 @@ fn gone(node: &str, kind: Kind, vmid: u32) -> String {
 }
 
 /// Runs `f` on the guest inside a task effect.
-fn with_guest(
+pub(super) fn with_guest(
     c: &mut Cluster,
     node: &str,
     kind: Kind,
@@ -36,138 +37,8 @@ fn with_guest(
     f(g, now)
 }
 
-fn lock_error(kind: Kind, lock: &str) -> PveError {
+pub(super) fn lock_error(kind: Kind, lock: &str) -> PveError {
     PveError::internal(format!("{} is locked ({lock})", kind.label()))
-}
-
-/// `POST .../status/{action}`.
-pub fn power(ctx: &Ctx, node: &str, kind: Kind, vmid: u32, action: &str) -> ApiResult {
-    let actions: &[&str] = match kind {
-        Kind::Qemu => &[
-            "start", "stop", "shutdown", "reboot", "reset", "suspend", "resume",
-        ],
-        Kind::Lxc => &["start", "stop", "shutdown", "reboot", "suspend", "resume"],
-    };
-    if !actions.contains(&action) {
-        return Err(ctx.not_impl());
-    }
-    let mut c = ctx.write();
-    ctx.require_vm(vmid, pool_of(&c, vmid).as_deref(), &["VM.PowerMgmt"])?;
-    let g = lookup(&c, node, kind, vmid)?;
-    let skiplock = ctx.params.flag("skiplock")?;
-    if let Some(l) = g.lock()
-        && !skiplock
-        && !(action == "resume" && l == "suspended")
-    {
-        return Err(lock_error(kind, l));
-    }
-    let label = kind.label();
-    let running = g.is_running();
-    if g.is_template() && action == "start" {
-        return Err(PveError::internal(match kind {
-            Kind::Qemu => "you can't start a vm if it's a template".to_string(),
-            Kind::Lxc => format!("CT {vmid} is a template - unable to start"),
-        }));
-    }
-    match (kind, action) {
-        (Kind::Lxc, "start") if running => {
-            return Err(PveError::internal(format!("CT {vmid} already running")));
-        }
-        (Kind::Lxc, "stop" | "shutdown" | "reboot" | "suspend") if !running => {
-            return Err(PveError::internal(format!("CT {vmid} not running")));
-        }
-        (_, "suspend" | "resume") if !running => {
-            return Err(PveError::internal(format!("{label} {vmid} not running")));
-        }
-        (Kind::Qemu, "shutdown" | "reboot")
-            if g.power == Power::Paused && !ctx.params.flag("forceStop")? =>
-        {
-            return Err(PveError::internal("VM is paused - cannot shutdown"));
-        }
-        _ => {}
-    }
-    let timeout = ctx.params.int("timeout")?;
-    let (base, log): (f64, Vec<String>) = match action {
-        "start" => (1.0, vec![format!("starting {label} {vmid}")]),
-        "stop" => (0.5, vec![format!("stopping {label} {vmid}")]),
-        "shutdown" => (
-            timeout.map(|t| (t as f64).min(3.0)).unwrap_or(3.0),
-            vec![format!("shutting down {label} {vmid}")],
-        ),
-        "reboot" => (4.0, vec![format!("rebooting {label} {vmid}")]),
-        "reset" => (0.3, vec![]),
-        "suspend" => (0.5, vec![format!("suspend {label} {vmid}")]),
-        _ => (0.3, vec![format!("resume {label} {vmid}")]),
-    };
-    let task_type = format!("{}{action}", kind.task_prefix());
-    let n = node.to_string();
-    let act = action.to_string();
-    let todisk = ctx.params.flag("todisk")?;
-    let effect = Box::new(move |c: &mut Cluster| {
-        with_guest(c, &n, kind, vmid, |g, now| {
-            let mut extra = Vec::new();
-            match act.as_str() {
-                "start" => {
-                    if g.is_running() {
-                        return Err(format!("{} {vmid} already running", kind.label()));
-                    }
-                    g.apply_pending();
-                    g.power = Power::Running;
-                    g.started_at = now;
-                    if kind == Kind::Qemu && vmid % 7 == 3 {
-                        extra.push(
-                            "WARN: no efidisk configured! Using temporary efivars disk.".into(),
-                        );
-                    }
-                }
-                "stop" | "shutdown" => {
-                    g.power = Power::Stopped;
-                    g.execs.clear();
-                    if kind == Kind::Qemu
-                        && g.config.get("lock").map(String::as_str) == Some("suspended")
-                    {
-                        g.config.remove("lock");
-                    }
-                }
-                "reboot" | "reset" => {
-                    if !g.is_running() {
-                        return Err(format!("{} {vmid} not running", kind.label()));
-                    }
-                    if act == "reboot" {
-                        g.apply_pending();
-                    }
-                    g.started_at = now;
-                    g.execs.clear();
-                }
-                "suspend" => {
-                    if todisk {
-                        g.power = Power::Stopped;
-                        g.config.insert("lock".into(), "suspended".into());
-                    } else {
-                        g.power = Power::Paused;
-                    }
-                }
-                _ => {
-                    if g.config.get("lock").map(String::as_str) == Some("suspended") {
-                        g.config.remove("lock");
-                        g.started_at = now;
-                    }
-                    g.power = Power::Running;
-                }
-            }
-            Ok(extra)
-        })
-    });
-    let upid = ctx.start_task(
-        &mut c,
-        node,
-        &task_type,
-        &vmid.to_string(),
-        base,
-        log,
-        Some(effect),
-    );
-    Ok(Reply::string(upid))
 }
 
 /// Parameters of create/clone that are not config keys.
@@ -575,145 +446,6 @@ fn rewrite_mac(v: &str, seed: u64, vmid: u32, kind: Kind) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
-}
-
-fn local_disks(c: &Cluster, g: &Guest) -> Vec<(String, String, u64)> {
-    g.disk_volumes()
-        .into_iter()
-        .filter(|(_, v, _)| {
-            v.split(':')
-                .next()
-                .and_then(|s| c.storage(s))
-                .is_some_and(|s| !s.shared)
-        })
-        .collect()
-}
-
-/// `GET .../migrate` (preflight).
-pub fn migrate_preflight(ctx: &Ctx, node: &str, kind: Kind, vmid: u32) -> ApiResult {
-    let c = ctx.read();
-    ctx.require_vm(vmid, pool_of(&c, vmid).as_deref(), &["VM.Migrate"])?;
-    let g = lookup(&c, node, kind, vmid)?;
-    let allowed: Vec<&str> = c
-        .nodes
-        .iter()
-        .filter(|n| n.name != node && c.node_online(&n.name))
-        .map(|n| n.name.as_str())
-        .collect();
-    let mut not_allowed = serde_json::Map::new();
-    for n in c
-        .nodes
-        .iter()
-        .filter(|n| n.name != node && !c.node_online(&n.name))
-    {
-        not_allowed.insert(n.name.clone(), json!({"unavailable_storages": []}));
-    }
-    let disks: Vec<_> = local_disks(&c, g)
-        .into_iter()
-        .map(|(k, v, size)| json!({"volid": v, "size": size, "drivename": k, "is_attached": 1, "cdrom": 0, "is_vmstate": 0}))
-        .collect();
-    let v = match kind {
-        Kind::Qemu => json!({
-            "running": u8::from(g.is_running()),
-            "allowed_nodes": allowed,
-            "not_allowed_nodes": not_allowed,
-            "local_disks": disks,
-            "local_resources": [],
-            "mapped-resources": [],
-            "mapped-resource-info": {},
-        }),
-        Kind::Lxc => json!({
-            "running": u8::from(g.is_running()),
-            "allowed-nodes": allowed,
-            "not-allowed-nodes": not_allowed,
-        }),
-    };
-    Ok(Reply::json(v))
-}
-
-/// `POST .../migrate`.
-pub fn migrate(ctx: &Ctx, node: &str, kind: Kind, vmid: u32) -> ApiResult {
-    let p = &ctx.params;
-    let target = p.req("target")?;
-    let online = p.flag("online")?;
-    let restart = p.flag("restart")?;
-    let with_local = p.flag("with-local-disks")?;
-    let mut c = ctx.write();
-    ctx.require_vm(vmid, pool_of(&c, vmid).as_deref(), &["VM.Migrate"])?;
-    let g = lookup(&c, node, kind, vmid)?;
-    if target == node {
-        return Err(PveError::internal("target is local node."));
-    }
-    if c.node(&target).is_none() {
-        return Err(PveError::internal(format!(
-            "no such cluster node '{target}'"
-        )));
-    }
-    if !c.node_online(&target) {
-        return Err(PveError::internal(format!(
-            "target node '{target}' is not online"
-        )));
-    }
-    if let Some(l) = g.lock() {
-        return Err(lock_error(kind, l));
-    }
-    let running = g.is_running();
-    match kind {
-        Kind::Qemu if running && !online => {
-            return Err(PveError::internal(
-                "can't migrate running VM without --online",
-            ));
-        }
-        Kind::Lxc if running && !restart && !online => {
-            return Err(PveError::internal(
-                "CT is running - use --restart to migrate",
-            ));
-        }
-        _ => {}
-    }
-    let local = local_disks(&c, g);
-    if kind == Kind::Qemu && running && !local.is_empty() && !with_local {
-        return Err(PveError::internal(format!(
-            "can't live migrate attached local disks without with-local-disks option ({})",
-            local
-                .iter()
-                .map(|(_, v, _)| v.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let mut log = vec![format!(
-        "starting migration of {} {vmid} to node '{target}' ({})",
-        kind.label(),
-        c.node(&target).map(|n| n.ip.clone()).unwrap_or_default()
-    )];
-    for (k, v, _) in &local {
-        log.push(format!("found local disk '{v}' (attached to {k})"));
-    }
-    if running {
-        log.push("starting VM on remote node".into());
-        log.push("migration active, transferred 1.2 GiB of 4.0 GiB VM-state".into());
-    }
-    log.push("migration finished successfully".into());
-    if let Some(g) = c.guests.get_mut(&vmid) {
-        g.config.insert("lock".into(), "migrate".into());
-    }
-    let n = node.to_string();
-    let t = target.clone();
-    let effect = Box::new(move |c: &mut Cluster| {
-        with_guest(c, &n, kind, vmid, |g, _| {
-            g.config.remove("lock");
-            g.node = t;
-            Ok(Vec::new())
-        })
-    });
-    let tt = if kind == Kind::Qemu {
-        "qmigrate"
-    } else {
-        "vzmigrate"
-    };
-    let upid = ctx.start_task(&mut c, node, tt, &vmid.to_string(), 6.0, log, Some(effect));
-    Ok(Reply::string(upid))
 }
 
 /// `POST .../template`.

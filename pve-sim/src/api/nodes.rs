@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::cluster::node_load;
 use super::envelope::{ApiResult, PveError, Reply};
 use super::router::{index, index_by};
-use super::{Ctx, firewall, guests, network, storage, tasks};
+use super::{Ctx, backup, firewall, guests, network, storage, tasks};
 use crate::state::guest::Kind;
 use crate::state::{Node, metrics};
 
@@ -230,7 +230,7 @@ fn node_route(ctx: &Ctx, node: &str, rest: &[&str]) -> ApiResult {
         (_, ["lxc", rest @ ..]) => guests::route(ctx, node, Kind::Lxc, rest),
         (_, ["tasks", rest @ ..]) => tasks::route(ctx, node, rest),
         (_, ["storage", rest @ ..]) => storage::route_node(ctx, node, rest),
-        ("POST", ["vzdump"]) => storage::vzdump(ctx, node),
+        ("POST", ["vzdump"]) => backup::vzdump(ctx, node),
         (_, ["network", rest @ ..]) => network::route_node(ctx, node, rest),
         (_, ["firewall", rest @ ..]) => firewall::route_node(ctx, node, rest),
         _ => Err(ctx.not_impl()),

@@ -4,7 +4,8 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::envelope::{ApiResult, PveError, Reply};
-use super::guests::{config_json, lookup, lookup_mut, pool_of};
+use super::guest_config::config_json;
+use super::guests::{lookup, lookup_mut, pool_of};
 use crate::state::Cluster;
 use crate::state::generate::add_snapshot;
 use crate::state::guest::{Kind, Power};

@@ -6,10 +6,8 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use super::access::{Token, UgKind, User};
-use super::generate::{
-    GuestSpec, Secrets, add_cluster_config, base_access, build_guest, build_node, default_network,
-    default_storages, default_volumes,
-};
+use super::defaults::{add_cluster_config, default_network, default_storages, default_volumes};
+use super::generate::{GuestSpec, Secrets, base_access, build_guest, build_node};
 use super::guest::Kind;
 use super::storage::StorageCfg;
 use super::{Cluster, Pool};
