@@ -16,8 +16,9 @@ fn main() -> ExitCode {
         .with_ansi(false)
         .compact()
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread is plenty for an IO-bound server (calls still run concurrently) and keeps the
+    // memory footprint small: every extra thread gets its own allocator arena.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

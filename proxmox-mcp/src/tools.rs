@@ -66,8 +66,17 @@ pub struct ToolOutput {
 }
 
 /// Output types render themselves as compact text for the model.
-pub trait Render {
+pub trait Render: Serialize {
     fn render(&self) -> String;
+
+    /// The `structuredContent` value. Large outputs override this to move their data into
+    /// the value instead of copying it.
+    fn into_structured(self) -> serde_json::Result<serde_json::Value>
+    where
+        Self: Sized,
+    {
+        serde_json::to_value(&self)
+    }
 }
 
 /// Hints published as MCP tool annotations.
@@ -131,7 +140,8 @@ impl ToolDef {
                 let params: P = args::parse(args)?;
                 let out = f(ctx, params).await?;
                 let text = out.render();
-                let structured = serde_json::to_value(&out)
+                let structured = out
+                    .into_structured()
                     .map_err(|e| ToolError::Config(format!("cannot encode the result: {e}")))?;
                 Ok(ToolOutput { structured, text })
             })

@@ -121,9 +121,11 @@ fn warn_if_stale(bin: &Path) {
             .filter_map(|d| newest_mtime(&root.join(d)))
             .max();
         if newest.is_some_and(|n| n > built) {
+            let release = bin.components().any(|c| c.as_os_str() == "release");
             eprintln!(
-                "WARNING: {} is older than its sources; run `cargo build --workspace --bins`",
-                bin.display()
+                "WARNING: {} is older than its sources; run `cargo build{} --workspace --bins`",
+                bin.display(),
+                if release { " --release" } else { "" }
             );
         }
     });

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use e2e::{
-    ApiClient, Faults, Harness, Map, Protocol, ResultExt as _, Value, json, per_protocol, rows,
-    vmids,
+    ApiClient, Auth, Faults, Harness, Map, Protocol, ResultExt as _, Trust, Value, json,
+    per_protocol, rows, vmids,
 };
 use rmcp::{
     ServiceError,
@@ -748,7 +748,7 @@ async fn cancellation_stops_a_task_wait(p: Protocol) {
         ))
         .await
         .expect("sending notifications/cancelled");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let polls = status_polls(&h, &upid);
     let notes = h.mcp.progress(&token).len();
     // Uncancelled, the server polls at least once a second.
@@ -831,4 +831,45 @@ async fn requests_are_served_concurrently(p: Protocol) {
     }
     h.sim.set_faults(Faults::default());
     h.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// other ways to trust the sim and to log in
+
+/// The CA-file trust path, password (ticket) login and a read-only token all work end to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_file_password_and_auditor_token_work() {
+    for (trust, auth, p) in [
+        (Trust::CaFile, Auth::Admin, Protocol::Legacy),
+        (Trust::Fingerprint, Auth::Password, Protocol::Modern),
+        (Trust::CaFile, Auth::Auditor, Protocol::Modern),
+    ] {
+        let what = format!("{trust:?} + {auth:?}");
+        let h = Harness::builder(p)
+            .trust(trust)
+            .auth(auth.clone())
+            .start()
+            .await;
+        let want = sim_guests(&h.sim.api(), "qemu").await;
+        let r = h.call("list_vms", json!({})).await;
+        r.ok(&what);
+        assert_eq!(ids(&rows(r.structured())), ids(&want), "{what}");
+        let who: Vec<String> = h
+            .sim
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/api2/json/cluster/resources" && r.status == 200)
+            .map(|r| r.auth.clone())
+            .collect();
+        let expected = match auth {
+            Auth::Admin => h.sim.admin().token_id.clone(),
+            Auth::Auditor => h.sim.auditor().token_id.clone(),
+            _ => h.sim.root_password().0,
+        };
+        assert!(
+            who.iter().any(|w| w == &expected),
+            "{what}: the sim saw {who:?}, expected {expected}"
+        );
+        h.finish().await;
+    }
 }

@@ -67,13 +67,8 @@ impl Pve {
         path: &str,
         params: &Params,
     ) -> Result<T, PveError> {
-        let data = self.0.call(Method::Get, path, params).await?;
-        serde_json::from_value(data).map_err(|e| PveError::Decode {
-            message: format!(
-                "GET {path}: unexpected shape ({e}); expected {}",
-                short_type_name::<T>()
-            ),
-        })
+        let body = self.0.call_raw(Method::Get, path, params).await?;
+        super::envelope::parse_data(&body, Method::Get, path)
     }
 
     pub async fn version(&self) -> Result<types::Version, PveError> {
@@ -229,19 +224,10 @@ pub(crate) fn unwrap_agent_result(data: Value) -> Result<Value, PveError> {
     Ok(result)
 }
 
-/// `Vec<NodeListItem>` rather than `alloc::vec::Vec<proxmox_mcp::pve::types::node::NodeListItem>`.
-fn short_type_name<T>() -> String {
-    static MODULE_PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\b[a-z_][a-z0-9_]*::").expect("valid regex")
-    });
-    MODULE_PATH
-        .replace_all(std::any::type_name::<T>(), "")
-        .into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pve::envelope::short_type_name;
     use serde_json::json;
 
     #[test]

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue};
 use serde_json::Value;
@@ -95,6 +96,25 @@ pub trait PveApi: Send + Sync + 'static {
         path: &'a str,
         params: &'a Params,
     ) -> BoxFuture<'a, Result<Value, PveError>>;
+
+    /// The raw body of a successful response (`{"data": …}`), for callers that decode it
+    /// straight into their own types. The default re-encodes what [`PveApi::call`] returns.
+    fn call_raw<'a>(
+        &'a self,
+        method: Method,
+        path: &'a str,
+        params: &'a Params,
+    ) -> BoxFuture<'a, Result<Bytes, PveError>> {
+        Box::pin(async move {
+            let data = self.call(method, path, params).await?;
+            let body = serde_json::to_vec(&serde_json::json!({ "data": data })).map_err(|e| {
+                PveError::Decode {
+                    message: e.to_string(),
+                }
+            })?;
+            Ok(Bytes::from(body))
+        })
+    }
 
     /// Base URL, e.g. "https://pve1:8006" (for messages).
     fn base_url(&self) -> &str;
@@ -236,7 +256,7 @@ impl HttpClient {
         method: Method,
         path: &str,
         params: &Params,
-    ) -> Result<Value, PveError> {
+    ) -> Result<Bytes, PveError> {
         let encoded_path = params::encode_path(path)?;
         let pairs = params::to_pairs(params)?;
         let mut url = format!("{}{}", self.api_root, encoded_path);
@@ -282,7 +302,7 @@ impl HttpClient {
         body: Option<&str>,
         headers: &[(reqwest::header::HeaderName, HeaderValue)],
         ctx: &Context<'_>,
-    ) -> Result<Value, PveError> {
+    ) -> Result<Bytes, PveError> {
         let mut attempt = 0;
         loop {
             let result = self.send_once(method, url, body, headers, ctx).await;
@@ -313,7 +333,7 @@ impl HttpClient {
         body: Option<&str>,
         headers: &[(reqwest::header::HeaderName, HeaderValue)],
         ctx: &Context<'_>,
-    ) -> Result<Value, PveError> {
+    ) -> Result<Bytes, PveError> {
         let started = Instant::now();
         let mut req = self
             .http
@@ -343,7 +363,8 @@ impl HttpClient {
             bytes = bytes.len(),
             "pve call"
         );
-        envelope::decode(status.as_u16(), reason.as_deref(), &bytes, ctx)
+        envelope::check(status.as_u16(), reason.as_deref(), &bytes, ctx)?;
+        Ok(bytes)
     }
 
     /// Map a reqwest failure to Connect / Tls / Timeout, saying whether the request may have arrived.
@@ -489,7 +510,7 @@ impl HttpClient {
             method: Method::Post,
             path: "/access/ticket",
         };
-        let data = self
+        let body = self
             .send_with_retries(Method::Post, &url, Some(&body), &[], &ctx)
             .await
             .map_err(|e| match e {
@@ -502,6 +523,7 @@ impl HttpClient {
                 },
                 other => other,
             })?;
+        let data: Value = envelope::parse_data(&body, Method::Post, "/access/ticket")?;
         Ticket::from_response(&data)
     }
 }
@@ -536,6 +558,18 @@ impl PveApi for HttpClient {
         path: &'a str,
         params: &'a Params,
     ) -> BoxFuture<'a, Result<Value, PveError>> {
+        Box::pin(async move {
+            let body = self.call_inner(method, path, params).await?;
+            envelope::parse_data(&body, method, path)
+        })
+    }
+
+    fn call_raw<'a>(
+        &'a self,
+        method: Method,
+        path: &'a str,
+        params: &'a Params,
+    ) -> BoxFuture<'a, Result<Bytes, PveError>> {
         Box::pin(self.call_inner(method, path, params))
     }
 

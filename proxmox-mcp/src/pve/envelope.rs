@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::client::Method;
@@ -35,25 +37,68 @@ pub fn decode(
     body: &[u8],
     ctx: &Context<'_>,
 ) -> Result<Value, PveError> {
-    if (200..300).contains(&status) {
-        let parsed: Value = serde_json::from_slice(body).map_err(|e| PveError::Decode {
-            message: format!(
-                "{} {} answered HTTP {status} with a body that is not JSON ({e}); is the URL the \
-                 Proxmox API (https://HOST:8006)?",
-                ctx.method, ctx.path
-            ),
-        })?;
-        return match parsed {
-            Value::Object(mut map) => Ok(map.remove("data").unwrap_or(Value::Null)),
-            other => Err(PveError::Decode {
-                message: format!(
-                    "{} {} answered with {} instead of a {{\"data\": …}} object",
-                    ctx.method,
-                    ctx.path,
-                    kind_of(&other)
-                ),
-            }),
+    check(status, reason, body, ctx)?;
+    parse_data(body, ctx.method, ctx.path)
+}
+
+/// Decode the `data` member of a successful response straight into `T` (no intermediate
+/// `Value` for large bodies such as `/cluster/resources`).
+pub fn parse_data<T: DeserializeOwned>(
+    body: &[u8],
+    method: Method,
+    path: &str,
+) -> Result<T, PveError> {
+    #[derive(Deserialize)]
+    struct Envelope<T> {
+        #[serde(default = "Option::default")]
+        data: Option<T>,
+    }
+    let decode_error = |e: serde_json::Error| {
+        let message = if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            format!(
+                "{method} {path} answered with a body that is not JSON ({e}); is the URL the \
+                 Proxmox API (https://HOST:8006)?"
+            )
+        } else if !body.trim_ascii_start().starts_with(b"{") {
+            format!("{method} {path} answered with something other than a {{\"data\": …}} object")
+        } else {
+            format!(
+                "{method} {path}: unexpected shape ({e}); expected {}",
+                short_type_name::<T>()
+            )
         };
+        PveError::Decode { message }
+    };
+    if !body.trim_ascii_start().starts_with(b"{") {
+        // serde would read a JSON array positionally into the envelope; PVE never sends one.
+        return Err(decode_error(serde::de::Error::custom("not an object")));
+    }
+    let envelope: Envelope<T> = serde_json::from_slice(body).map_err(decode_error)?;
+    match envelope.data {
+        Some(data) => Ok(data),
+        None => T::deserialize(Value::Null).map_err(decode_error),
+    }
+}
+
+/// `Vec<NodeListItem>` rather than `alloc::vec::Vec<proxmox_mcp::pve::types::node::NodeListItem>`.
+pub(crate) fn short_type_name<T>() -> String {
+    static MODULE_PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b[a-z_][a-z0-9_]*::").expect("valid regex")
+    });
+    MODULE_PATH
+        .replace_all(std::any::type_name::<T>(), "")
+        .into_owned()
+}
+
+/// `Ok` for a 2xx status; otherwise the [`PveError`] the status, reason and body describe.
+pub fn check(
+    status: u16,
+    reason: Option<&str>,
+    body: &[u8],
+    ctx: &Context<'_>,
+) -> Result<(), PveError> {
+    if (200..300).contains(&status) {
+        return Ok(());
     }
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let body_message = parsed
@@ -85,17 +130,6 @@ pub fn decode(
         })
         .unwrap_or_default();
     Err(map_error(status, message, errors, ctx))
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn map_error(

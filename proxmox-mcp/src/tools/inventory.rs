@@ -123,9 +123,12 @@ pub struct GuestList {
     pub kind: &'static str,
     pub count: usize,
     pub running: usize,
-    /// cpu: % of the guest's cores; mem, maxmem: MiB; tags: `;`-separated; flags: template, lock=…
+    /// cpu: % of the guest's cores; mem, maxmem: MiB; tags: `;`-separated
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Value>>,
+    /// Only guests that have any: vmid -> "template", "lock=backup", …
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub flags: BTreeMap<u32, String>,
 }
 
 fn compact_num(x: f64) -> Value {
@@ -232,13 +235,9 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
     let with_tags = guests
         .iter()
         .any(|r| r.tags.as_deref().is_some_and(|t| !t.is_empty()));
-    let with_flags = guests.iter().any(|r| !flags(r).is_empty());
     let mut columns = vec!["vmid", "name", "node", "status", "cpu", "mem", "maxmem"];
     if with_tags {
         columns.push("tags");
-    }
-    if with_flags {
-        columns.push("flags");
     }
     let extra = p.fields.unwrap_or_default();
     columns.extend(extra.iter().map(|f| field_name(*f)));
@@ -251,15 +250,12 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
                 Value::from(r.name.clone().unwrap_or_default()),
                 Value::from(r.node.clone().unwrap_or_default()),
                 Value::from(r.status.clone().unwrap_or_default()),
-                compact_num(pct(r.cpu.unwrap_or(0.0))),
+                Value::from(pct(r.cpu.unwrap_or(0.0)).round() as i64),
                 Value::from(mib(r.mem.unwrap_or(0))),
                 Value::from(mib(r.maxmem.unwrap_or(0))),
             ];
             if with_tags {
                 row.push(Value::from(r.tags.clone().unwrap_or_default()));
-            }
-            if with_flags {
-                row.push(Value::from(flags(r)));
             }
             row.extend(extra.iter().map(|f| field_value(r, *f)));
             row
@@ -269,6 +265,10 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
         .iter()
         .filter(|r| r.status.as_deref() == Some("running"))
         .count();
+    let flags = guests
+        .iter()
+        .filter_map(|r| Some((r.vmid?, flags(r))).filter(|(_, f)| !f.is_empty()))
+        .collect();
     Ok(GuestList {
         kind: match kind {
             GuestKind::Qemu => "vm",
@@ -278,10 +278,25 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
         running,
         columns,
         rows,
+        flags,
     })
 }
 
 impl Render for GuestList {
+    fn into_structured(self) -> serde_json::Result<Value> {
+        let mut map = serde_json::Map::new();
+        map.insert("kind".into(), Value::from(self.kind));
+        map.insert("count".into(), Value::from(self.count));
+        map.insert("running".into(), Value::from(self.running));
+        map.insert("columns".into(), Value::from(self.columns));
+        let rows = self.rows.into_iter().map(Value::Array).collect();
+        map.insert("rows".into(), Value::Array(rows));
+        if !self.flags.is_empty() {
+            map.insert("flags".into(), serde_json::to_value(&self.flags)?);
+        }
+        Ok(Value::Object(map))
+    }
+
     fn render(&self) -> String {
         let mut out = String::with_capacity(64 + self.rows.len() * 48);
         let _ = writeln!(
@@ -325,6 +340,11 @@ impl Render for GuestList {
                 }
                 first = false;
                 out.push_str(&cell);
+            }
+            let vmid = row.first().and_then(Value::as_u64).unwrap_or(0) as u32;
+            if let Some(f) = self.flags.get(&vmid) {
+                out.push(' ');
+                out.push_str(f);
             }
             out.push('\n');
         }
