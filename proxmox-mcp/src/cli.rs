@@ -25,8 +25,8 @@ use crate::server::McpServer;
         Connection settings come from the config file and PROXMOX_* environment variables."
 )]
 pub struct Cli {
-    /// Config file (default: /etc/proxmox-mcp/config.toml, else the user's config dir;
-    /// env PROXMOX_MCP_CONFIG)
+    /// Config file (default: the user's ~/.config/proxmox-mcp/config.toml if it exists, else
+    /// /etc/proxmox-mcp/config.toml; env PROXMOX_MCP_CONFIG)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// State directory for modes, approvals and the audit log (env PROXMOX_MCP_STATE_DIR)
@@ -63,6 +63,16 @@ pub enum ConfigCommand {
     Check,
     /// Print which config file would be read
     Path,
+    /// Store a token secret (or password) in the OS keyring, read from stdin
+    ///
+    /// The config then names it with `token_secret_keyring = true` (or `password_keyring`).
+    /// On Linux this is the kernel keyring, which does not survive a reboot: on servers prefer
+    /// a secret file (`token_secret_file`, mode 0600).
+    SetSecret {
+        /// Cluster name the secret belongs to (the keyring account)
+        #[arg(long, default_value = "default")]
+        cluster: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -124,6 +134,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(p) => out(&format!("{}\n", p.display()))?,
                 None => out("(no config file; environment only)\n")?,
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::SetSecret { cluster }) => {
+            use std::io::IsTerminal as _;
+            if std::io::stdin().is_terminal() {
+                anyhow::bail!(
+                    "pipe the secret in rather than typing it (a terminal would echo it): \
+                     read -rs S && printf '%s\\n' \"$S\" | proxmox-mcp config set-secret \
+                     --cluster {cluster}"
+                );
+            }
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let secret = config::Secret::new(line.trim_end_matches(['\r', '\n']));
+            config::load::store_secret_in_keyring(&cluster, &secret)?;
+            eprintln!("stored the secret for cluster {cluster:?} in the OS keyring");
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "demo")]

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     let cli = proxmox_mcp::cli::Cli::parse();
     // stdout belongs to JSON-RPC: logs go to stderr only.
     let filter = EnvFilter::try_from_env(proxmox_mcp::config::env::PROXMOX_MCP_LOG)
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
+        .unwrap_or_else(|_| EnvFilter::new("warn,rustls_platform_verifier=off"));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)

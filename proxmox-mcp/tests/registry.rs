@@ -70,8 +70,8 @@ fn tools_list_is_compact_and_pinned() {
         tools.len()
     );
     assert!(
-        per_tool <= 1536,
-        "tools/list averages {per_tool} bytes per tool (limit 1536)"
+        per_tool <= 1500,
+        "tools/list averages {per_tool} bytes per tool (limit 1500)"
     );
     for t in &json.as_array().unwrap()[..] {
         let name = t["name"].as_str().unwrap();

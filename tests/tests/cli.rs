@@ -209,17 +209,91 @@ async fn call_failures_exit_non_zero_with_the_message() {
     sim.finish().await;
 }
 
+/// The privileges `config check` lists on `/` (the line `privileges on /: A, B, …`).
+fn privileges(report: &str) -> Vec<&str> {
+    let line = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("privileges on /: "))
+        .unwrap_or_else(|| panic!("no `privileges on /:` line in:\n{report}"));
+    line.split(", ").collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_check_tests_the_connection() {
     let sim = Sim::small().await;
     let env = sim_env(&sim);
     let o = run(&["config", "check"], &env).await;
     assert_success(&o, "config check");
-    let all = format!("{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    for line in [
+        "connected: PVE 9.",
+        "cluster: sim-cluster",
+        &format!("as token {}", sim.admin().token_id),
+    ] {
+        assert!(out.contains(line), "`{line}` missing:\n{out}");
+    }
+    let privs = privileges(&out);
+    for p in ["VM.Audit", "Sys.Audit", "VM.PowerMgmt", "Sys.Modify"] {
+        assert!(privs.contains(&p), "admin lacks {p}: {privs:?}");
+    }
+    assert!(!out.contains("warnings:"), "{out}");
+
+    // The read-only token: audit privileges only. Verification off is warned about before the
+    // cluster sections.
+    let auditor = sim.auditor();
+    let mut ro = env.clone();
+    ro.retain(|(k, _)| !k.starts_with("PROXMOX_TOKEN_"));
+    ro.push(("PROXMOX_TOKEN_ID".into(), auditor.token_id.clone()));
+    ro.push(("PROXMOX_TOKEN_SECRET".into(), auditor.secret.clone()));
+    ro.push(("PROXMOX_INSECURE".into(), "1".into()));
+    let o = run(&["config", "check"], &ro).await;
+    assert_success(&o, "config check (auditor)");
+    let out = stdout(&o);
+    assert!(out.contains("connected: PVE 9."), "{out}");
     assert!(
-        all.contains(&sim.url()) || all.contains("sim-cluster"),
-        "{all}"
+        out.contains(&format!("as token {}", auditor.token_id)),
+        "{out}"
     );
+    let mut privs = privileges(&out);
+    privs.sort_unstable();
+    assert_eq!(
+        privs,
+        [
+            "Datastore.Audit",
+            "Mapping.Audit",
+            "Pool.Audit",
+            "SDN.Audit",
+            "Sys.Audit",
+            "VM.Audit"
+        ],
+        "{out}"
+    );
+    let warnings = out.find("\nwarnings:\n").unwrap_or_else(|| panic!("{out}"));
+    let off = out
+        .find("TLS certificate verification is OFF")
+        .unwrap_or_else(|| panic!("{out}"));
+    let cluster = out.find("\n[default]").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        warnings < off && off < cluster,
+        "warnings come first:\n{out}"
+    );
+
+    // A wrong secret: exit 1, naming the token but never printing the secret.
+    let wrong = "00000000-dead-beef-0000-000000000000";
+    let mut bad = env.clone();
+    bad.retain(|(k, _)| k != "PROXMOX_TOKEN_SECRET");
+    bad.push(("PROXMOX_TOKEN_SECRET".into(), wrong.into()));
+    let o = run(&["config", "check"], &bad).await;
+    assert_eq!(o.status.code(), Some(1), "a refused token fails the check");
+    let out = stdout(&o);
+    let failed = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("FAILED: "))
+        .unwrap_or_else(|| panic!("no FAILED line:\n{out}"));
+    assert!(failed.contains(&sim.admin().token_id), "{failed}");
+    let all = format!("{out}{}", stderr(&o));
+    assert!(!all.contains(wrong), "the secret is printed:\n{all}");
+    assert!(!all.contains(&sim.admin().secret), "{all}");
 
     let mut bad = env.clone();
     bad.retain(|(k, _)| k != "PROXMOX_FINGERPRINT");

@@ -68,7 +68,7 @@ async fn sweep_every_tool_and_argument_combination() {
         for node in ["pve1", "pve2", "pve3"] {
             calls.push((tool, json!({"node": node})));
         }
-        for status in ["running", "stopped", "paused", "suspended"] {
+        for status in ["running", "stopped", "unknown"] {
             calls.push((tool, json!({"status": status})));
         }
         calls.push((tool, json!({"name": "*"})));

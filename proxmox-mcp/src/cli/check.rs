@@ -9,14 +9,15 @@ use super::out;
 use crate::config::{self, Auth, LoadOptions};
 use crate::pve::{HttpClient, Method, Params, Pve};
 
-/// Print what was found for every configured cluster; exit 1 if any check failed.
+/// Print what was found, the configuration's warnings (clear-text secrets, TLS verification off,
+/// …), then every configured cluster; exit 1 if any check failed.
 pub async fn run(load: &LoadOptions) -> anyhow::Result<ExitCode> {
     let source = load
         .config_path
         .clone()
         .or_else(config::load::default_config_path);
-    let cfg = match config::load(load) {
-        Ok(c) => c,
+    let (cfg, warnings) = match config::load::load_with_warnings(load) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("configuration error: {e}");
             return Ok(ExitCode::from(1));
@@ -32,6 +33,12 @@ pub async fn run(load: &LoadOptions) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "(none; environment only)".into()),
         cfg.state_dir.display()
     ));
+    if !warnings.is_empty() {
+        report.push_str("\nwarnings:\n");
+        for w in &warnings {
+            report.push_str(&format!("  - {w}\n"));
+        }
+    }
     if cfg.clusters.is_empty() {
         report.push_str(
             "no cluster configured: set PROXMOX_URL and PROXMOX_TOKEN_ID/PROXMOX_TOKEN_SECRET\n",

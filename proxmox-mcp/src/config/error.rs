@@ -6,7 +6,10 @@ use super::env;
 use super::load;
 
 /// Everything that can be wrong with the configuration, each with what to do about it.
-/// Messages never contain a secret.
+///
+/// Messages never contain a secret: fields that could hold one pasted in the wrong place (a URL
+/// with `user:password@`, a token id with `=SECRET`, a user with `:password`) are stored in their
+/// printable form, which the constructors below and `resolve` take care of.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {source}")]
@@ -39,6 +42,7 @@ pub enum ConfigError {
     #[error("{key} `{url}` is invalid: {reason}")]
     BadUrl {
         key: &'static str,
+        /// With any `user:password@` replaced by `***@` (built by `ConfigError::bad_url`).
         url: String,
         reason: String,
     },
@@ -75,11 +79,17 @@ pub enum ConfigError {
         env::PROXMOX_TOKEN_ID
     )]
     TokenIdMissing { cluster: String },
-    #[error("cluster `{cluster}`: token id `{token_id}` is invalid: {reason}")]
-    BadTokenId {
+    /// `reason` is the message of [`crate::pve::auth::validate_token_id`], which shows only the
+    /// part of the id before an `=`.
+    #[error("cluster `{cluster}`: {reason}")]
+    BadTokenId { cluster: String, reason: String },
+    /// `reason` is the message of [`crate::pve::auth::validate_token_secret`], which never shows
+    /// the secret; `origin` says where it came from.
+    #[error("cluster `{cluster}`, {origin}: {reason}")]
+    BadTokenSecret {
         cluster: String,
-        token_id: String,
-        reason: &'static str,
+        origin: String,
+        reason: String,
     },
     #[error(
         "cluster `{cluster}`: user `{user}` has no password: set password_file (mode 0600) or password_keyring = true, or {}",
@@ -92,20 +102,21 @@ pub enum ConfigError {
     )]
     UserMissing { cluster: String },
     #[error("cluster `{cluster}`: user `{user}` is invalid: expected `user@realm`, e.g. root@pam")]
-    BadUser { cluster: String, user: String },
+    BadUser {
+        cluster: String,
+        /// Only the part before a `:` or whitespace (`root@pam:password` is a password pasted in).
+        user: String,
+    },
     #[error("cluster `{cluster}` sets the {what} {sources}: keep exactly one")]
     SecretSourceConflict {
         cluster: String,
         what: &'static str,
         sources: String,
     },
-    #[error(
-        "cluster `{cluster}`: fingerprint `{fingerprint}` is invalid: expected the SHA-256 as 32 hex bytes, AA:BB:…"
-    )]
-    BadFingerprint {
-        cluster: String,
-        fingerprint: String,
-    },
+    /// `reason` is the message of [`crate::pve::tls::parse_fingerprint`], the one parser the TLS
+    /// setup uses too.
+    #[error("cluster `{cluster}`: {reason}")]
+    BadFingerprint { cluster: String, reason: String },
     #[error("cluster `{cluster}`: {key} must be at least 1 (seconds)")]
     BadTimeout { cluster: String, key: &'static str },
     #[error(
@@ -120,7 +131,7 @@ pub enum ConfigError {
     #[error("the {origin} is empty")]
     EmptySecret { origin: String },
     #[error(
-        "cluster `{cluster}`: no secret in the OS keyring (service `{}`, tried user {}): store it with `proxmox-mcp token set --cluster {cluster}`, or use a secret file",
+        "cluster `{cluster}`: no secret in the OS keyring (service `{}`, tried user {}): store it with `proxmox-mcp config set-secret --cluster {cluster}` (it reads the secret from stdin), or use a secret file",
         load::KEYRING_SERVICE,
         .accounts.join(", ")
     )]
@@ -141,6 +152,37 @@ pub enum ConfigError {
         env::PROXMOX_MCP_STATE_DIR
     )]
     NoStateDir,
+}
+
+impl ConfigError {
+    /// [`ConfigError::BadUrl`] for `raw`, with its userinfo hidden.
+    pub(crate) fn bad_url(key: &'static str, raw: &str, reason: String) -> Self {
+        Self::BadUrl {
+            key,
+            url: redact_userinfo(raw),
+            reason,
+        }
+    }
+}
+
+/// `raw` with everything between `scheme://` and the last `@` replaced by `***`, so
+/// `https://root:pw@pve:8006` prints as `https://***@pve:8006`. Works on text that is not a valid
+/// URL too, and errs on the side of hiding: an `@` anywhere after the scheme counts.
+pub(crate) fn redact_userinfo(raw: &str) -> String {
+    let start = raw.find("://").map_or(0, |i| i + 3);
+    match raw[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &raw[start + at..]),
+        None => raw.to_owned(),
+    }
+}
+
+/// A user id as it may be printed: the part before a `:` or whitespace (after it would be a
+/// password), then `…`.
+pub(crate) fn printable_user(user: &str) -> String {
+    match user.find(|c: char| c == ':' || c.is_whitespace()) {
+        Some(i) => format!("{}…", &user[..i]),
+        None => user.to_owned(),
+    }
 }
 
 fn at_line(line: Option<usize>) -> String {

@@ -223,7 +223,7 @@ mod tests {
     fn load_reads_the_given_file_and_env() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
-        secret_file(dir.path(), "tok\n", 0o600);
+        secret_file(dir.path(), "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n", 0o600);
         std::fs::write(
             &path,
             "[[cluster]]\nname = \"lab\"\nurl = \"https://lab:8006\"\ntoken_id = \"a@pve!b\"\ntoken_secret_file = \"s.secret\"\n",
@@ -243,7 +243,7 @@ mod tests {
             ("lab", "https://lab:8006")
         );
         assert!(
-            matches!(&lab.auth, super::super::Auth::Token { secret, .. } if secret.expose() == "tok")
+            matches!(&lab.auth, super::super::Auth::Token { secret, .. } if secret.expose() == "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
         );
 
         let missing = LoadOptions {

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use super::env::{self, EnvVars};
 pub use super::error::ConfigError;
+use super::error::{printable_user, redact_userinfo};
 pub use super::file::{FileCluster, FileConfig, parse_file};
 use super::load::{self, LoadOptions};
 use super::secret::Secret;
 use super::types::{Auth, ClusterConfig, Config, Timeouts, TlsConfig};
+use crate::pve::{PveError, auth, tls};
 
 /// Where secret files and keyring entries are read; [`load::SystemSecrets`] is the real one.
 pub trait SecretSource {
@@ -132,6 +134,18 @@ enum SecretFrom {
     Keyring,
 }
 
+impl SecretFrom {
+    /// Where a token secret comes from, for messages.
+    fn token_origin(&self) -> String {
+        match self {
+            SecretFrom::Inline(_) => "`token_secret` in the config file".to_owned(),
+            SecretFrom::Env(_) => env::PROXMOX_TOKEN_SECRET.to_owned(),
+            SecretFrom::File(path) => format!("the secret file {}", path.display()),
+            SecretFrom::Keyring => "the OS keyring".to_owned(),
+        }
+    }
+}
+
 /// One cluster while layers are merged: the file's keys, then the environment on top.
 #[derive(Debug, Default)]
 struct Draft {
@@ -204,11 +218,8 @@ impl Draft {
         let raw_url = self.url.ok_or_else(|| ConfigError::MissingUrl {
             cluster: name.clone(),
         })?;
-        let url = normalize_url(&raw_url, warnings).map_err(|reason| ConfigError::BadUrl {
-            key: self.url_key,
-            url: raw_url.clone(),
-            reason,
-        })?;
+        let url = normalize_url(&raw_url, warnings)
+            .map_err(|reason| ConfigError::bad_url(self.url_key, &raw_url, reason))?;
 
         let has_token = self.token_id.is_some() || self.token_secret.is_some();
         let has_password = self.user.is_some() || self.password.is_some();
@@ -220,7 +231,10 @@ impl Draft {
                 let id = self.token_id.ok_or_else(|| ConfigError::TokenIdMissing {
                     cluster: name.clone(),
                 })?;
-                check_token_id(&name, &id)?;
+                auth::validate_token_id(&id).map_err(|e| ConfigError::BadTokenId {
+                    cluster: name.clone(),
+                    reason: pve_message(e),
+                })?;
                 let secret = self
                     .token_secret
                     .ok_or_else(|| ConfigError::TokenSecretMissing {
@@ -252,7 +266,7 @@ impl Draft {
                     _ => {
                         return Err(ConfigError::BadUser {
                             cluster: name,
-                            user,
+                            user: printable_user(&user),
                         });
                     }
                 }
@@ -276,11 +290,12 @@ impl Draft {
 
         let fingerprint = self
             .fingerprint
-            .map(|fp| {
-                normalize_fingerprint(&fp).ok_or_else(|| ConfigError::BadFingerprint {
+            .map(|fp| match tls::parse_fingerprint(&fp) {
+                Ok(bytes) => Ok(colon_hex(&bytes)),
+                Err(e) => Err(ConfigError::BadFingerprint {
                     cluster: name.clone(),
-                    fingerprint: fp,
-                })
+                    reason: pve_message(e),
+                }),
             })
             .transpose()?;
         let insecure = self.insecure.unwrap_or(false);
@@ -360,10 +375,16 @@ impl Shape {
                 id,
                 secret,
                 accounts,
-            } => Auth::Token {
-                secret: read_secret(secrets, name, "token secret", secret, accounts)?,
-                id,
-            },
+            } => {
+                let origin = secret.token_origin();
+                let secret = read_secret(secrets, name, "token secret", secret, accounts)?;
+                auth::validate_token_secret(&secret).map_err(|e| ConfigError::BadTokenSecret {
+                    cluster: name.clone(),
+                    origin,
+                    reason: pve_message(e),
+                })?;
+                Auth::Token { id, secret }
+            }
             PendingAuth::Password {
                 user,
                 password,
@@ -497,15 +518,18 @@ fn apply_env(drafts: &mut Vec<Draft>, env: &EnvVars) -> Result<(), ConfigError> 
 }
 
 /// `https://host[:port]` with no path, credentials, query or fragment; `/api2/json` is dropped.
+///
+/// Messages and warnings show `raw` with its userinfo hidden ([`redact_userinfo`]).
 fn normalize_url(raw: &str, warnings: &mut Vec<String>) -> Result<String, String> {
+    let shown = redact_userinfo(raw);
     if !raw.contains("://") {
-        return Err(format!("it has no scheme; did you mean https://{raw} ?"));
+        return Err(format!("it has no scheme; did you mean https://{shown} ?"));
     }
     let url = url::Url::parse(raw).map_err(|e| format!("{e}; expected e.g. https://pve1:8006"))?;
     match url.scheme() {
         "https" => {}
         "http" => warnings.push(format!(
-            "{raw}: plain http sends the API token unencrypted; Proxmox VE itself serves https on port 8006"
+            "{shown}: plain http sends the API token unencrypted; Proxmox VE itself serves https on port 8006"
         )),
         other => return Err(format!("scheme `{other}` is not https:// (or http://)")),
     }
@@ -522,7 +546,7 @@ fn normalize_url(raw: &str, warnings: &mut Vec<String>) -> Result<String, String
     match url.path().trim_end_matches('/') {
         "" => {}
         "/api2/json" => warnings.push(format!(
-            "{raw}: the /api2/json suffix is added by proxmox-mcp and was removed; give only https://host:port"
+            "{shown}: the /api2/json suffix is added by proxmox-mcp and was removed; give only https://host:port"
         )),
         path => {
             return Err(format!(
@@ -534,41 +558,22 @@ fn normalize_url(raw: &str, warnings: &mut Vec<String>) -> Result<String, String
     Ok(format!("{}://{host}{port}", url.scheme()))
 }
 
-fn check_token_id(cluster: &str, id: &str) -> Result<(), ConfigError> {
-    let bad = |reason| ConfigError::BadTokenId {
-        cluster: cluster.to_owned(),
-        token_id: id.to_owned(),
-        reason,
-    };
-    if id.contains('=') {
-        return Err(bad(
-            "it contains `=`: put only `user@realm!name` there and the part after `=` in the secret",
-        ));
-    }
-    match id.split_once('!') {
-        Some((user, name))
-            if !name.is_empty()
-                && !name.contains('!')
-                && user
-                    .rsplit_once('@')
-                    .is_some_and(|(u, r)| !u.is_empty() && !r.is_empty())
-                && !id.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(bad("expected `user@realm!tokenname`, e.g. mcp@pve!mcp")),
+/// The text of a validation error from the `pve` layer, without its "configuration problem: "
+/// prefix (the [`ConfigError`] adds the cluster instead).
+fn pve_message(e: PveError) -> String {
+    match e {
+        PveError::Config(message) => message,
+        other => other.to_string(),
     }
 }
 
-/// 32 hex bytes, colons optional, any case → `AA:BB:…`.
-fn normalize_fingerprint(raw: &str) -> Option<String> {
-    let hex: String = raw.chars().filter(|c| *c != ':').collect();
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let upper = hex.to_ascii_uppercase();
-    let pairs: Vec<&str> = (0..32).map(|i| &upper[2 * i..2 * i + 2]).collect();
-    Some(pairs.join(":"))
+/// `AA:BB:…`, the form `GET /nodes` reports as `ssl_fingerprint`.
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 #[cfg(all(test, unix))]

@@ -198,6 +198,40 @@ impl Pve {
         params.insert("limit".into(), limit.into());
         self.get(&task_path(upid, "log"), &params).await
     }
+
+    /// The last `n` log lines, without reading the whole log: one request when the log is
+    /// short, two when it is longer than `n` (the first tells the `total`).
+    pub async fn task_log_tail(
+        &self,
+        upid: &Upid,
+        n: u64,
+    ) -> Result<Vec<types::TaskLogLine>, PveError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            data: Vec<types::TaskLogLine>,
+            #[serde(default, deserialize_with = "super::perl::de_opt_u64")]
+            total: Option<u64>,
+        }
+        let path = task_path(upid, "log");
+        let page = |start: u64| {
+            let mut params = no_params();
+            params.insert("start".into(), start.into());
+            params.insert("limit".into(), n.into());
+            let path = path.clone();
+            async move {
+                let body = self.0.call_raw(Method::Get, &path, &params).await?;
+                serde_json::from_slice::<Page>(&body).map_err(|e| PveError::Decode {
+                    message: format!("GET {path}: unexpected task log shape ({e})"),
+                })
+            }
+        };
+        let first = page(0).await?;
+        match first.total {
+            Some(total) if total > n => Ok(page(total - n).await?.data),
+            _ => Ok(first.data),
+        }
+    }
 }
 
 /// `{"result": X}` → X; `{"result": {"error": {class, desc}}}` → `PveError::Agent`.

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::env::PROXMOX_TOKEN_SECRET;
 use crate::config::{Auth, Secret};
 
 use super::error::PveError;
@@ -17,11 +18,27 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
 }
 
+/// The part of a token id that may be printed: everything before the first `=` (or whitespace),
+/// then `…`.
+///
+/// After an `=` a pasted id usually carries the secret (`user@realm!name=SECRET`,
+/// `PVEAPIToken=user@realm!name=SECRET`), and after a space or tab one copied from a table row,
+/// so that part never reaches a message.
+pub fn printable_token_id(id: &str) -> String {
+    match id.find(|c: char| c == '=' || c.is_whitespace() || c.is_control()) {
+        Some(i) if id[i..].starts_with('=') => format!("{}=…", &id[..i]),
+        Some(i) => format!("{}…", &id[..i]),
+        None => id.to_owned(),
+    }
+}
+
 /// Check an API token id (`USER@REALM!TOKENNAME`) and say exactly what is wrong with it.
+/// The message shows only [`printable_token_id`], never what follows an `=` or whitespace.
 pub fn validate_token_id(id: &str) -> Result<(), PveError> {
+    let shown = printable_token_id(id);
     let bad = |what: String| {
         Err(PveError::Config(format!(
-            "API token id '{id}' is invalid: {what}. The expected form is USER@REALM!TOKENNAME, \
+            "API token id '{shown}' is invalid: {what}. The expected form is USER@REALM!TOKENNAME, \
              e.g. '{TOKEN_EXAMPLE}' or 'root@pam!monitoring' (Datacenter → Permissions → API Tokens \
              shows it as 'Token ID')."
         )))
@@ -30,15 +47,22 @@ pub fn validate_token_id(id: &str) -> Result<(), PveError> {
         return bad("it is empty".into());
     }
     if id.starts_with("PVEAPIToken") {
-        return bad(
-            "it includes the 'PVEAPIToken=' header prefix; give only the id, and the secret separately"
-                .into(),
-        );
+        let secret_hint = if id.matches('=').count() >= 2 {
+            format!(
+                "; the part after the last '=' looks like the secret: put it in {PROXMOX_TOKEN_SECRET}"
+            )
+        } else {
+            String::new()
+        };
+        return bad(format!(
+            "it includes the 'PVEAPIToken=' header prefix; give only USER@REALM!TOKENNAME as the id{secret_hint}"
+        ));
     }
     if id.contains('=') {
-        return bad(
-            "it contains '='; the secret must be given separately, not appended to the id".into(),
-        );
+        return bad(format!(
+            "it contains '='; the part after '=' looks like the secret: put it in \
+             {PROXMOX_TOKEN_SECRET} (or a token_secret_file), not in the id"
+        ));
     }
     if let Some(c) = id.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return bad(format!(
@@ -243,14 +267,50 @@ mod tests {
         check("mcp@pve!a!b", Err("more than one '!'"));
         check(
             "mcp@pve!x=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-            Err("contains '='"),
+            Err(
+                "API token id 'mcp@pve!x=…' is invalid: it contains '='; the part after '=' looks \
+                 like the secret: put it in PROXMOX_TOKEN_SECRET",
+            ),
         );
-        check("PVEAPIToken=mcp@pve!x", Err("'PVEAPIToken=' header prefix"));
+        check(
+            "PVEAPIToken=mcp@pve!x",
+            Err(
+                "API token id 'PVEAPIToken=…' is invalid: it includes the 'PVEAPIToken=' header prefix; give only USER@REALM!TOKENNAME as the id.",
+            ),
+        );
+        check(
+            "PVEAPIToken=mcp@pve!x=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            Err(
+                "the part after the last '=' looks like the secret: put it in PROXMOX_TOKEN_SECRET",
+            ),
+        );
         check("mcp@pve !x", Err("whitespace"));
         check(
             "mcp@p/ve!x",
             Err("the realm 'p/ve' must start with a letter"),
         );
+    }
+
+    /// A secret pasted into the id never comes back in the message.
+    #[test]
+    fn token_ids_never_echo_a_pasted_secret() {
+        let secret = "5ec2e7aa-bbbb-cccc-dddd-eeeeeeeeeeee";
+        for id in [
+            format!("mcp@pve!mcp={secret}"),
+            format!("PVEAPIToken=mcp@pve!mcp={secret}"),
+            format!("mcp@pve={secret}"),
+            format!("={secret}"),
+            format!("mcp@pve!mcp= {secret}"),
+            format!("mcp@pve!mcp {secret}"),
+            format!("mcp@pve!mcp\t{secret}"),
+        ] {
+            let m = validate_token_id(&id).unwrap_err().to_string();
+            assert!(!m.contains("5ec2e7aa"), "{id:?}: secret echoed: {m}");
+            assert!(!m.contains("eeeeeeeeeeee"), "{id:?}: secret echoed: {m}");
+        }
+        assert_eq!(printable_token_id("mcp@pve!mcp"), "mcp@pve!mcp");
+        assert_eq!(printable_token_id("mcp@pve!mcp=s=t"), "mcp@pve!mcp=…");
+        assert_eq!(printable_token_id("mcp@pve!mcp\ts=t"), "mcp@pve!mcp…");
     }
 
     #[test]

@@ -87,6 +87,59 @@ impl FromStr for Method {
     }
 }
 
+/// How a connect-timeout detail starts (such failures are not retried).
+const CONNECT_TIMEOUT: &str = "no connection within";
+
+/// Whether a failed request may be sent again.
+fn retryable(method: Method, err: &PveError) -> bool {
+    match err {
+        // Never reached the server: safe for any method. A silent host is not retried, so an
+        // unreachable cluster fails within one connect timeout.
+        PveError::Connect { detail, .. } => !detail.starts_with(CONNECT_TIMEOUT),
+        // Overloaded/bad gateway: only reads may be repeated.
+        PveError::Api {
+            status: 502 | 503, ..
+        } => method == Method::Get,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn retry_rules() {
+    let connect = |detail: &str| PveError::Connect {
+        url: "https://pve:8006".into(),
+        detail: detail.into(),
+    };
+    let api = |status| PveError::Api {
+        status,
+        message: String::new(),
+    };
+    for (method, err, want) in [
+        (Method::Post, connect("connection refused"), true),
+        (Method::Get, connect("connection refused"), true),
+        (
+            Method::Get,
+            connect(&format!("{CONNECT_TIMEOUT} the 5 s connect timeout")),
+            false,
+        ),
+        (Method::Get, api(503), true),
+        (Method::Get, api(502), true),
+        (Method::Post, api(503), false),
+        (Method::Get, api(500), false),
+        (
+            Method::Get,
+            PveError::Timeout {
+                url: String::new(),
+                may_have_reached: true,
+            },
+            false,
+        ),
+    ] {
+        assert_eq!(retryable(method, &err), want, "{method} {err}");
+    }
+}
+
 /// Something that answers Proxmox VE API calls: the real HTTP client, or a test double.
 pub trait PveApi: Send + Sync + 'static {
     /// `path` is relative to /api2/json and starts with '/'. Returns the envelope's `data` member.
@@ -306,16 +359,8 @@ impl HttpClient {
         let mut attempt = 0;
         loop {
             let result = self.send_once(method, url, body, headers, ctx).await;
-            let retryable = match &result {
-                // Never reached the server: safe for any method.
-                Err(PveError::Connect { .. }) => true,
-                // Overloaded/bad gateway: only reads may be repeated.
-                Err(PveError::Api {
-                    status: 502 | 503, ..
-                }) => method == Method::Get,
-                _ => false,
-            };
-            match (retryable, self.retry_delays.get(attempt)) {
+            let again = result.as_ref().err().is_some_and(|e| retryable(method, e));
+            match (again, self.retry_delays.get(attempt)) {
                 (true, Some(delay)) => {
                     tracing::debug!(%method, path = ctx.path, attempt = attempt + 1, error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(), "retrying");
                     tokio::time::sleep(*delay).await;
@@ -397,7 +442,7 @@ impl HttpClient {
         if e.is_connect() {
             let detail = if e.is_timeout() || root.contains("timed out") {
                 format!(
-                    "no connection within the {} connect timeout",
+                    "{CONNECT_TIMEOUT} the {} connect timeout",
                     human(self.timeouts.connect)
                 )
             } else {

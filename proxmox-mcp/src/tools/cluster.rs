@@ -162,10 +162,9 @@ async fn node_status(ctx: ToolCtx, p: NodeStatusParams) -> Result<NodeReport, To
     let mut nodes = ctx.pve.nodes().await?;
     nodes.sort_by(|a, b| a.node.cmp(&b.node));
     if let Some(want) = &p.node {
+        let names: Vec<String> = nodes.iter().map(|n| n.node.clone()).collect();
         nodes.retain(|n| n.node == want.as_str());
         if nodes.is_empty() {
-            let all = ctx.pve.nodes().await?;
-            let names: Vec<String> = all.into_iter().map(|n| n.node).collect();
             return Err(ToolError::NotFound(format!(
                 "node {want} is not in the cluster (node names are case-sensitive); nodes: {}",
                 names.join(", ")

@@ -19,9 +19,8 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "list_vms",
             "List VMs",
-            "List QEMU VMs cluster-wide in one call. Filters: node, status, name (glob), tag, \
-             pool. Rows: vmid,name,node,status,cpu (% of its cores),mem/maxmem (MiB); `fields` \
-             adds columns.",
+            "All QEMU VMs in one call. Filters: node, status, name (glob), tag, pool. \
+             Template/lock in `flags`; `fields` adds columns.",
             Class::Read,
             Hints::READ,
             &["GET /cluster/resources"],
@@ -30,7 +29,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "list_containers",
             "List containers",
-            "List LXC containers cluster-wide in one call. Same filters and columns as list_vms.",
+            "All LXC containers in one call; same filters and columns as list_vms.",
             Class::Read,
             Hints::READ,
             &["GET /cluster/resources"],
@@ -39,9 +38,8 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "vm_status",
             "Guest status",
-            "One VM or container by vmid (node found automatically): state, usage, config \
-             summary (cores, memory, disks, NICs, boot, agent), pending changes, and guest-agent \
-             info (OS, IPs) when running.",
+            "One VM or container by vmid (node found for you): state, usage, config summary, \
+             disks, NICs, pending changes, guest-agent OS and IPs.",
             Class::Read,
             Hints::READ,
             &[
@@ -66,11 +64,12 @@ pub fn tools() -> Vec<ToolDef> {
 // Guest run state as `/cluster/resources` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+// (paused and suspended guests are `running` here; vm_status shows their qmpstatus)
 pub enum StatusFilter {
     Running,
     Stopped,
-    Paused,
-    Suspended,
+    // Guests on an offline node.
+    Unknown,
 }
 
 impl StatusFilter {
@@ -78,8 +77,7 @@ impl StatusFilter {
         match self {
             StatusFilter::Running => "running",
             StatusFilter::Stopped => "stopped",
-            StatusFilter::Paused => "paused",
-            StatusFilter::Suspended => "suspended",
+            StatusFilter::Unknown => "unknown",
         }
     }
 }
@@ -123,10 +121,10 @@ pub struct GuestList {
     pub kind: &'static str,
     pub count: usize,
     pub running: usize,
-    /// cpu: % of the guest's cores; mem, maxmem: MiB; tags: `;`-separated
+    /// cpu: % of own cores; mem, maxmem: MiB
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Value>>,
-    /// Only guests that have any: vmid -> "template", "lock=backup", …
+    /// vmid -> template, lock=…
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub flags: BTreeMap<u32, String>,
 }
@@ -573,7 +571,9 @@ async fn vm_status(ctx: ToolCtx, p: VmStatusParams) -> Result<VmStatus, ToolErro
     // Pending is informative; a failure there should not hide the rest.
     let pending = pending.map(pending_changes).unwrap_or_default();
     let running = status.status == "running";
-    let agent = if kind == GuestKind::Qemu && running && agent_enabled(&config) {
+    // A paused or suspended VM's agent cannot answer; asking would only wait for its timeout.
+    let responsive = running && status.qmpstatus.as_deref().is_none_or(|q| q == "running");
+    let agent = if kind == GuestKind::Qemu && responsive && agent_enabled(&config) {
         Some(agent_info(&ctx, &node, vmid).await)
     } else {
         None

@@ -62,11 +62,10 @@ pub struct ApiParams {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ApiResult {
     pub method: &'static str,
-    /// The normalised path that was requested
+    /// Normalised path
     pub path: String,
-    /// The response's `data`
     pub data: Value,
-    /// Set when `data` was too large to return whole
+    /// Why data is null
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
 }
@@ -164,6 +163,34 @@ fn percent_encode(seg: &str) -> String {
     out
 }
 
+/// GETs that are not harmless reads: they read guest or backup files, consume one-shot guest
+/// agent state, open consoles, or make the node contact other hosts. They wait for the policy
+/// engine like writes do. `path` is a normalised path from [`normalize_path`].
+pub fn risky_get(path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let last = segments.last().copied().unwrap_or("");
+    match last {
+        "file-read" => return Some("reads files inside the guest"),
+        "exec-status" => {
+            return Some("consumes the guest agent's one-shot command result");
+        }
+        "query-url-metadata" | "query-oci-repo-tags" => {
+            return Some("makes the node contact an outside URL");
+        }
+        "vncwebsocket" | "termproxy" | "vncproxy" | "spiceproxy" => {
+            return Some("opens a console");
+        }
+        _ => {}
+    }
+    if segments.contains(&"file-restore") {
+        return Some("reads files out of backups");
+    }
+    if segments.first() == Some(&"nodes") && segments.get(2) == Some(&"scan") {
+        return Some("makes the node probe other hosts");
+    }
+    None
+}
+
 fn to_params(params: Option<BTreeMap<String, Value>>) -> Result<Params, ToolError> {
     let mut out = Params::new();
     for (k, v) in params.unwrap_or_default() {
@@ -203,6 +230,12 @@ async fn proxmox_api(ctx: ToolCtx, p: ApiParams) -> Result<ApiResult, ToolError>
             "{method:?} {path} refused: proxmox_api only reads (GET) in this version. Writes \
              arrive with the policy engine (classification, human confirmation, audit log); \
              until then use a GET, or the Proxmox web UI for changes."
+        )));
+    }
+    if let Some(why) = risky_get(&path) {
+        return Err(ToolError::Refused(format!(
+            "GET {path} refused: it {why}, so it is not a plain read. Calls like this arrive \
+             with the policy engine (human confirmation, audit log)."
         )));
     }
     let params = to_params(p.params)?;
@@ -296,6 +329,32 @@ mod tests {
         check("", Err("empty"));
         check("/", Err("names no API object"));
         check("/api2/json", Err("names no API object"));
+    }
+
+    #[test]
+    fn reads_with_side_effects_are_refused() {
+        for path in [
+            "/nodes/pve1/qemu/100/agent/file-read",
+            "/nodes/pve1/qemu/100/agent/exec-status",
+            "/nodes/pve1/query-url-metadata",
+            "/nodes/pve1/query-oci-repo-tags",
+            "/nodes/pve1/scan/nfs",
+            "/nodes/pve1/scan/pbs",
+            "/nodes/pve1/storage/pbs/file-restore/download",
+            "/nodes/pve1/storage/pbs/file-restore/list",
+            "/nodes/pve1/qemu/100/vncwebsocket",
+        ] {
+            assert!(risky_get(path).is_some(), "{path}");
+        }
+        for path in [
+            "/cluster/resources",
+            "/nodes/pve1/qemu/100/agent/get-osinfo",
+            "/nodes/pve1/qemu/100/agent/network-get-interfaces",
+            "/nodes/pve1/status",
+            "/nodes/pve1/storage/local/content",
+        ] {
+            assert!(risky_get(path).is_none(), "{path}");
+        }
     }
 
     #[test]

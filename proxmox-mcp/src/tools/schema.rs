@@ -9,7 +9,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 /// Description of the `cluster` argument every tool accepts.
-pub const CLUSTER_DOC: &str = "Cluster name (default: first configured)";
+pub const CLUSTER_DOC: &str = "Cluster (default: first)";
 
 fn generate<T: JsonSchema>(serialize: bool) -> Value {
     let settings = SchemaSettings::draft2020_12().with(|s| {

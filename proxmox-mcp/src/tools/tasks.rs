@@ -56,15 +56,14 @@ pub struct TaskReport {
     pub user: String,
     /// running | stopped
     pub status: String,
-    /// OK, WARNINGS: n, or the error text; absent while running
+    /// OK, WARNINGS: n, or the error
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exitstatus: Option<String>,
-    /// Absent while running
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// True when `wait` ran out before the task ended
+    /// `wait` ran out first
     pub timed_out: bool,
-    /// Seconds since the task started
+    /// s since start
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<u64>,
     pub log: Vec<String>,
@@ -133,7 +132,7 @@ async fn task_status(ctx: ToolCtx, p: TaskStatusParams) -> Result<TaskReport, To
     let log = if log_lines == 0 {
         Vec::new()
     } else {
-        let lines = ctx.pve.task_log(&upid, 0, 100_000).await?;
+        let lines = ctx.pve.task_log_tail(&upid, log_lines).await?;
         let skip = lines.len().saturating_sub(log_lines as usize);
         lines.into_iter().skip(skip).map(|l| l.t).collect()
     };

@@ -48,11 +48,18 @@ const BASE: Case<'static> = Case {
     warnings: &[],
 };
 
+/// Token secrets have the UUID shape PVE issues; [`render`] shows only their first group, and
+/// each source below has its own letter.
+const ENV_SECRET: &str = "eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee";
+const FILE_SECRET: &str = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+const KEYRING_SECRET: &str = "cccccccc-cccc-cccc-cccc-cccccccccccc";
+const KEYRING_SECRET_2: &str = "dddddddd-dddd-dddd-dddd-dddddddddddd";
+
 const URL: (&str, &str) = (PROXMOX_URL, "https://pve1:8006");
 const ID: (&str, &str) = (PROXMOX_TOKEN_ID, "mcp@pve!mcp");
-const SECRET: (&str, &str) = (PROXMOX_TOKEN_SECRET, "s3");
+const SECRET: (&str, &str) = (PROXMOX_TOKEN_SECRET, ENV_SECRET);
 /// What `URL`, `ID`, `SECRET` resolve to.
-const ENV_CLUSTER: &str = "default https://pve1:8006 token mcp@pve!mcp=s3";
+const ENV_CLUSTER: &str = "default https://pve1:8006 token mcp@pve!mcp=eeeeeeee";
 
 const HOME: &str = r#"
 [[cluster]]
@@ -61,9 +68,14 @@ url = "https://pve1:8006"
 token_id = "mcp@pve!mcp"
 token_secret_file = "home.secret"
 "#;
-const HOME_SECRET: &[(&str, &str, u32)] = &[("home.secret", "tok\n", 0o600)];
+const HOME_SECRET: &[(&str, &str, u32)] = &[(
+    "home.secret",
+    "ffffffff-ffff-ffff-ffff-ffffffffffff\n",
+    0o600,
+)];
 
-/// `name url auth [ca=..] [fp=AA:BB:CC] [insecure] connect/request` per cluster, then `state=..`.
+/// `name url auth [ca=..] [fp=AA:BB:CC] [insecure] connect/request` per cluster, then `state=..`;
+/// a token secret shows only its first group (`eeeeeeee`), a password all of it.
 fn render(config: &Config, dir: &str) -> String {
     let mut parts: Vec<String> = config
         .clusters
@@ -71,7 +83,8 @@ fn render(config: &Config, dir: &str) -> String {
         .map(|c| {
             let mut line = match &c.auth {
                 Auth::Token { id, secret } => {
-                    format!("{} {} token {id}={}", c.name, c.url, secret.expose())
+                    let first = secret.expose().split('-').next().unwrap_or_default();
+                    format!("{} {} token {id}={first}", c.name, c.url)
                 }
                 Auth::Password { user, password } => {
                     format!("{} {} password {user}={}", c.name, c.url, password.expose())
@@ -161,21 +174,21 @@ fn sources_and_precedence() {
         Case {
             name: "env only",
             env: &[URL, ID, SECRET],
-            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=s3 5/30; state={user}"),
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=eeeeeeee 5/30; state={user}"),
             ..BASE
         },
         Case {
             name: "file only, secret file relative to the config, 0600",
             toml: Some(HOME),
             files: HOME_SECRET,
-            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=tok 5/30; state={user}"),
+            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=ffffffff 5/30; state={user}"),
             ..BASE
         },
         Case {
             name: "secret file 0400 is fine too",
             toml: Some(HOME),
-            files: &[("home.secret", "tok", 0o400)],
-            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=tok 5/30; state={user}"),
+            files: &[("home.secret", FILE_SECRET, 0o400)],
+            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=ffffffff 5/30; state={user}"),
             ..BASE
         },
         Case {
@@ -184,11 +197,11 @@ fn sources_and_precedence() {
             files: HOME_SECRET,
             env: &[
                 (PROXMOX_URL, "https://pve2:8006"),
-                (PROXMOX_TOKEN_SECRET, "fromenv"),
+                SECRET,
                 (PROXMOX_CA_FILE, "/etc/ca.pem"),
             ],
             expect: Ok(
-                "home https://pve2:8006 token mcp@pve!mcp=fromenv ca=/etc/ca.pem 5/30; state={user}",
+                "home https://pve2:8006 token mcp@pve!mcp=eeeeeeee ca=/etc/ca.pem 5/30; state={user}",
             ),
             ..BASE
         },
@@ -220,7 +233,7 @@ fn sources_and_precedence() {
             files: &[("b.pw", "pw", 0o600)],
             env: &[SECRET],
             expect: Ok(
-                "a https://a:8006 token mcp@pve!mcp=s3 5/30; b https://b:8006 password root@pam=pw fp=AA:BB:CC 2/60; state={user}",
+                "a https://a:8006 token mcp@pve!mcp=eeeeeeee 5/30; b https://b:8006 password root@pam=pw fp=AA:BB:CC 2/60; state={user}",
             ),
             ..BASE
         },
@@ -229,8 +242,8 @@ fn sources_and_precedence() {
             toml: Some(
                 "[[cluster]]\nname = \"home\"\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!mcp\"\ntoken_secret_keyring = true",
             ),
-            keyring: &[("home", "kr")],
-            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=kr 5/30; state={user}"),
+            keyring: &[("home", KEYRING_SECRET)],
+            expect: Ok("home https://pve1:8006 token mcp@pve!mcp=cccccccc 5/30; state={user}"),
             ..BASE
         },
         Case {
@@ -238,16 +251,17 @@ fn sources_and_precedence() {
             toml: Some(
                 "[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!mcp\"\ntoken_secret_keyring = true",
             ),
-            keyring: &[("mcp@pve!mcp", "kr2")],
-            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=kr2 5/30; state={user}"),
+            keyring: &[("mcp@pve!mcp", KEYRING_SECRET_2)],
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=dddddddd 5/30; state={user}"),
             ..BASE
         },
         Case {
             name: "inline secret works, with a warning",
             toml: Some(
-                "[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!mcp\"\ntoken_secret = \"inline\"",
+                "[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!mcp\"\n\
+                 token_secret = \"aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa\"",
             ),
-            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=inline 5/30; state={user}"),
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=aaaaaaaa 5/30; state={user}"),
             warnings: &["token_secret is stored in clear text in {dir}/config.toml"],
             ..BASE
         },
@@ -255,7 +269,7 @@ fn sources_and_precedence() {
             name: "a secret from env replaces the inline one, without a warning",
             toml: Some("[[cluster]]\nurl = \"https://pve1:8006\"\ntoken_secret = \"inline\""),
             env: &[ID, SECRET],
-            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=s3 5/30; state={user}"),
+            expect: Ok("default https://pve1:8006 token mcp@pve!mcp=eeeeeeee 5/30; state={user}"),
             ..BASE
         },
     ];
@@ -310,12 +324,15 @@ fn urls() {
         ("pve1:8006", Err("PROXMOX_URL `pve1:8006` is invalid: it has no scheme; did you mean https://pve1:8006 ?"), None),
         ("ftp://pve1", Err("scheme `ftp` is not https://"), None),
         ("https://pve1:8006/pve", Err("it has a path (`/pve`)"), None),
-        ("https://u:p@pve1:8006", Err("must not contain credentials"), None),
+        ("https://u:pw@pve1:8006", Err("PROXMOX_URL `https://***@pve1:8006` is invalid: it must not contain credentials"), None),
+        ("https://u:pw@pve1:99999", Err("PROXMOX_URL `https://***@pve1:99999` is invalid: invalid port"), None),
+        ("u:pw@pve1:8006", Err("PROXMOX_URL `***@pve1:8006` is invalid: it has no scheme; did you mean https://***@pve1:8006 ?"), None),
         ("https://pve1:8006/?x=1", Err("query or fragment"), None),
         ("https://pve1:99999", Err("PROXMOX_URL `https://pve1:99999` is invalid: invalid port"), None),
     ];
     for (url, expect, warning) in table {
-        let want = expect.map(|u| format!("default {u} token mcp@pve!mcp=s3 5/30; state={{user}}"));
+        let want =
+            expect.map(|u| format!("default {u} token mcp@pve!mcp=eeeeeeee 5/30; state={{user}}"));
         check(Case {
             name: url,
             env: &[(PROXMOX_URL, url), ID, SECRET],
@@ -357,7 +374,7 @@ fn insecure_and_fingerprint() {
             name: "fingerprint, normalized",
             env: &[URL, ID, SECRET, fp],
             expect: Ok(
-                "default https://pve1:8006 token mcp@pve!mcp=s3 fp=AA:BB:CC 5/30; state={user}",
+                "default https://pve1:8006 token mcp@pve!mcp=eeeeeeee fp=AA:BB:CC 5/30; state={user}",
             ),
             ..BASE
         },
@@ -365,7 +382,7 @@ fn insecure_and_fingerprint() {
             name: "insecure with a fingerprint says it is ignored",
             env: &[URL, ID, SECRET, fp, (PROXMOX_INSECURE, "1")],
             expect: Ok(
-                "default https://pve1:8006 token mcp@pve!mcp=s3 fp=AA:BB:CC insecure 5/30; state={user}",
+                "default https://pve1:8006 token mcp@pve!mcp=eeeeeeee fp=AA:BB:CC insecure 5/30; state={user}",
             ),
             warnings: &["verification is OFF (fingerprint/ca_file are ignored)"],
             ..BASE
@@ -373,7 +390,23 @@ fn insecure_and_fingerprint() {
         Case {
             name: "bad fingerprint",
             env: &[URL, ID, SECRET, (PROXMOX_FINGERPRINT, "AA:BB")],
-            expect: Err("cluster `default`: fingerprint `AA:BB` is invalid"),
+            expect: Err(
+                "cluster `default`: PROXMOX_FINGERPRINT 'AA:BB' is invalid: it has 4 hex digits, 64 are needed",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "a SHA-1 fingerprint",
+            env: &[
+                URL,
+                ID,
+                SECRET,
+                (
+                    PROXMOX_FINGERPRINT,
+                    "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD",
+                ),
+            ],
+            expect: Err("it has 40 hex digits, which is a SHA-1 fingerprint; SHA-256 is needed"),
             ..BASE
         },
     ];
@@ -486,19 +519,58 @@ fn errors() {
         Case {
             name: "token id pasted with its secret",
             env: &[URL, (PROXMOX_TOKEN_ID, "mcp@pve!mcp=uuid"), SECRET],
-            expect: Err("token id `mcp@pve!mcp=uuid` is invalid: it contains `=`"),
+            expect: Err(
+                "cluster `default`: API token id 'mcp@pve!mcp=…' is invalid: it contains '='; the part after '=' looks like the secret: put it in PROXMOX_TOKEN_SECRET",
+            ),
             ..BASE
         },
         Case {
             name: "token id without token name",
             env: &[URL, (PROXMOX_TOKEN_ID, "mcp@pve"), SECRET],
-            expect: Err("token id `mcp@pve` is invalid: expected `user@realm!tokenname`"),
+            expect: Err(
+                "cluster `default`: API token id 'mcp@pve' is invalid: the token name is missing: append '!TOKENNAME' (e.g. 'mcp@pve!assistant')",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "token id without realm",
+            env: &[URL, (PROXMOX_TOKEN_ID, "mcp!mcp"), SECRET],
+            expect: Err(
+                "cluster `default`: API token id 'mcp!mcp' is invalid: the realm is missing: 'mcp' must be USER@REALM, e.g. 'mcp@pve' or 'mcp@pam'",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "token id from the file, bad token name",
+            toml: Some(
+                "[[cluster]]\nname = \"h\"\nurl = \"https://pve1:8006\"\ntoken_id = \"mcp@pve!1st\"\ntoken_secret_keyring = true",
+            ),
+            expect: Err(
+                "cluster `h`: API token id 'mcp@pve!1st' is invalid: the token name '1st' must start with a letter",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "token secret not shaped like a UUID, from the environment",
+            env: &[URL, ID, (PROXMOX_TOKEN_SECRET, "s3")],
+            expect: Err(
+                "cluster `default`, PROXMOX_TOKEN_SECRET: the API token secret is invalid: it is 2 characters long, a token secret has 36.",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "token secret not shaped like a UUID, says which file",
+            toml: Some(HOME),
+            files: &[("home.secret", "tok\n", 0o600)],
+            expect: Err(
+                "cluster `home`, the secret file {dir}/home.secret: the API token secret is invalid: it is 3 characters long",
+            ),
             ..BASE
         },
         Case {
             name: "secret file readable by others",
             toml: Some(HOME),
-            files: &[("home.secret", "tok", 0o644)],
+            files: &[("home.secret", FILE_SECRET, 0o644)],
             expect: Err(
                 "secret file {dir}/home.secret has mode 0644, so other users may read it: run `chmod 600 {dir}/home.secret`",
             ),
@@ -533,7 +605,7 @@ fn errors() {
                 "[[cluster]]\nname = \"h\"\nurl = \"https://pve1:8006\"\ntoken_id = \"a@pve!b\"\ntoken_secret_keyring = true",
             ),
             expect: Err(
-                "cluster `h`: no secret in the OS keyring (service `proxmox-mcp`, tried user h, a@pve!b): store it with `proxmox-mcp token set --cluster h`",
+                "cluster `h`: no secret in the OS keyring (service `proxmox-mcp`, tried user h, a@pve!b): store it with `proxmox-mcp config set-secret --cluster h` (it reads the secret from stdin)",
             ),
             ..BASE
         },
@@ -608,7 +680,7 @@ fn the_full_example() {
     file.clusters[0].token_secret_file = None;
     file.clusters[0].token_secret_keyring = Some(true);
     let fake = Fake(
-        [("lab", "pw"), ("home", "tok")]
+        [("lab", "pw"), ("home", KEYRING_SECRET)]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
@@ -622,9 +694,101 @@ fn the_full_example() {
     .unwrap();
     assert_eq!(
         render(&config, "/nowhere"),
-        "home https://pve1:8006 token mcp@pve!mcp=tok ca=/etc/proxmox-mcp/pve-root-ca.pem fp=AA:BB:CC 5/30; \
+        "home https://pve1:8006 token mcp@pve!mcp=cccccccc ca=/etc/proxmox-mcp/pve-root-ca.pem fp=AA:BB:CC 5/30; \
          lab https://10.0.0.5:8006 password root@pam=pw 5/30; state=/var/lib/proxmox-mcp"
     );
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("/api2/json suffix"));
+}
+
+/// The TLS setup's own parser decides, so whatever `tls` accepts the config accepts too, and the
+/// result is always the `AA:BB:…` form.
+#[test]
+fn fingerprints_are_read_like_the_tls_setup_reads_them() {
+    let want = "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99";
+    for input in [
+        want.to_owned(),
+        want.to_lowercase(),
+        want.replace(':', ""),
+        want.replace(':', " "),
+        format!("sha256 Fingerprint={want}"),
+        format!("SHA256 Fingerprint={}", want.replace(':', " ")),
+    ] {
+        let env = EnvVars::from_pairs([URL, ID, SECRET, (PROXMOX_FINGERPRINT, input.as_str())]);
+        let (config, _) =
+            resolve_with_warnings(None, &env, &Fake(BTreeMap::new()), &LoadOptions::default())
+                .unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!(
+            config.clusters[0].tls.fingerprint.as_deref(),
+            Some(want),
+            "{input}"
+        );
+    }
+}
+
+/// A secret pasted into the wrong setting (the token id, the URL, the user) never comes back in
+/// an error message or a warning, in `Display` or `Debug`.
+#[test]
+fn no_secret_in_any_message() {
+    const S: &str = "5ec2e7aa-1111-2222-3333-444444444444";
+    let url = |u: &str| (PROXMOX_URL, u.replace("S", S));
+    let id = |i: &str| (PROXMOX_TOKEN_ID, i.replace("S", S));
+    let owned = |(k, v): (&'static str, &str)| (k, v.to_owned());
+    let cases = [
+        vec![owned(URL), id("mcp@pve!mcp=S"), owned(SECRET)],
+        vec![owned(URL), id("mcp@pve!mcp=S")],
+        vec![owned(URL), id("PVEAPIToken=mcp@pve!mcp=S"), owned(SECRET)],
+        vec![owned(URL), id("mcp@pve=S"), owned(SECRET)],
+        vec![owned(URL), id("=S"), owned(SECRET)],
+        vec![owned(URL), id("mcp@pve!mcp==S"), owned(SECRET)],
+        vec![owned(URL), id("mcp@pve!mcp S"), owned(SECRET)],
+        vec![url("https://root:S@pve1:8006"), owned(ID), owned(SECRET)],
+        vec![url("http://root:S@pve1:8006"), owned(ID), owned(SECRET)],
+        vec![url("https://root:S@pve1:99999"), owned(ID), owned(SECRET)],
+        vec![
+            url("https://root:S@pve1:8006/api2/json"),
+            owned(ID),
+            owned(SECRET),
+        ],
+        vec![url("root:S@pve1:8006"), owned(ID), owned(SECRET)],
+        vec![url("https://S@pve1:8006"), owned(ID), owned(SECRET)],
+        vec![
+            owned(URL),
+            owned(ID),
+            (PROXMOX_TOKEN_SECRET, format!("{S}0")),
+        ],
+        vec![
+            owned(URL),
+            owned(ID),
+            (PROXMOX_TOKEN_SECRET, S.replace('-', "_")),
+        ],
+        vec![
+            owned(URL),
+            (PROXMOX_USER, format!("root@pam:{S}")),
+            (PROXMOX_PASSWORD, "pw".to_owned()),
+        ],
+        vec![
+            owned(URL),
+            (PROXMOX_USER, format!("root@pam {S}")),
+            (PROXMOX_PASSWORD, "pw".to_owned()),
+        ],
+    ];
+    for env in cases {
+        let shown = format!("{env:?}");
+        let result = resolve_with_warnings(
+            None,
+            &EnvVars::from_pairs(env),
+            &Fake(BTreeMap::new()),
+            &LoadOptions::default(),
+        );
+        let texts = match result {
+            Ok((_, warnings)) => panic!("{shown}: accepted, with warnings {warnings:?}"),
+            Err(e) => [e.to_string(), format!("{e:?}")],
+        };
+        for text in texts {
+            for part in S.split('-') {
+                assert!(!text.contains(part), "{shown}: `{part}` echoed in {text}");
+            }
+        }
+    }
 }
