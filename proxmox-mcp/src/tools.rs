@@ -1,10 +1,12 @@
 //! The one tool registry: each tool declares its name, class, hints, PVE endpoints and handler here.
 //!
-//! Families live in their own files ([`cluster`], [`inventory`], [`tasks`], [`raw_api`]); this module holds the
+//! Families live in their own files ([`cluster`], [`inventory`], [`guest`], [`tasks`],
+//! [`raw_api`]); this module holds the
 //! declarations, the typed-handler adapter and the shared context a handler runs with.
 
 pub mod args;
 pub mod cluster;
+pub mod guest;
 pub mod inventory;
 pub mod raw_api;
 pub mod render;
@@ -189,6 +191,7 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     let mut tools = Vec::new();
     tools.extend(cluster::tools());
     tools.extend(inventory::tools());
+    tools.extend(guest::tools());
     tools.extend(tasks::tools());
     tools.extend(raw_api::tools());
     tools
