@@ -5,6 +5,7 @@
 //! [`tools`] is the registry of MCP tools, [`server`] is the rmcp handler that dispatches them,
 //! and [`cli`] is the human command line.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod engine;

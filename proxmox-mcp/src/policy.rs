@@ -2,5 +2,6 @@
 //! root protection and decisions; today every tool already declares its [`class::Class`].
 
 pub mod class;
+pub mod command;
 
 pub use class::Class;

@@ -1,0 +1,193 @@
+//! Path and account-name matching that variants cannot slip past: `//etc/./shadow`, globs,
+//! `root%40pam`, `ROOT@PAM`.
+
+/// Files and trees no command may write, whatever the mode. `sudoers` also covers `sudoers.*`.
+pub(crate) const PROTECTED: &[&str] = &[
+    "/etc/pve/priv",
+    "/etc/pve/user.cfg",
+    "/var/lib/pve-cluster",
+    "/root/.ssh",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/passwd",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+];
+
+/// Directories whose programs we trust to be what their name says.
+const SYSTEM_DIRS: &[&str] = &[
+    "/bin",
+    "/sbin",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/local/bin",
+    "/usr/local/sbin",
+];
+
+/// Lexically normalises `path` against `cwd`: no `.`, `..`, repeated or trailing slashes.
+/// `None` when the path is relative and the directory is unknown.
+pub(crate) fn normalize(path: &str, cwd: Option<&str>) -> Option<String> {
+    let full = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{}/{}", cwd?, path)
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for c in full.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+/// True when `prog` (an absolute or relative path) lives in a system binary directory.
+pub(crate) fn in_system_dir(prog: &str) -> bool {
+    let Some(norm) = normalize(prog, None) else {
+        return false;
+    };
+    let dir = norm.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    SYSTEM_DIRS.contains(&dir)
+}
+
+/// Shell glob match of `pat` against the literal `s` (`*`, `?`, `[…]`, backslash escapes).
+pub(crate) fn glob_match(pat: &str, s: &str) -> bool {
+    let p: Vec<char> = pat.chars().collect();
+    let t: Vec<char> = s.chars().collect();
+    glob_rec(&p, &t)
+}
+
+fn glob_rec(p: &[char], t: &[char]) -> bool {
+    match p.first() {
+        None => t.is_empty(),
+        Some('*') => (0..=t.len()).any(|k| glob_rec(&p[1..], &t[k..])),
+        Some('?') => !t.is_empty() && glob_rec(&p[1..], &t[1..]),
+        Some('[') => {
+            let Some(close) = p.iter().skip(2).position(|&c| c == ']').map(|k| k + 2) else {
+                return t.first() == Some(&'[') && glob_rec(&p[1..], &t[1..]);
+            };
+            let Some(&c) = t.first() else { return false };
+            let mut set = &p[1..close];
+            let negate = matches!(set.first(), Some('!' | '^'));
+            if negate {
+                set = &set[1..];
+            }
+            let mut hit = false;
+            let mut k = 0;
+            while k < set.len() {
+                if k + 2 < set.len() && set[k + 1] == '-' {
+                    hit |= set[k] <= c && c <= set[k + 2];
+                    k += 3;
+                } else {
+                    hit |= set[k] == c;
+                    k += 1;
+                }
+            }
+            hit != negate && glob_rec(&p[close + 1..], &t[1..])
+        }
+        Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && glob_rec(&p[2..], &t[1..]),
+        Some(&c) => t.first() == Some(&c) && glob_rec(&p[1..], &t[1..]),
+    }
+}
+
+/// How a written path relates to the protected trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hit {
+    /// The path is (or may be, through a glob) inside a protected tree.
+    Inside,
+    /// The path is a parent of a protected tree: recursive operations reach it.
+    Ancestor,
+}
+
+/// Checks a normalised path pattern (globs live, quoted characters escaped) against
+/// [`PROTECTED`]; returns the protected entry it touches.
+pub(crate) fn protected_hit(pattern: &str) -> Option<(&'static str, Hit)> {
+    let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let mut ancestor = None;
+    for prot in PROTECTED {
+        let pc: Vec<&str> = prot.split('/').filter(|c| !c.is_empty()).collect();
+        let n = comps.len().min(pc.len());
+        let prefix_ok = (0..n).all(|k| {
+            glob_match(comps[k], pc[k])
+                || (pc[k] == "sudoers" && unescape(comps[k]).starts_with("sudoers"))
+        });
+        if !prefix_ok {
+            continue;
+        }
+        if comps.len() >= pc.len() {
+            return Some((prot, Hit::Inside));
+        }
+        ancestor.get_or_insert((*prot, Hit::Ancestor));
+    }
+    ancestor
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut esc = false;
+    for c in s.chars() {
+        if c == '\\' && !esc {
+            esc = true;
+        } else {
+            out.push(c);
+            esc = false;
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (three rounds, for double encoding) and lowercases.
+pub(crate) fn decode_lower(s: &str) -> String {
+    let mut cur = s.to_string();
+    for _ in 0..3 {
+        let b = cur.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut k = 0;
+        while k < b.len() {
+            if b[k] == b'%' && k + 2 < b.len() {
+                let hex = |c: u8| (c as char).to_digit(16);
+                if let (Some(h), Some(l)) = (hex(b[k + 1]), hex(b[k + 2])) {
+                    out.push((h * 16 + l) as u8);
+                    k += 3;
+                    continue;
+                }
+            }
+            out.push(b[k]);
+            k += 1;
+        }
+        let next = String::from_utf8_lossy(&out).into_owned();
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur.to_lowercase()
+}
+
+/// True when `hay` (already decoded and lowercased) names the account `who` (lowercased) as a
+/// whole word: `root@pam` in `/access/users/root@pam/token/x` or `--users a@pve,root@pam`.
+pub(crate) fn names_account(hay: &str, who: &str) -> bool {
+    if who.is_empty() {
+        return false;
+    }
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut from = 0;
+    while let Some(k) = hay[from..].find(who) {
+        let start = from + k;
+        let end = start + who.len();
+        let before_ok = hay[..start].chars().next_back().is_none_or(|c| !word(c));
+        let after_ok = hay[end..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        if before_ok && after_ok {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
+}
