@@ -1,5 +1,6 @@
 //! The human command line: serve stdio (default), list and call tools, check the config, demo.
 
+mod approvals;
 mod call;
 mod check;
 #[cfg(feature = "demo")]
@@ -50,6 +51,30 @@ pub enum Command {
     /// Run against a built-in simulated cluster (no Proxmox needed)
     #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
+    /// Show the mode, or set it for every process on this host
+    ///
+    /// `read-only`: write tools are hidden and refused; `safe` (default): every mutation needs
+    /// human confirmation; `normal`: mutations run, destructive ones need confirmation.
+    Mode {
+        /// The new mode: read-only, safe or normal (omit to print the current one)
+        mode: Option<String>,
+    },
+    /// List approvals waiting for a human (out-of-band confirmation)
+    Approvals {
+        /// Also list decided, used and recently expired approvals
+        #[arg(long)]
+        all: bool,
+    },
+    /// Grant a pending approval, so the call it was issued for may run once
+    Approve {
+        /// The approval id the tool reported
+        id: String,
+    },
+    /// Refuse a pending approval (or revoke a granted one not used yet)
+    Deny {
+        /// The approval id the tool reported
+        id: String,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -152,6 +177,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("stored the secret for cluster {cluster:?} in the OS keyring");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mode { mode } => approvals::mode(&load, mode.as_deref()),
+        Command::Approvals { all } => approvals::list(&load, all),
+        Command::Approve { id } => approvals::approve(&load, &id),
+        Command::Deny { id } => approvals::deny(&load, &id),
         #[cfg(feature = "demo")]
         Command::Demo(a) => demo::run(a, load).await,
         Command::Completions { shell } => {

@@ -12,4 +12,5 @@ pub mod engine;
 pub mod policy;
 pub mod pve;
 pub mod server;
+pub mod state;
 pub mod tools;

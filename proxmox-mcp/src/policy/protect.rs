@@ -1,0 +1,325 @@
+//! Root protection for raw API requests: `root@pam`, the node we run against and our own
+//! identity are never changed, whatever the mode. Protected guests are configured here too.
+//!
+//! Every spelling is reduced before comparing: `root%40pam`, `ROOT@PAM`, doubled or trailing
+//! slashes, `/api2/<format>` prefixes, quotes and whitespace around list items.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::api::{decode, segments};
+use super::command::{Context, Protected};
+
+const ROOT: &str = "root@pam";
+
+/// Who the server is, for root protection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The node we run against (removing it from the cluster is refused).
+    pub own_node: Option<String>,
+    /// The server's own Proxmox user, `user@realm`.
+    pub own_user: Option<String>,
+    /// The server's own API token, `user@realm!name`.
+    pub own_token: Option<String>,
+}
+
+impl Identity {
+    /// The same identity for shell-command analysis ([`super::command::analyze`]).
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            own_node: self.own_node.as_deref(),
+            own_user: self.own_user.as_deref(),
+            own_token: self.own_token.as_deref(),
+        }
+    }
+
+    /// Our users, lowercased: the configured one and the owner of our token.
+    fn own_users(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.own_user.iter().map(|u| account(u)).collect();
+        if let Some(t) = &self.own_token {
+            out.push(user_of(&account(t)).to_string());
+        }
+        out.retain(|u| !u.is_empty());
+        out
+    }
+
+    fn own_token(&self) -> Option<String> {
+        self.own_token.as_deref().map(account)
+    }
+}
+
+/// Guests whose destructive actions are refused: these vmids, guests carrying one of these tags,
+/// and any guest with PVE's own `protection: 1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedGuests {
+    pub vmids: BTreeSet<u32>,
+    pub tags: BTreeSet<String>,
+}
+
+impl Default for ProtectedGuests {
+    fn default() -> Self {
+        ProtectedGuests {
+            vmids: BTreeSet::new(),
+            tags: BTreeSet::from(["protected".to_string()]),
+        }
+    }
+}
+
+/// One account name as compared: decoded, unquoted, trimmed, lowercased.
+fn account(raw: &str) -> String {
+    decode(raw.trim())
+        .trim()
+        .trim_matches(|c: char| matches!(c, '"' | '\'' | '`') || c.is_whitespace())
+        .to_lowercase()
+}
+
+/// The user a token id belongs to: `mcp@pve` for `mcp@pve!mcp`.
+fn user_of(id: &str) -> &str {
+    id.split('!').next().unwrap_or(id)
+}
+
+/// The account names in a parameter value: a comma/semicolon/space separated list, or a JSON
+/// array of them, each decoded and unquoted.
+fn accounts(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => decode(s)
+            .split(|c: char| matches!(c, ',' | ';') || c.is_whitespace())
+            .map(account)
+            .filter(|a| !a.is_empty())
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(accounts).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Parameters that name accounts on `/access/…` calls.
+const ACCOUNT_PARAMS: &[&str] = &["userid", "users", "tokens", "user", "tokenid"];
+
+/// Root-protection hits for one raw API request; empty means none. GETs never hit: reading
+/// root's configuration changes nothing.
+pub fn api_protection(
+    method: &str,
+    path: &str,
+    params: &Map<String, Value>,
+    id: &Identity,
+) -> Vec<Protected> {
+    let method = method.trim().to_ascii_uppercase();
+    if method == "GET" {
+        return Vec::new();
+    }
+    let segs = segments(path);
+    let lower: Vec<String> = segs.iter().map(|s| s.to_lowercase()).collect();
+    let shown = format!("/{}", segs.join("/"));
+    let own_users = id.own_users();
+    let own_token = id.own_token();
+    let mut hits = Vec::new();
+    let mut hit = |p: Protected| {
+        if !hits.contains(&p) {
+            hits.push(p);
+        }
+    };
+    // An account named in the path or a parameter: root (or one of its tokens), or us.
+    let check = |name: &str, hit: &mut dyn FnMut(Protected)| {
+        let name = account(name);
+        let user = user_of(&name);
+        if user == ROOT {
+            hit(Protected::RootAccount(name.clone()));
+        }
+        if own_users.iter().any(|u| u == user) || own_token.as_deref() == Some(name.as_str()) {
+            hit(Protected::OwnIdentity(name.clone()));
+        }
+    };
+    let s = |i: usize| lower.get(i).map(String::as_str);
+    if s(0) == Some("access") {
+        // /access/users/{id}/…, /access/tfa/{id}/…: the account is in the path.
+        if matches!(s(1), Some("users" | "tfa"))
+            && let Some(user) = segs.get(2)
+        {
+            check(user, &mut hit);
+            if let (Some("token"), Some(tok)) = (s(3), segs.get(4)) {
+                check(&format!("{user}!{tok}"), &mut hit);
+            }
+        }
+        // /access/password, /access/acl, /access/tfa, /access/users: in the parameters.
+        for (k, v) in params {
+            if ACCOUNT_PARAMS.contains(&k.trim().to_lowercase().as_str()) {
+                for name in accounts(v) {
+                    check(&name, &mut hit);
+                }
+            }
+        }
+    }
+    if method == "DELETE"
+        && matches!(
+            (s(0), s(1), s(2), segs.get(3)),
+            (Some("cluster"), Some("config"), Some("nodes"), Some(_))
+        )
+        && let (Some(own), Some(node)) = (&id.own_node, segs.get(3))
+        && own.trim().eq_ignore_ascii_case(node)
+    {
+        hit(Protected::OwnNode(shown.clone()));
+    }
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn id() -> Identity {
+        Identity {
+            own_node: Some("pve1".into()),
+            own_user: Some("mcp@pve".into()),
+            own_token: Some("mcp@pve!mcp".into()),
+        }
+    }
+
+    fn hits(method: &str, path: &str, params: Value) -> Vec<Protected> {
+        let Value::Object(map) = params else {
+            panic!("params must be an object")
+        };
+        api_protection(method, path, &map, &id())
+    }
+
+    /// (method, path, params, want a hit of this kind: "root", "node", "own", "")
+    fn check(cases: &[(&str, &str, Value, &str)]) {
+        let mut bad = Vec::new();
+        for (m, p, params, want) in cases {
+            let got = hits(m, p, params.clone());
+            let ok = match *want {
+                "" => got.is_empty(),
+                "root" => got.iter().any(|h| matches!(h, Protected::RootAccount(_))),
+                "node" => got.iter().any(|h| matches!(h, Protected::OwnNode(_))),
+                "own" => got.iter().any(|h| matches!(h, Protected::OwnIdentity(_))),
+                other => panic!("bad expectation {other}"),
+            };
+            if !ok {
+                bad.push(format!("{m} {p} {params}: want {want:?}, got {got:?}"));
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    #[test]
+    fn root_account() {
+        check(&[
+            (
+                "PUT",
+                "/access/users/root@pam",
+                json!({"enable": 0}),
+                "root",
+            ),
+            (
+                "PUT",
+                "/access/users/root%40pam",
+                json!({"enable": "0"}),
+                "root",
+            ),
+            ("DELETE", "//access//users/ROOT@PAM/", json!({}), "root"),
+            (
+                "DELETE",
+                "/api2/extjs/access/users/root@PAM",
+                json!({}),
+                "root",
+            ),
+            ("POST", "/access/users/root@pam/token/t", json!({}), "root"),
+            (
+                "DELETE",
+                "/access/users/root@pam/token/t",
+                json!({}),
+                "root",
+            ),
+            ("PUT", "/access/users/%22root@pam%22", json!({}), "root"),
+            (
+                "PUT",
+                "/access/password",
+                json!({"userid": "root@pam"}),
+                "root",
+            ),
+            (
+                "PUT",
+                "/access/password",
+                json!({"userid": "\"Root@Pam\""}),
+                "root",
+            ),
+            (
+                "POST",
+                "/access/tfa/root@pam",
+                json!({"type": "totp"}),
+                "root",
+            ),
+            ("DELETE", "/access/tfa/root@pam/abc", json!({}), "root"),
+            (
+                "POST",
+                "/access/tfa",
+                json!({"userid": "root%40pam"}),
+                "root",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "roles": "NoAccess", "users": "a@pve, root@pam"}),
+                "root",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "roles": "NoAccess", "tokens": "root@pam!x"}),
+                "root",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "users": ["a@pve", "root@pam"]}),
+                "root",
+            ),
+            ("GET", "/access/users/root@pam", json!({}), ""),
+            ("PUT", "/access/users/rooty@pam", json!({}), ""),
+            ("PUT", "/access/users/root@pve", json!({}), ""),
+            ("PUT", "/nodes/root@pam/config", json!({}), ""),
+        ]);
+    }
+
+    #[test]
+    fn own_node_and_identity() {
+        check(&[
+            ("DELETE", "/cluster/config/nodes/pve1", json!({}), "node"),
+            ("DELETE", "/cluster/config/nodes/PVE1/", json!({}), "node"),
+            ("DELETE", "/cluster/config/nodes/pve2", json!({}), ""),
+            ("PUT", "/access/users/mcp@pve", json!({"enable": 0}), "own"),
+            (
+                "DELETE",
+                "/access/users/mcp%40pve/token/mcp",
+                json!({}),
+                "own",
+            ),
+            (
+                "POST",
+                "/access/users/mcp@pve/token/other",
+                json!({}),
+                "own",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "roles": "Administrator", "tokens": "mcp@pve!mcp"}),
+                "own",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "roles": "PVEAuditor", "users": "mcp@pve", "delete": 1}),
+                "own",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "roles": "PVEAuditor", "users": "alice@pve"}),
+                "",
+            ),
+            ("PUT", "/access/users/alice@pve", json!({"enable": 0}), ""),
+        ]);
+    }
+}
