@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use proxmox_mcp::config::{Auth, ClusterConfig, Secret, Timeouts, TlsConfig};
+use proxmox_mcp::config::{ClusterConfig, Secret};
 use proxmox_mcp::pve::{HttpClient, Method, Params, Pve};
 
 use e2e::{Mcp, Protocol, ResultExt as _, Sim, SimConfig, isolation_env, json};
@@ -182,19 +182,13 @@ async fn run(quick: bool) -> bool {
     // (b) latency: MCP list_vms vs a bare GET /cluster/resources through the same Proxmox
     // client the server uses (fetched and decoded into its `data`).
     let admin = sim.admin();
-    let cluster = ClusterConfig {
-        name: "bench".into(),
-        url: sim.url(),
-        auth: Auth::Token {
-            id: admin.token_id,
-            secret: Secret::new(admin.secret),
-        },
-        tls: TlsConfig {
-            fingerprint: Some(sim.fingerprint()),
-            ..TlsConfig::default()
-        },
-        timeouts: Timeouts::default(),
-    };
+    let cluster = ClusterConfig::token_pinned(
+        "bench",
+        sim.url(),
+        admin.token_id,
+        Secret::new(admin.secret),
+        sim.fingerprint(),
+    );
     let pve = Pve::new(Arc::new(HttpClient::new(&cluster).expect("client")));
     let no_params = Params::new();
     let bare_get = || pve.call(Method::Get, "/cluster/resources", &no_params);

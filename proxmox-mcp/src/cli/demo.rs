@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::{CallArgs, ToolsArgs};
-use crate::config::{Auth, ClusterConfig, Config, LoadOptions, Secret, Timeouts, TlsConfig};
+use crate::config::{ClusterConfig, Config, LoadOptions, Secret};
 use crate::engine::Engine;
 
 #[derive(Debug, Args)]
@@ -64,19 +64,13 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
         std::env::temp_dir().join(format!("proxmox-mcp-demo-{}", std::process::id()))
     });
     let cfg = Config {
-        clusters: vec![ClusterConfig {
-            name: "demo".into(),
-            url: sim.url(),
-            auth: Auth::Token {
-                id: admin.token_id,
-                secret: Secret::new(admin.secret),
-            },
-            tls: TlsConfig {
-                fingerprint: Some(sim.fingerprint()),
-                ..Default::default()
-            },
-            timeouts: Timeouts::default(),
-        }],
+        clusters: vec![ClusterConfig::token_pinned(
+            "demo",
+            sim.url(),
+            admin.token_id,
+            Secret::new(admin.secret),
+            sim.fingerprint(),
+        )],
         state_dir,
         source: None,
     };

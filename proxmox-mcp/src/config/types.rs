@@ -38,6 +38,32 @@ pub struct ClusterConfig {
     pub timeouts: Timeouts,
 }
 
+impl ClusterConfig {
+    /// A cluster reached with an API token over a pinned certificate, default timeouts
+    /// (the demo's and the benchmark's simulated cluster).
+    pub fn token_pinned(
+        name: &str,
+        url: String,
+        token_id: String,
+        secret: Secret,
+        fingerprint: String,
+    ) -> Self {
+        ClusterConfig {
+            name: name.to_string(),
+            url,
+            auth: Auth::Token {
+                id: token_id,
+                secret,
+            },
+            tls: TlsConfig {
+                fingerprint: Some(fingerprint),
+                ..TlsConfig::default()
+            },
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
 /// How we authenticate against the Proxmox API.
 #[derive(Debug, Clone)]
 pub enum Auth {

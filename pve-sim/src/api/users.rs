@@ -139,7 +139,7 @@ pub(super) fn get_user(ctx: &Ctx, userid: &str) -> ApiResult {
         .access
         .users
         .get(userid)
-        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+        .ok_or_else(|| no_such_user(userid))?;
     let mut v = user_json(userid, u, false);
     if let Some(o) = v.as_object_mut() {
         o.remove("userid");
@@ -171,7 +171,7 @@ pub(super) fn update_user(ctx: &Ctx, userid: &str) -> ApiResult {
         .access
         .users
         .get_mut(userid)
-        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+        .ok_or_else(|| no_such_user(userid))?;
     for k in p.split_list("delete") {
         match k.as_str() {
             "firstname" => u.firstname = None,
@@ -247,7 +247,7 @@ pub(super) fn tokens(ctx: &Ctx, userid: &str) -> ApiResult {
         .access
         .users
         .get(userid)
-        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+        .ok_or_else(|| no_such_user(userid))?;
     Ok(Reply::json(json!(
         u.tokens
             .iter()
@@ -264,7 +264,7 @@ pub(super) fn token(ctx: &Ctx, method: &str, userid: &str, tokenid: &str) -> Api
         .access
         .users
         .get_mut(userid)
-        .ok_or_else(|| PveError::internal(format!("no such user ('{userid}')")))?;
+        .ok_or_else(|| no_such_user(userid))?;
     match method {
         "GET" => {
             let t = u.tokens.get(tokenid).ok_or_else(|| {
@@ -340,4 +340,9 @@ pub(super) fn token(ctx: &Ctx, method: &str, userid: &str, tokenid: &str) -> Api
         }
         _ => Err(ctx.not_impl()),
     }
+}
+
+/// PVE's answer for an unknown user id.
+fn no_such_user(userid: &str) -> PveError {
+    PveError::internal(format!("no such user ('{userid}')"))
 }
