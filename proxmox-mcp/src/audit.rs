@@ -11,7 +11,8 @@
 //!
 //! **Durability over speed**: after each record the file is `fdatasync`ed (and the directory
 //! `fsync`ed when a day file is created) before [`AuditLog::append`] returns, so a record is on
-//! disk before the tool call proceeds. A crash or `kill -9` can only lose the record being written;
+//! disk before the tool call proceeds. Records of plain reads use
+//! [`AuditLog::append_unsynced`]: written at once, flushed by the next synced record. A crash or `kill -9` can only lose the record being written;
 //! its torn bytes are reported by `verify` as an incomplete last record and truncated by the next
 //! append (that record was never acknowledged).
 //!
@@ -147,6 +148,25 @@ impl AuditLog {
     /// [`append`](Self::append) with the clock given: the record goes to `now`'s day file (or
     /// to the newest file, should the clock have gone back). Does not prune.
     pub fn append_at(&self, event: &Event, now: SystemTime) -> Result<Record, AuditError> {
+        self.write(event, now, true)
+    }
+
+    /// [`append`](Self::append) without waiting for the disk: for records of reads, which
+    /// change nothing. The record is in the file (and the chain) at once; it reaches the disk
+    /// with the next synced append (fdatasync covers every earlier write to the file) or when
+    /// the kernel writes it back. A crash may lose such records, never corrupt the chain.
+    pub fn append_unsynced(&self, event: &Event) -> Result<Record, AuditError> {
+        let now = SystemTime::now();
+        let today = day_of(now);
+        if self.pruned_day.swap(today, Ordering::Relaxed) != today
+            && let Err(e) = self.prune(now)
+        {
+            tracing::warn!(error = %e, "audit: pruning failed");
+        }
+        self.write(event, now, false)
+    }
+
+    fn write(&self, event: &Event, now: SystemTime, sync: bool) -> Result<Record, AuditError> {
         let event = event.redacted();
         let _locked = self.lock(true)?;
         let files = retention::list(&self.dir).map_err(io_err(&self.dir))?;
@@ -165,6 +185,14 @@ impl AuditLog {
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
         file.write_all(&bytes).map_err(io_err(&path))?;
+        if !sync {
+            return Ok(Record {
+                seq,
+                prev: head.hash,
+                event,
+                hash,
+            });
+        }
         file.sync_data().map_err(io_err(&path))?;
         if created {
             File::open(&self.dir)

@@ -75,11 +75,22 @@ pub enum Command {
         /// The approval id the tool reported
         id: String,
     },
+    /// Check or locate the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain: exit 0 when intact, 1 when records were edited, removed or reordered
+    Verify,
+    /// Print the audit log directory
+    Path,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +192,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Approvals { all } => approvals::list(&load, all),
         Command::Approve { id } => approvals::approve(&load, &id),
         Command::Deny { id } => approvals::deny(&load, &id),
+        Command::Audit(AuditCommand::Verify) => approvals::audit_verify(&load),
+        Command::Audit(AuditCommand::Path) => {
+            out(&format!(
+                "{}\n",
+                config::load(&load)?.state_dir.join("audit").display()
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         #[cfg(feature = "demo")]
         Command::Demo(a) => demo::run(a, load).await,
         Command::Completions { shell } => {
@@ -209,13 +228,20 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         );
     }
     tracing::info!(clusters = cfg.clusters.len(), "serving MCP over stdio");
-    McpServer::new(Engine::new(cfg)).serve_stdio().await
+    let engine = Engine::new(cfg);
+    // Open (and prune) the audit log now, so a problem shows at start, not at the first change.
+    if let Err(e) = engine.safety().audit() {
+        tracing::warn!("{e}; changes will be refused until it can be written");
+    }
+    McpServer::new(engine).serve_stdio().await
 }
 
 fn print_tools(output: Output) -> anyhow::Result<()> {
     match output {
         Output::Json => {
-            let list = serde_json::json!({ "tools": crate::server::tool_list() });
+            let list = serde_json::json!({ "tools": crate::server::tool_list(
+                crate::policy::mode::Mode::Normal
+            ) });
             out(&format!("{}\n", serde_json::to_string_pretty(&list)?))
         }
         Output::Text => {

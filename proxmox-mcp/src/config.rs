@@ -12,4 +12,7 @@ pub use error::ConfigError;
 pub use file::FileConfig;
 pub use load::{LoadOptions, load};
 pub use secret::Secret;
-pub use types::{Auth, ClusterConfig, Config, Timeouts, TlsConfig};
+pub use types::{
+    AuditConfig, Auth, ClusterConfig, Config, ExecConfig, ExecutorKind, PolicyConfig, SshConfig,
+    Timeouts, TlsConfig,
+};

@@ -8,26 +8,86 @@ use std::sync::{Arc, Mutex};
 use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::{Peer, RoleServer};
 
-use crate::config::Config;
+use crate::config::{Auth, Config};
+use crate::policy::protect::Identity;
 use crate::pve::{HttpClient, Pve};
+use crate::safety::Safety;
 use crate::tools::ToolError;
 
 /// Everything a tool call needs beyond its arguments.
 pub struct Engine {
     config: Config,
     clients: Mutex<HashMap<String, Pve>>,
+    safety: Safety,
+    /// Per cluster: the node our API URL lands on (`local` in `/cluster/status`), once known.
+    own_nodes: Mutex<HashMap<String, String>>,
 }
 
 impl Engine {
     pub fn new(config: Config) -> Arc<Self> {
+        let safety = Safety::new(
+            &config.state_dir,
+            config.policy.clone(),
+            config.audit.clone(),
+        );
         Arc::new(Engine {
             config,
             clients: Mutex::new(HashMap::new()),
+            safety,
+            own_nodes: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Mode, audit log, approvals and confirmation sealing.
+    pub fn safety(&self) -> &Safety {
+        &self.safety
+    }
+
+    /// Who the server is on `cluster` as far as the configuration says (no IO): its user and
+    /// token, and the local executor's node.
+    pub fn configured_identity(&self, cluster: &str) -> Identity {
+        let Some(cfg) = self.config.cluster(Some(cluster)) else {
+            return Identity::default();
+        };
+        let own_token = match &cfg.auth {
+            Auth::Token { id, .. } => Some(id.clone()),
+            Auth::Password { .. } => None,
+        };
+        let own_node = cfg.exec.local_node.clone().or_else(|| {
+            self.own_nodes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(cluster)
+                .cloned()
+        });
+        Identity {
+            own_node,
+            own_user: Some(cfg.auth.user().to_owned()),
+            own_token,
+        }
+    }
+
+    /// [`Engine::configured_identity`] completed with the node the API URL lands on (`local`
+    /// in `/cluster/status`), looked up once per cluster. A lookup failure leaves it unknown.
+    pub async fn identity(&self, cluster: &str, pve: &Pve) -> Identity {
+        let mut id = self.configured_identity(cluster);
+        if id.own_node.is_none()
+            && let Ok(items) = pve.cluster_status().await
+            && let Some(node) = items
+                .into_iter()
+                .find(|i| i.kind == "node" && i.local == Some(true))
+        {
+            self.own_nodes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(cluster.to_owned(), node.name.clone());
+            id.own_node = Some(node.name);
+        }
+        id
     }
 
     /// The client for `cluster` (default: the first configured), built on first use.

@@ -5,12 +5,16 @@
 //! [`tools`] is the registry of MCP tools, [`server`] is the rmcp handler that dispatches them,
 //! and [`cli`] is the human command line.
 
+pub mod apidoc;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod dispatch;
 pub mod engine;
+pub mod exec;
 pub mod policy;
 pub mod pve;
+pub mod safety;
 pub mod server;
 pub mod state;
 pub mod tools;

@@ -1,20 +1,22 @@
-//! The rmcp `ServerHandler` and the dispatch pipeline every tool call goes through:
-//! look up → normalise arguments → resolve the cluster → run (cancellable) → map to an MCP result.
+//! The rmcp `ServerHandler`: protocol in, [`crate::dispatch`] for every tool call. It decides how
+//! a human can be asked (MRTR, elicitation or approval ids) from the client's protocol revision
+//! and capabilities, and hides write tools from `tools/list` in read-only mode.
 
 use std::sync::{Arc, LazyLock};
-use std::time::Instant;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
-    Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, ErrorData, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ServerHandler, ServiceExt};
-use tokio_util::sync::CancellationToken;
 
+use crate::audit::{Client, Transport};
+use crate::dispatch::{Call, Origin, dispatch};
 use crate::engine::{Engine, Progress};
-use crate::tools::{self, ToolCtx, ToolError};
+use crate::policy::mode::Mode;
+use crate::safety::confirm::Channel;
+use crate::tools;
 
 /// Orientation for an assistant, sent as the server's `instructions`.
 pub const INSTRUCTIONS: &str = "Proxmox VE cluster tools. Start with get_system_info (cluster, \
@@ -28,11 +30,21 @@ anything else. Every tool takes an optional `cluster` when several are configure
 #[derive(Clone)]
 pub struct McpServer {
     engine: Arc<Engine>,
+    transport: Transport,
 }
 
 impl McpServer {
     pub fn new(engine: Arc<Engine>) -> Self {
-        McpServer { engine }
+        McpServer {
+            engine,
+            transport: Transport::Stdio,
+        }
+    }
+
+    /// Audit calls as arriving over `transport` (the HTTP bridge's child says `Http`).
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
     }
 
     /// Serve MCP over stdin/stdout until the client goes away.
@@ -46,9 +58,14 @@ impl McpServer {
 static TOOL_LIST: LazyLock<Vec<Tool>> =
     LazyLock::new(|| tools::registry().iter().map(|t| t.to_mcp()).collect());
 
-/// The `tools/list` payload.
-pub fn tool_list() -> Vec<Tool> {
-    TOOL_LIST.clone()
+/// The `tools/list` payload in `mode`: read-only hides the write tools.
+pub fn tool_list(mode: Mode) -> Vec<Tool> {
+    tools::registry()
+        .iter()
+        .zip(TOOL_LIST.iter())
+        .filter(|(def, _)| def.visible_in(mode))
+        .map(|(_, tool)| tool.clone())
+        .collect()
 }
 
 impl ServerHandler for McpServer {
@@ -66,7 +83,9 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tool_list()))
+        Ok(ListToolsResult::with_all_items(tool_list(
+            self.engine.safety().mode(),
+        )))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -91,79 +110,46 @@ impl ServerHandler for McpServer {
             },
             None => Progress::None,
         };
-        let result = dispatch(
-            &self.engine,
-            &request.name,
-            request.arguments,
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| !v.has_initialize());
+        let can_elicit = context
+            .client_capabilities()
+            .is_some_and(|c| c.elicitation.is_some());
+        let channel = match (modern, can_elicit) {
+            (true, true) => Channel::Mrtr {
+                responses: request.input_responses.clone(),
+                state: request.request_state.clone(),
+            },
+            (false, true) => Channel::Elicit(context.peer.clone()),
+            (_, false) => Channel::OutOfBand,
+        };
+        let client = client_of(&context);
+        let call = Call {
+            tool: request.name.to_string(),
+            args: request.arguments.unwrap_or_default(),
+            origin: Origin {
+                transport: self.transport,
+                client,
+            },
+            channel,
             progress,
-            context.ct.clone(),
-        )
-        .await;
-        Ok(result.into())
+            cancel: context.ct.clone(),
+        };
+        Ok(dispatch(&self.engine, call).await)
     }
 }
 
-/// Run one tool call end to end. Unknown tools come back as an `isError` result here; the MCP
-/// handler turns them into a protocol error before calling this.
-pub async fn dispatch(
-    engine: &Engine,
-    name: &str,
-    args: Option<JsonObject>,
-    progress: Progress,
-    cancel: CancellationToken,
-) -> CallToolResult {
-    let started = Instant::now();
-    let outcome = run(engine, name, args.unwrap_or_default(), progress, cancel).await;
-    let elapsed = started.elapsed();
-    match outcome {
-        Ok(out) => {
-            tracing::debug!(tool = name, ms = elapsed.as_millis() as u64, "ok");
-            let mut result = CallToolResult::success(vec![ContentBlock::text(out.text)]);
-            result.structured_content = Some(out.structured);
-            result
-        }
-        Err(err) => {
-            tracing::info!(
-                tool = name,
-                ms = elapsed.as_millis() as u64,
-                "failed: {err}"
-            );
-            CallToolResult::error(vec![ContentBlock::text(format!("{name}: {err}"))])
-        }
-    }
-}
-
-async fn run(
-    engine: &Engine,
-    name: &str,
-    mut args: JsonObject,
-    progress: Progress,
-    cancel: CancellationToken,
-) -> Result<tools::ToolOutput, ToolError> {
-    let tool = tools::find(name).ok_or_else(|| {
-        ToolError::invalid(format!(
-            "unknown tool {name:?}; `proxmox-mcp tools` lists them"
-        ))
-    })?;
-    tools::args::normalize(&tool.input_schema, &mut args)?;
-    let cluster = match args.remove("cluster") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(other) => {
-            return Err(ToolError::invalid(format!(
-                "cluster must be a string (got {other})"
-            )));
-        }
-    };
-    let (cluster, pve) = engine.pve(cluster.as_deref())?;
-    let ctx = ToolCtx {
-        cluster,
-        pve,
-        progress,
-        cancel: cancel.clone(),
-    };
-    tokio::select! {
-        out = tool.run(ctx, args) => out,
-        () = cancel.cancelled() => Err(ToolError::Cancelled),
+/// The client's name and version: per request on 2026-07-28, from `initialize` before.
+fn client_of(context: &RequestContext<RoleServer>) -> Client {
+    let info = context
+        .client_info()
+        .or_else(|| context.peer.peer_info().map(|p| p.client_info.clone()));
+    match info {
+        Some(i) => Client {
+            name: i.name,
+            version: i.version,
+        },
+        None => Client::default(),
     }
 }

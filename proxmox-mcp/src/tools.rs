@@ -1,13 +1,17 @@
 //! The one tool registry: each tool declares its name, class, hints, PVE endpoints and handler here.
 //!
 //! Families live in their own files ([`cluster`], [`inventory`], [`guest`], [`tasks`],
-//! [`raw_api`]); this module holds the
+//! [`raw_api`], [`exec`], [`explain`], [`mode`], [`history`]); this module holds the
 //! declarations, the typed-handler adapter and the shared context a handler runs with.
 
 pub mod args;
 pub mod cluster;
+pub mod exec;
+pub mod explain;
 pub mod guest;
+pub mod history;
 pub mod inventory;
+pub mod mode;
 pub mod raw_api;
 pub mod render;
 pub mod schema;
@@ -23,8 +27,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::ExecConfig;
 use crate::engine::Progress;
 use crate::policy::Class;
+use crate::policy::decision::Decision;
+use crate::policy::engine::Request;
+use crate::policy::mode::Mode;
+use crate::policy::protect::Identity;
 use crate::pve::{Pve, PveError};
 
 /// What a handler gets: the resolved cluster client, progress reporting and cancellation.
@@ -35,6 +44,12 @@ pub struct ToolCtx {
     pub pve: Pve,
     pub progress: Progress,
     pub cancel: CancellationToken,
+    /// The engine, for tools about the server itself (mode, audit, executors).
+    pub engine: Arc<crate::engine::Engine>,
+    /// The mode this call was decided in.
+    pub mode: Mode,
+    /// Who the server is on this cluster.
+    pub identity: Identity,
 }
 
 /// A tool failure the model can act on (becomes an `isError` result).
@@ -100,6 +115,58 @@ impl Hints {
     };
 }
 
+/// What the policy engine needs to know about one call before it runs. Tools with a fixed class
+/// get [`ToolDef::assess`]'s default; tools whose danger depends on their arguments
+/// (`proxmox_api`, `execute_command`, `toggle_mode`) declare their own with [`ToolDef::assessed_by`].
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// Class and root-protection hits; the gate fills in the target guest.
+    pub request: Request,
+    /// Guests the call acts on: their tags and PVE `protection` flag are looked up for
+    /// destructive calls.
+    pub guests: Vec<u32>,
+    /// One line a human reads before approving: what exactly will happen.
+    pub summary: String,
+    /// What the call acts on, for the audit log: `qemu/100`, `node pve1`, `POST /nodes/…`.
+    pub target: Option<String>,
+    /// A tool's own decision, replacing the mode table (root protection still comes first):
+    /// `toggle_mode` always asks before making the server less safe.
+    pub decision: Option<Decision>,
+}
+
+impl Assessment {
+    pub fn new(request: Request, summary: impl Into<String>) -> Self {
+        Assessment {
+            request,
+            guests: Vec::new(),
+            summary: summary.into(),
+            target: None,
+            decision: None,
+        }
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn guests(mut self, vmids: impl IntoIterator<Item = u32>) -> Self {
+        self.guests.extend(vmids);
+        self
+    }
+}
+
+/// What an assessor may consult: who we are, the mode, how commands would run.
+pub struct AssessCtx<'a> {
+    pub cluster: &'a str,
+    pub identity: &'a Identity,
+    pub mode: Mode,
+    pub exec: &'a ExecConfig,
+}
+
+type Assessor =
+    Arc<dyn Fn(&AssessCtx<'_>, &JsonObject) -> Result<Assessment, ToolError> + Send + Sync>;
+
 type Handler = Arc<
     dyn Fn(ToolCtx, JsonObject) -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send + Sync,
 >;
@@ -116,6 +183,9 @@ pub struct ToolDef {
     pub input_schema: Arc<JsonObject>,
     pub output_schema: Arc<JsonObject>,
     handler: Handler,
+    assessor: Option<Assessor>,
+    /// False for tools about the server itself, which work without a configured cluster.
+    pub needs_cluster: bool,
 }
 
 impl ToolDef {
@@ -158,7 +228,57 @@ impl ToolDef {
             input_schema,
             output_schema,
             handler,
+            assessor: None,
+            needs_cluster: true,
         }
+    }
+
+    /// This tool does not talk to Proxmox (mode, history, explanations).
+    pub fn local(mut self) -> Self {
+        self.needs_cluster = false;
+        self
+    }
+
+    /// Declare that this tool's class depends on its arguments: `f` assesses each call from its
+    /// typed parameters (parsed the same way the handler parses them).
+    pub fn assessed_by<P>(
+        mut self,
+        f: fn(&AssessCtx<'_>, P) -> Result<Assessment, ToolError>,
+    ) -> Self
+    where
+        P: DeserializeOwned + 'static,
+    {
+        self.assessor = Some(Arc::new(move |ctx, args| {
+            let params: P = args::parse(args.clone())?;
+            f(ctx, params)
+        }));
+        self
+    }
+
+    /// True when the class comes from the arguments, not from the declaration.
+    pub fn is_dynamic(&self) -> bool {
+        self.assessor.is_some()
+    }
+
+    /// Whether `tools/list` shows this tool in `mode`: read-only hides the write tools.
+    pub fn visible_in(&self, mode: Mode) -> bool {
+        mode != Mode::ReadOnly || !self.class.is_mutation() || self.is_dynamic()
+    }
+
+    /// The policy's view of one call with already-normalised arguments.
+    pub fn assess(&self, ctx: &AssessCtx<'_>, args: &JsonObject) -> Result<Assessment, ToolError> {
+        if let Some(f) = &self.assessor {
+            return f(ctx, args);
+        }
+        let guests = args
+            .get("vmid")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+            .and_then(|v| u32::try_from(v).ok());
+        let shown = crate::audit::redact::redact_value(&serde_json::Value::Object(args.clone()));
+        let summary = render::clip(&format!("{} {shown}", self.name), 300);
+        let mut a = Assessment::new(Request::new(self.class), summary).guests(guests);
+        a.target = guests.map(|v| format!("guest {v}"));
+        Ok(a)
     }
 
     /// Run the handler on already-normalised arguments.
@@ -194,6 +314,10 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(guest::tools());
     tools.extend(tasks::tools());
     tools.extend(raw_api::tools());
+    tools.extend(exec::tools());
+    tools.extend(explain::tools());
+    tools.extend(mode::tools());
+    tools.extend(history::tools());
     tools
 });
 
@@ -236,7 +360,11 @@ mod tests {
                 "{}",
                 t.name
             );
-            assert!(!t.endpoints.is_empty(), "{} declares no endpoints", t.name);
+            assert!(
+                !t.needs_cluster || !t.endpoints.is_empty(),
+                "{} declares no endpoints",
+                t.name
+            );
             if t.class == Class::Read {
                 assert!(t.hints.read_only && !t.hints.destructive, "{}", t.name);
             }

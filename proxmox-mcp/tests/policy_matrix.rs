@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use proxmox_mcp::policy::Class;
-use proxmox_mcp::policy::command::Protected;
+use proxmox_mcp::policy::command::{Protected, analyze};
 use proxmox_mcp::policy::decision::Decision;
 use proxmox_mcp::policy::engine::{GuestTarget, Policy, Request, decisions, evaluate};
 use proxmox_mcp::policy::mode::Mode;
@@ -32,7 +32,7 @@ const CLASSES: [Class; 5] = [
     Class::Exec,
 ];
 
-fn targets(class: Class) -> [(&'static str, Request); 4] {
+fn targets(class: Class) -> [(&'static str, Request); 5] {
     let ordinary = GuestTarget {
         vmid: 100,
         tags: vec!["web".into()],
@@ -56,6 +56,10 @@ fn targets(class: Class) -> [(&'static str, Request); 4] {
             hit(Protected::OwnIdentity("mcp@pve!mcp".into())),
         ),
         ("protected guest", Request::new(class).with_guest(guarded)),
+        (
+            "secret file",
+            hit(Protected::SecretRead("/etc/pve/priv/token.cfg".into())),
+        ),
     ]
 }
 
@@ -86,6 +90,48 @@ fn decision_matrix() {
         let _ = writeln!(table, "- {r}");
     }
     insta::assert_snapshot!("decision_matrix", table);
+}
+
+/// Lifting protection is Destructive, so a protected guest refuses it in every mode, through
+/// the API and through the shell; an ordinary guest asks a human in normal mode.
+#[test]
+fn unprotecting_a_protected_guest_is_refused() {
+    let guarded = GuestTarget {
+        vmid: 200,
+        tags: vec!["protected".into()],
+        protection_flag: true,
+    };
+    let ordinary = GuestTarget {
+        vmid: 100,
+        ..GuestTarget::default()
+    };
+    let p = policy(Mode::Normal);
+    let api = |params: Value| {
+        let Value::Object(map) = params else {
+            panic!("params must be an object")
+        };
+        Request::api("PUT", "/nodes/pve1/qemu/200/config", &map, &p.identity)
+    };
+    let ctx = p.identity.context();
+    let shell = |cmd: &str| Request::command(&analyze(cmd, &ctx));
+    let requests = [
+        api(serde_json::json!({"protection": 0})),
+        api(serde_json::json!({"delete": "protection"})),
+        api(serde_json::json!({"tags": "db"})),
+        shell("qm set 200 --protection 0"),
+        shell("qm set 200 --delete protection"),
+        shell("qm set 200 --tags db"),
+        shell("pvesh set /nodes/pve1/qemu/200/config --protection 0"),
+    ];
+    for req in requests {
+        for (mode, d) in decisions(&p, &req.clone().with_guest(guarded.clone())) {
+            assert!(d.is_refuse(), "{mode}: {req:?} → {d}");
+        }
+        let d = evaluate(&p, &req.with_guest(ordinary.clone()));
+        assert_eq!(d.as_str(), "confirm", "{d}");
+    }
+    let vmids = analyze("qm set 200 --protection 0; pct exec 101 -- ls", &ctx).vmids();
+    assert_eq!(vmids, [101, 200]);
 }
 
 /// One corpus line: expectation, mode, method, path, params.

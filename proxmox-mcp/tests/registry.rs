@@ -61,7 +61,7 @@ fn every_declared_endpoint_exists_in_the_api_schema() {
 
 #[test]
 fn tools_list_is_compact_and_pinned() {
-    let tools = proxmox_mcp::server::tool_list();
+    let tools = proxmox_mcp::server::tool_list(proxmox_mcp::policy::mode::Mode::Normal);
     let json = serde_json::to_value(&tools).unwrap();
     let bytes = serde_json::to_vec(&json).unwrap().len();
     let per_tool = bytes / tools.len();

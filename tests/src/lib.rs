@@ -10,6 +10,7 @@
 
 pub mod mcp;
 pub mod sim;
+pub mod sshd;
 
 use std::{
     path::{Path, PathBuf},
@@ -22,7 +23,7 @@ use rmcp::{
 };
 pub use serde_json::{Map, Value, json};
 
-pub use mcp::{Mcp, ResultExt, object, truncate};
+pub use mcp::{Human, Mcp, ResultExt, object, truncate};
 pub use pve_sim::{Faults, SimConfig};
 pub use sim::{ApiClient, Sim, schema, schema_path, small_config};
 
@@ -181,9 +182,28 @@ pub struct HarnessBuilder {
     trust: Trust,
     url: Option<String>,
     env: Vec<(String, String)>,
+    human: Human,
+    mode: Option<String>,
+    config: Option<String>,
 }
 
 impl HarnessBuilder {
+    /// How the client answers confirmation forms (default: it cannot show them).
+    pub fn human(mut self, h: Human) -> Self {
+        self.human = h;
+        self
+    }
+    /// The persisted mode the server starts in (default: none stored, i.e. `safe`).
+    pub fn mode(mut self, m: &str) -> Self {
+        self.mode = Some(m.to_string());
+        self
+    }
+    /// Contents of the config file (default: empty, environment only). `{dir}` is replaced by the
+    /// test's temporary directory.
+    pub fn config(mut self, toml: impl Into<String>) -> Self {
+        self.config = Some(toml.into());
+        self
+    }
     pub fn sim(mut self, cfg: SimConfig) -> Self {
         self.sim = cfg;
         self
@@ -251,10 +271,19 @@ impl HarnessBuilder {
             Trust::None => {}
         }
         env.extend(self.env);
-        let mcp = Mcp::spawn(&binary(), self.protocol, &env)
+        if let Some(mode) = &self.mode {
+            let state = dir.path().join("state");
+            std::fs::create_dir_all(&state).expect("creating the state dir");
+            std::fs::write(state.join("mode"), format!("{mode}\n")).expect("writing the mode");
+        }
+        if let Some(toml) = &self.config {
+            let text = toml.replace("{dir}", &dir.path().display().to_string());
+            std::fs::write(dir.path().join("empty-config.toml"), text).expect("writing config");
+        }
+        let mcp = Mcp::spawn_with(&binary(), self.protocol, &env, self.human)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
-        Harness { sim, mcp, dir }
+        Harness { sim, mcp, dir, env }
     }
 }
 
@@ -280,6 +309,8 @@ pub struct Harness {
     pub sim: Sim,
     pub mcp: Mcp,
     pub dir: tempfile::TempDir,
+    /// The server's environment, for running the CLI against the same state.
+    pub env: Vec<(String, String)>,
 }
 
 impl Harness {
@@ -291,7 +322,41 @@ impl Harness {
             trust: Trust::Fingerprint,
             url: None,
             env: Vec::new(),
+            human: Human::Absent,
+            mode: None,
+            config: None,
         }
+    }
+
+    /// Runs the `proxmox-mcp` CLI with the server's environment (same state dir and config).
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = std::process::Command::new(binary());
+        mcp::scrub_env(&mut cmd);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("running the CLI")
+    }
+
+    /// The audit records on disk, oldest first, as JSON.
+    pub fn audit(&self) -> Vec<Value> {
+        let dir = self.dir.path().join("state/audit");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "jsonl"));
+        files.sort();
+        files
+            .iter()
+            .flat_map(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| serde_json::from_str(l).ok())
+                    .collect::<Vec<Value>>()
+            })
+            .collect()
     }
 
     /// The default: a small sim, admin token, fingerprint pinning.
@@ -389,4 +454,13 @@ pub fn decode_path(p: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The tools `tools/list` must not show in read-only mode: fixed-class write tools.
+pub fn tools_hidden_in_read_only() -> Vec<String> {
+    proxmox_mcp::tools::registry()
+        .iter()
+        .filter(|t| !t.visible_in(proxmox_mcp::policy::mode::Mode::ReadOnly))
+        .map(|t| t.name.to_string())
+        .collect()
 }

@@ -11,11 +11,15 @@ use std::{
 use rmcp::{
     ClientHandler, ClientServiceExt as _, RoleClient, ServiceError,
     model::{
-        CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,
+        CallToolRequest, CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+        ClientRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ErrorData,
         Implementation, JsonObject, ProgressNotificationParam, ProgressToken, ProtocolVersion,
         ServerResult, Tool,
     },
-    service::{NotificationContext, Peer, PeerRequestOptions, RequestHandle, RunningService},
+    service::{
+        NotificationContext, Peer, PeerRequestOptions, RequestContext, RequestHandle,
+        RunningService,
+    },
     transport::TokioChildProcess,
 };
 use serde_json::Value;
@@ -23,21 +27,59 @@ use tokio::io::AsyncReadExt as _;
 
 use crate::Protocol;
 
-/// The client side handler: records progress notifications for assertions.
+/// How the test client answers the server's confirmation forms (it plays the human).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Human {
+    /// The client does not declare elicitation: the server must use approval ids.
+    Absent,
+    /// Accepts with `confirm: true`.
+    Accept,
+    /// Accepts but leaves `confirm` unticked.
+    AcceptUnticked,
+    Decline,
+    Cancel,
+}
+
+/// The client side handler: records progress notifications and confirmation forms.
 #[derive(Clone)]
 pub struct TestClient {
     protocol: Protocol,
     progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    human: Arc<Mutex<Human>>,
+    /// The messages of every form the server showed.
+    asked: Arc<Mutex<Vec<String>>>,
 }
 
 impl ClientHandler for TestClient {
     fn get_info(&self) -> ClientConfig {
         let mut info = ClientConfig::default();
         info.client_info = Implementation::new("e2e-tests", env!("CARGO_PKG_VERSION"));
+        if *self.human.lock().unwrap() != Human::Absent {
+            info.capabilities = ClientCapabilities::builder().enable_elicitation().build();
+        }
         if self.protocol == Protocol::Legacy {
             info.protocol_version = ProtocolVersion::V_2025_11_25;
         }
         info
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = &request {
+            self.asked.lock().unwrap().push(message.clone());
+        }
+        let human = *self.human.lock().unwrap();
+        Ok(match human {
+            Human::Accept => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(serde_json::json!({"confirm": true})),
+            Human::AcceptUnticked => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(serde_json::json!({"confirm": false})),
+            Human::Decline => ElicitResult::new(ElicitationAction::Decline),
+            Human::Cancel | Human::Absent => ElicitResult::new(ElicitationAction::Cancel),
+        })
     }
 
     async fn on_progress(
@@ -52,6 +94,8 @@ impl ClientHandler for TestClient {
 /// A connected client and the server process behind it.
 pub struct Mcp {
     client: Option<RunningService<RoleClient, TestClient>>,
+    human: Arc<Mutex<Human>>,
+    asked: Arc<Mutex<Vec<String>>>,
     pub protocol: Protocol,
     pid: Option<u32>,
     stderr: Arc<Mutex<String>>,
@@ -67,6 +111,16 @@ impl Mcp {
         bin: &Path,
         protocol: Protocol,
         env: &[(String, String)],
+    ) -> anyhow::Result<Mcp> {
+        Self::spawn_with(bin, protocol, env, Human::Absent).await
+    }
+
+    /// [`Mcp::spawn`] with a client that answers confirmation forms as `human` does.
+    pub async fn spawn_with(
+        bin: &Path,
+        protocol: Protocol,
+        env: &[(String, String)],
+        human: Human,
     ) -> anyhow::Result<Mcp> {
         let mut cmd = tokio::process::Command::new(bin);
         scrub_env(cmd.as_std_mut());
@@ -92,9 +146,13 @@ impl Mcp {
             });
         }
         let progress = Arc::new(Mutex::new(Vec::new()));
+        let human = Arc::new(Mutex::new(human));
+        let asked = Arc::new(Mutex::new(Vec::new()));
         let handler = TestClient {
             protocol,
             progress: progress.clone(),
+            human: human.clone(),
+            asked: asked.clone(),
         };
         let client = handler
             .serve_with_lifecycle(proc, protocol.lifecycle())
@@ -120,12 +178,24 @@ impl Mcp {
         );
         Ok(Mcp {
             client: Some(client),
+            human,
+            asked,
             protocol,
             pid,
             stderr,
             progress,
             startup,
         })
+    }
+
+    /// Changes how the human answers from now on (the declared capability stays).
+    pub fn set_human(&self, human: Human) {
+        *self.human.lock().unwrap() = human;
+    }
+
+    /// The messages of the confirmation forms shown so far.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
     }
 
     pub fn service(&self) -> &RunningService<RoleClient, TestClient> {

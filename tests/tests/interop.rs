@@ -71,38 +71,7 @@ async fn python_sdk(mode: &str, want_protocol: &str) {
         {"tool": "task_status", "arguments": {"upid": upid, "wait": 60}},
         {"tool": "no_such_tool", "arguments": {}},
     ]);
-    let calls_path = dir.path().join("calls.json");
-    std::fs::write(&calls_path, calls.to_string()).unwrap();
-
-    let c = sim.admin();
-    let mut cmd = tokio::process::Command::new(&python);
-    e2e::mcp::scrub_env(cmd.as_std_mut());
-    cmd.envs(e2e::isolation_env(dir.path()))
-        .env("PROXMOX_URL", sim.url())
-        .env("PROXMOX_TOKEN_ID", &c.token_id)
-        .env("PROXMOX_TOKEN_SECRET", &c.secret)
-        .env("PROXMOX_FINGERPRINT", sim.fingerprint())
-        .arg(e2e::workspace_root().join("tests/interop/pyclient.py"))
-        .arg(e2e::binary())
-        .arg(mode)
-        .arg(&calls_path)
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
-        .await
-        .expect("pyclient did not finish in 90 s")
-        .expect("running pyclient");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "pyclient {mode} failed ({:?}):\n{stderr}",
-        out.status
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "pyclient printed no JSON ({e}):\n{}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
+    let report = run_pyclient(&python, &sim, dir.path(), mode, &calls).await;
 
     assert_eq!(report["protocol"], json!(want_protocol), "{mode}");
     assert_eq!(report["server"]["name"], json!("proxmox-mcp"));
@@ -159,4 +128,114 @@ async fn python_sdk(mode: &str, want_protocol: &str) {
     assert!(results[5]["error"].is_object(), "{mode}: {}", results[5]);
 
     sim.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Human confirmation through the Python SDK: MRTR (auto → 2026-07-28) and elicitation/create
+// (legacy), accepting and declining.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_confirms_legacy_accept() {
+    python_confirm("legacy", "accept").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_confirms_legacy_decline() {
+    python_confirm("legacy", "decline").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_confirms_auto_accept() {
+    python_confirm("auto", "accept").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_confirms_auto_decline() {
+    python_confirm("auto", "decline").await;
+}
+
+async fn python_confirm(mode: &str, action: &str) {
+    let Some(python) = python() else { return };
+    let sim = Sim::start(small_config()).await;
+    let api = sim.api();
+    let vms = e2e::sim::guests(&api, "qemu").await;
+    let stopped = vms
+        .iter()
+        .find(|g| g["status"] == json!("stopped") && g.get("template") != Some(&json!(1)))
+        .expect("a stopped VM");
+    let (node, vmid) = (stopped["node"].as_str().unwrap(), &stopped["vmid"]);
+    let path = format!("/nodes/{node}/qemu/{vmid}/status/start");
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = json!({
+        "calls": [{"tool": "proxmox_api", "arguments": {"method": "POST", "path": path}}],
+        "elicitation": {"action": action, "content": if action == "accept" { json!({"confirm": true}) } else { Value::Null }},
+    });
+    let report = run_pyclient(&python, &sim, dir.path(), mode, &spec).await;
+    let asked = report["elicitations"].as_array().expect("elicitations");
+    assert_eq!(asked.len(), 1, "{mode}/{action}: {report}");
+    assert!(asked[0].as_str().unwrap_or("").contains(&path), "{asked:?}");
+    let r = &report["results"][0];
+    let starts = sim
+        .requests()
+        .iter()
+        .filter(|q| q.method == "POST" && q.path.ends_with(&format!("/qemu/{vmid}/status/start")))
+        .count();
+    if action == "accept" {
+        assert_eq!(r["is_error"], json!(false), "{mode}: {r}");
+        assert!(
+            r["structured"]["upid"]
+                .as_str()
+                .unwrap()
+                .starts_with("UPID:")
+        );
+        assert_eq!(starts, 1, "{mode}: the start must reach PVE once");
+    } else {
+        assert_eq!(r["is_error"], json!(true), "{mode}: {r}");
+        assert!(r["text"].as_str().unwrap().contains("said no"), "{r}");
+        assert_eq!(starts, 0, "{mode}: a declined call must not reach PVE");
+    }
+    sim.finish().await;
+}
+
+/// Runs `pyclient.py` in `mode` with `spec` (calls, options) against the server configured for
+/// `sim`, isolated in `dir`; returns its JSON report.
+async fn run_pyclient(
+    python: &str,
+    sim: &Sim,
+    dir: &std::path::Path,
+    mode: &str,
+    spec: &Value,
+) -> Value {
+    let spec_path = dir.join("calls.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let c = sim.admin();
+    let mut cmd = tokio::process::Command::new(python);
+    e2e::mcp::scrub_env(cmd.as_std_mut());
+    cmd.envs(e2e::isolation_env(dir))
+        .env("PROXMOX_URL", sim.url())
+        .env("PROXMOX_TOKEN_ID", &c.token_id)
+        .env("PROXMOX_TOKEN_SECRET", &c.secret)
+        .env("PROXMOX_FINGERPRINT", sim.fingerprint())
+        .arg(e2e::workspace_root().join("tests/interop/pyclient.py"))
+        .arg(e2e::binary())
+        .arg(mode)
+        .arg(&spec_path)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+        .await
+        .expect("pyclient did not finish in 90 s")
+        .expect("running pyclient");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "pyclient {mode} failed ({:?}):\n{stderr}",
+        out.status
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "pyclient printed no JSON ({e}):\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }

@@ -124,12 +124,20 @@ async fn tools_list_describes_every_tool(p: Protocol) {
             .annotations
             .as_ref()
             .unwrap_or_else(|| panic!("{name}: no annotations"));
-        if ALL_TOOLS.contains(&name) {
-            // Every tool of this issue is a read.
+        assert!(a.idempotent_hint.is_some(), "{name}: idempotentHint");
+        assert!(a.open_world_hint.is_some(), "{name}: openWorldHint");
+        if ALL_TOOLS.contains(&name) && name != "proxmox_api" {
+            // The inventory and status tools only read.
             assert_eq!(a.read_only_hint, Some(true), "{name}: readOnlyHint");
             assert_eq!(a.destructive_hint, Some(false), "{name}: destructiveHint");
-            assert!(a.idempotent_hint.is_some(), "{name}: idempotentHint");
-            assert!(a.open_world_hint.is_some(), "{name}: openWorldHint");
+        }
+        // Tools that can change or destroy say so.
+        if matches!(
+            name,
+            "proxmox_api" | "execute_command" | "execute_vm_command"
+        ) {
+            assert_eq!(a.read_only_hint, Some(false), "{name}: readOnlyHint");
+            assert_eq!(a.destructive_hint, Some(true), "{name}: destructiveHint");
         }
     }
     // Required parameters are declared as such.

@@ -19,10 +19,28 @@ pub enum Outcome {
     Confirmed,
     /// A human was asked and said no.
     Declined,
+    /// A human is being asked (an approval id was issued, or the client shows a form); the
+    /// retried call leaves its own record.
+    Pending,
     /// The policy refused it; nothing ran.
     Refused,
     /// It was allowed but failed while running.
     Failed,
+}
+
+/// A plain string enum in schemas: the variant docs would cost `tools/list` bytes on every tool.
+impl schemars::JsonSchema for Outcome {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Outcome".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "enum": ["allowed", "confirmed", "declined", "pending", "refused", "failed"]})
+    }
 }
 
 impl Outcome {
@@ -31,6 +49,7 @@ impl Outcome {
             Outcome::Allowed => "allowed",
             Outcome::Confirmed => "confirmed",
             Outcome::Declined => "declined",
+            Outcome::Pending => "pending",
             Outcome::Refused => "refused",
             Outcome::Failed => "failed",
         }
@@ -199,7 +218,7 @@ pub(crate) fn parse_day(s: &str) -> Option<i64> {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub(crate) fn format_time(t: SystemTime) -> String {
+pub fn format_time(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let rem = secs % 86_400;
@@ -210,7 +229,7 @@ pub(crate) fn format_time(t: SystemTime) -> String {
 }
 
 /// Parses what [`format_time`] writes (the fraction may have 0 to 9 digits).
-pub(crate) fn parse_time(s: &str) -> Option<SystemTime> {
+pub fn parse_time(s: &str) -> Option<SystemTime> {
     let (date, rest) = s.split_once('T')?;
     let day = parse_day(date)?;
     let rest = rest.strip_suffix('Z')?;

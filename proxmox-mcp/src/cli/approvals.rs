@@ -1,9 +1,42 @@
-//! `proxmox-mcp mode`, `approvals`, `approve`, `deny`: the operator's side of the host state.
+//! `proxmox-mcp mode`, `approvals`, `approve`, `deny`, `audit verify`: the operator's side of
+//! the host state. Every change an operator makes here is audited too (transport `cli`).
 
 use std::process::ExitCode;
 
-use crate::config::{self, LoadOptions};
+use crate::audit::{AuditLog, Event, Outcome, Transport};
+use crate::config::{self, Config, LoadOptions};
+use crate::dispatch::Origin;
+use crate::policy::Class;
 use crate::state::{ApprovalStore, Listed, ModeStore, StoredMode};
+
+/// Writes an operator action to the audit log; an operator is told when that fails.
+fn audit(cfg: &Config, tool: &str, reason: String, target: Option<String>) {
+    let mut ev = Event::new(tool, Class::Modify, Outcome::Allowed);
+    let origin = Origin::cli();
+    ev.client = origin.client;
+    ev.transport = Transport::Cli;
+    ev.reason = reason;
+    ev.target = target;
+    ev.mode = ModeStore::open(&cfg.state_dir).get().to_string();
+    let written = AuditLog::open(&cfg.state_dir.join("audit"), cfg.audit.retention)
+        .and_then(|log| log.append(&ev));
+    if let Err(e) = written {
+        eprintln!("proxmox-mcp: warning: the audit record was not written: {e}");
+    }
+}
+
+/// `proxmox-mcp audit verify`: walk the chain; exit 1 on tampering or damage.
+pub fn audit_verify(load: &LoadOptions) -> anyhow::Result<ExitCode> {
+    let cfg = config::load(load)?;
+    let log = AuditLog::open(&cfg.state_dir.join("audit"), cfg.audit.retention)?;
+    let report = log.verify();
+    out(&format!("{report}\n"))?;
+    Ok(if report.is_intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
 
 use super::out;
 
@@ -12,7 +45,8 @@ use super::out;
 pub fn mode(load: &LoadOptions, new: Option<&str>) -> anyhow::Result<ExitCode> {
     // Validate before reading the config, so a typo fails the same way everywhere.
     let new = new.map(str::parse::<StoredMode>).transpose()?;
-    let store = ModeStore::open(config::load(load)?.state_dir);
+    let cfg = config::load(load)?;
+    let store = ModeStore::open(&cfg.state_dir);
     match new {
         None => {
             let status = store.status();
@@ -23,6 +57,12 @@ pub fn mode(load: &LoadOptions, new: Option<&str>) -> anyhow::Result<ExitCode> {
         }
         Some(mode) => {
             let previous = store.set(mode)?;
+            audit(
+                &cfg,
+                "mode",
+                format!("the operator set the mode from {previous} to {mode}"),
+                Some("mode".into()),
+            );
             if previous == mode {
                 out(&format!("mode is {mode} (unchanged)\n"))?;
             } else {
@@ -93,8 +133,20 @@ pub fn list(load: &LoadOptions, all: bool) -> anyhow::Result<ExitCode> {
 pub fn approve(load: &LoadOptions, id: &str) -> anyhow::Result<ExitCode> {
     // Parse first: a malformed id fails before any file is read or created.
     let id = crate::state::ApprovalId::parse(id)?;
-    let store = ApprovalStore::open(config::load(load)?.state_dir)?;
+    let cfg = config::load(load)?;
+    let store = ApprovalStore::open(&cfg.state_dir)?;
     let a = store.approve(id.as_str())?;
+    audit(
+        &cfg,
+        "approve",
+        format!(
+            "the operator approved {} for {}: {}",
+            a.id,
+            a.tool,
+            one_line(&a.summary)
+        ),
+        Some(format!("approval {}", a.id)),
+    );
     out(&format!(
         "approved {}: {} — {}\nthe call may now be retried once with this approval id\n",
         a.id,
@@ -107,8 +159,20 @@ pub fn approve(load: &LoadOptions, id: &str) -> anyhow::Result<ExitCode> {
 /// `proxmox-mcp deny ID`.
 pub fn deny(load: &LoadOptions, id: &str) -> anyhow::Result<ExitCode> {
     let id = crate::state::ApprovalId::parse(id)?;
-    let store = ApprovalStore::open(config::load(load)?.state_dir)?;
+    let cfg = config::load(load)?;
+    let store = ApprovalStore::open(&cfg.state_dir)?;
     let a = store.deny(id.as_str())?;
+    audit(
+        &cfg,
+        "deny",
+        format!(
+            "the operator denied {} for {}: {}",
+            a.id,
+            a.tool,
+            one_line(&a.summary)
+        ),
+        Some(format!("approval {}", a.id)),
+    );
     out(&format!(
         "denied {}: {} — {}\n",
         a.id,

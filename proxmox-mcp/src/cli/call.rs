@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use rmcp::model::JsonObject;
+use rmcp::model::{CallToolResponse, JsonObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::{CallArgs, Output, out};
+use crate::dispatch::{Call, Origin, dispatch};
 use crate::engine::{Engine, Progress};
-use crate::server::dispatch;
+use crate::safety::confirm::Channel;
 
 /// Parse `--arg k=v` pairs (values as JSON when they parse, else strings) or `--json`.
 pub fn parse_args(args: &CallArgs) -> anyhow::Result<JsonObject> {
@@ -46,7 +47,18 @@ pub async fn run(engine: Arc<Engine>, args: &CallArgs) -> anyhow::Result<ExitCod
             guard.cancel();
         }
     });
-    let result = dispatch(&engine, &args.tool, Some(map), Progress::Stderr, cancel).await;
+    let call = Call {
+        tool: args.tool.clone(),
+        args: map,
+        origin: Origin::cli(),
+        channel: Channel::Terminal,
+        progress: Progress::Stderr,
+        cancel,
+    };
+    let result = match dispatch(&engine, call).await {
+        CallToolResponse::Complete(r) => r,
+        other => anyhow::bail!("unexpected response for the command line: {other:?}"),
+    };
     let failed = result.is_error == Some(true);
     match args.output {
         Output::Json => out(&format!("{}\n", serde_json::to_string_pretty(&result)?))?,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::out;
-use crate::config::{self, Auth, LoadOptions};
+use crate::config::{self, Auth, Config, ExecConfig, ExecutorKind, LoadOptions};
 use crate::pve::{HttpClient, Method, Params, Pve};
 
 /// Print what was found, the configuration's warnings (clear-text secrets, TLS verification off,
@@ -33,6 +33,7 @@ pub async fn run(load: &LoadOptions) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "(none; environment only)".into()),
         cfg.state_dir.display()
     ));
+    report.push_str(&settings_lines(&cfg));
     if !warnings.is_empty() {
         report.push_str("\nwarnings:\n");
         for w in &warnings {
@@ -65,6 +66,9 @@ pub async fn run(load: &LoadOptions) -> anyhow::Result<ExitCode> {
             "\n[{}] {} as {who}\n  tls: {tls}\n",
             c.name, c.url
         ));
+        for l in exec_lines(&c.exec) {
+            report.push_str(&format!("  {l}\n"));
+        }
         match probe(c).await {
             Ok(lines) => {
                 for l in lines {
@@ -83,6 +87,69 @@ pub async fn run(load: &LoadOptions) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The API schema, what the policy protects, the approval TTL and the audit retention, one line
+/// each, aligned with `config file:`.
+fn settings_lines(cfg: &Config) -> String {
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "none".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    let policy = &cfg.policy;
+    format!(
+        "api schema:  {}\nprotected:   vmids {}; tags {}\napprovals:   valid for {} s\naudit log:   kept {} days\n",
+        cfg.api_schema
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |p| p.display().to_string()),
+        list(policy.protected_vmids.iter().map(u32::to_string).collect()),
+        list(policy.protected_tags.iter().cloned().collect()),
+        policy.approval_ttl.as_secs(),
+        cfg.audit.retention.as_secs() / 86_400,
+    )
+}
+
+/// How `execute_command` reaches the cluster's nodes: `exec: disabled`, `exec: local on node …`,
+/// or `exec: ssh as user@<node>:port` plus a line with the key, known_hosts and host addresses.
+fn exec_lines(exec: &ExecConfig) -> Vec<String> {
+    let timeout = exec.timeout.as_secs();
+    match exec.executor {
+        ExecutorKind::Disabled => vec!["exec: disabled".to_owned()],
+        ExecutorKind::Local => vec![format!(
+            "exec: local on node {}, timeout {timeout} s",
+            exec.local_node.as_deref().unwrap_or("?")
+        )],
+        ExecutorKind::Ssh => {
+            let ssh = &exec.ssh;
+            let key = ssh.key.as_ref().map_or_else(
+                || "the ssh client's default".to_owned(),
+                |k| k.display().to_string(),
+            );
+            let known_hosts = ssh.known_hosts.as_ref().map_or_else(
+                || "~/.ssh/known_hosts of the service user".to_owned(),
+                |k| k.display().to_string(),
+            );
+            let hosts = if ssh.hosts.is_empty() {
+                "nodes by name".to_owned()
+            } else {
+                let pairs: Vec<_> = ssh.hosts.iter().map(|(n, a)| format!("{n}={a}")).collect();
+                format!("hosts {}", pairs.join(", "))
+            };
+            vec![
+                format!(
+                    "exec: ssh as {}@<node>:{}, timeout {timeout} s",
+                    ssh.user, ssh.port
+                ),
+                format!(
+                    "ssh:  key {key}; known_hosts {known_hosts}; {hosts}; connect timeout {} s",
+                    ssh.connect_timeout.as_secs()
+                ),
+            ]
+        }
+    }
 }
 
 async fn probe(c: &config::ClusterConfig) -> Result<Vec<String>, crate::pve::PveError> {
@@ -135,4 +202,79 @@ async fn probe(c: &config::ClusterConfig) -> Result<Vec<String>, crate::pve::Pve
         Err(e) => lines.push(format!("privileges unavailable: {e}")),
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{AuditConfig, PolicyConfig, SshConfig};
+
+    #[test]
+    fn exec_is_described() {
+        let local = ExecConfig {
+            executor: ExecutorKind::Local,
+            local_node: Some("pve1".into()),
+            ..ExecConfig::default()
+        };
+        let ssh = ExecConfig {
+            executor: ExecutorKind::Ssh,
+            timeout: Duration::from_secs(90),
+            ssh: SshConfig {
+                key: Some(PathBuf::from("/etc/proxmox-mcp/id_ed25519")),
+                hosts: BTreeMap::from([("pve1".into(), "10.0.0.11".into())]),
+                ..SshConfig::default()
+            },
+            ..ExecConfig::default()
+        };
+        let bare_ssh = ExecConfig {
+            executor: ExecutorKind::Ssh,
+            ..ExecConfig::default()
+        };
+        assert_eq!(exec_lines(&ExecConfig::default()), ["exec: disabled"]);
+        assert_eq!(
+            exec_lines(&local),
+            ["exec: local on node pve1, timeout 60 s"]
+        );
+        assert_eq!(
+            exec_lines(&ssh),
+            [
+                "exec: ssh as root@<node>:22, timeout 90 s",
+                "ssh:  key /etc/proxmox-mcp/id_ed25519; known_hosts ~/.ssh/known_hosts of the service user; hosts pve1=10.0.0.11; connect timeout 10 s",
+            ]
+        );
+        assert_eq!(
+            exec_lines(&bare_ssh)[1],
+            "ssh:  key the ssh client's default; known_hosts ~/.ssh/known_hosts of the service user; nodes by name; connect timeout 10 s"
+        );
+    }
+
+    #[test]
+    fn settings_are_described() {
+        let mut cfg = Config {
+            clusters: Vec::new(),
+            state_dir: PathBuf::from("/var/lib/proxmox-mcp"),
+            source: None,
+            policy: PolicyConfig::default(),
+            audit: AuditConfig::default(),
+            api_schema: None,
+        };
+        assert_eq!(
+            settings_lines(&cfg),
+            "api schema:  none\nprotected:   vmids none; tags protected\n\
+             approvals:   valid for 600 s\naudit log:   kept 7 days\n"
+        );
+        cfg.api_schema = Some(PathBuf::from("/usr/share/pve-docs/api-viewer/apidata.js"));
+        cfg.policy.protected_vmids = BTreeSet::from([100, 101]);
+        cfg.policy.protected_tags = BTreeSet::new();
+        assert_eq!(
+            settings_lines(&cfg),
+            "api schema:  /usr/share/pve-docs/api-viewer/apidata.js\n\
+             protected:   vmids 100, 101; tags none\n\
+             approvals:   valid for 600 s\naudit log:   kept 7 days\n"
+        );
+    }
 }

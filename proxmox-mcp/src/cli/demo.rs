@@ -73,6 +73,9 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
         )],
         state_dir,
         source: None,
+        policy: Default::default(),
+        audit: Default::default(),
+        api_schema: None,
     };
     let code = match args.command.unwrap_or(DemoCommand::Serve) {
         DemoCommand::Serve => {

@@ -21,12 +21,38 @@ pub const PROXMOX_CA_FILE: &str = "PROXMOX_CA_FILE";
 pub const PROXMOX_FINGERPRINT: &str = "PROXMOX_FINGERPRINT";
 /// `1`/`true`/`yes` (or `0`/`false`/`no`): skip certificate verification for the default cluster.
 pub const PROXMOX_INSECURE: &str = "PROXMOX_INSECURE";
+/// Shell executor of the default cluster: `disabled` (default), `local` or `ssh`.
+pub const PROXMOX_MCP_EXECUTOR: &str = "PROXMOX_MCP_EXECUTOR";
+/// Local executor: the node this process runs on (default: the host name).
+pub const PROXMOX_MCP_LOCAL_NODE: &str = "PROXMOX_MCP_LOCAL_NODE";
+/// Default timeout of a shell command, in seconds (1 to 600, default 60).
+pub const PROXMOX_MCP_EXEC_TIMEOUT_SECS: &str = "PROXMOX_MCP_EXEC_TIMEOUT_SECS";
+/// SSH executor: remote user (default `root`).
+pub const PROXMOX_MCP_SSH_USER: &str = "PROXMOX_MCP_SSH_USER";
+/// SSH executor: port (default 22).
+pub const PROXMOX_MCP_SSH_PORT: &str = "PROXMOX_MCP_SSH_PORT";
+/// SSH executor: private key file, mode 0600 or 0400.
+pub const PROXMOX_MCP_SSH_KEY: &str = "PROXMOX_MCP_SSH_KEY";
+/// SSH executor: known_hosts file the node host keys are checked against.
+pub const PROXMOX_MCP_SSH_KNOWN_HOSTS: &str = "PROXMOX_MCP_SSH_KNOWN_HOSTS";
+/// SSH executor: node addresses, `pve1=10.0.0.11,pve2=10.0.0.12`.
+pub const PROXMOX_MCP_SSH_HOSTS: &str = "PROXMOX_MCP_SSH_HOSTS";
 /// Path of the TOML configuration file (like `--config`).
 pub const PROXMOX_MCP_CONFIG: &str = "PROXMOX_MCP_CONFIG";
 /// Directory for modes, approvals and the audit log.
 pub const PROXMOX_MCP_STATE_DIR: &str = "PROXMOX_MCP_STATE_DIR";
 /// `tracing` filter for the log on stderr, e.g. `info` or `proxmox_mcp=debug`.
 pub const PROXMOX_MCP_LOG: &str = "PROXMOX_MCP_LOG";
+/// The PVE API schema (`apidata.js` or its JSON) `explain_command` reads descriptions from.
+pub const PROXMOX_MCP_API_SCHEMA: &str = "PROXMOX_MCP_API_SCHEMA";
+/// Guests that are always protected, `100,101`.
+pub const PROXMOX_MCP_PROTECTED_VMIDS: &str = "PROXMOX_MCP_PROTECTED_VMIDS";
+/// Guests with one of these tags are protected, `protected,prod` (default `protected`).
+pub const PROXMOX_MCP_PROTECTED_TAGS: &str = "PROXMOX_MCP_PROTECTED_TAGS";
+/// How long an out-of-band approval stays valid, in seconds (1 to 86400, default 600).
+pub const PROXMOX_MCP_APPROVAL_TTL_SECS: &str = "PROXMOX_MCP_APPROVAL_TTL_SECS";
+/// How many days of audit log are kept (1 to 3650, default 7).
+pub const PROXMOX_MCP_AUDIT_RETENTION_DAYS: &str = "PROXMOX_MCP_AUDIT_RETENTION_DAYS";
 
 /// Every variable with a one-line description, in the order the docs and `--help` list them.
 pub const ALL: &[(&str, &str)] = &[
@@ -60,6 +86,35 @@ pub const ALL: &[(&str, &str)] = &[
         "1/true/yes: do not verify the default cluster's certificate",
     ),
     (
+        PROXMOX_MCP_EXECUTOR,
+        "shell executor of the default cluster: disabled (default), local or ssh",
+    ),
+    (
+        PROXMOX_MCP_LOCAL_NODE,
+        "local executor: the node this process runs on (default: the host name)",
+    ),
+    (
+        PROXMOX_MCP_EXEC_TIMEOUT_SECS,
+        "default shell command timeout in seconds, 1 to 600 (default 60)",
+    ),
+    (
+        PROXMOX_MCP_SSH_USER,
+        "ssh executor: remote user (default root)",
+    ),
+    (PROXMOX_MCP_SSH_PORT, "ssh executor: port (default 22)"),
+    (
+        PROXMOX_MCP_SSH_KEY,
+        "ssh executor: private key file, mode 0600 or 0400",
+    ),
+    (
+        PROXMOX_MCP_SSH_KNOWN_HOSTS,
+        "ssh executor: known_hosts file to check the nodes' host keys against",
+    ),
+    (
+        PROXMOX_MCP_SSH_HOSTS,
+        "ssh executor: node addresses, e.g. pve1=10.0.0.11,pve2=10.0.0.12",
+    ),
+    (
         PROXMOX_MCP_CONFIG,
         "path of the TOML configuration file (like --config)",
     ),
@@ -70,6 +125,26 @@ pub const ALL: &[(&str, &str)] = &[
     (
         PROXMOX_MCP_LOG,
         "log filter for stderr, e.g. info or proxmox_mcp=debug",
+    ),
+    (
+        PROXMOX_MCP_API_SCHEMA,
+        "PVE API schema file (apidata.js) for explain_command",
+    ),
+    (
+        PROXMOX_MCP_PROTECTED_VMIDS,
+        "guests that are always protected, e.g. 100,101",
+    ),
+    (
+        PROXMOX_MCP_PROTECTED_TAGS,
+        "guests with one of these tags are protected, e.g. protected,prod",
+    ),
+    (
+        PROXMOX_MCP_APPROVAL_TTL_SECS,
+        "how long an out-of-band approval stays valid, seconds (default 600)",
+    ),
+    (
+        PROXMOX_MCP_AUDIT_RETENTION_DAYS,
+        "days of audit log to keep (default 7)",
     ),
 ];
 
@@ -83,6 +158,14 @@ pub const CLUSTER_VARS: &[&str] = &[
     PROXMOX_CA_FILE,
     PROXMOX_FINGERPRINT,
     PROXMOX_INSECURE,
+    PROXMOX_MCP_EXECUTOR,
+    PROXMOX_MCP_LOCAL_NODE,
+    PROXMOX_MCP_EXEC_TIMEOUT_SECS,
+    PROXMOX_MCP_SSH_USER,
+    PROXMOX_MCP_SSH_PORT,
+    PROXMOX_MCP_SSH_KEY,
+    PROXMOX_MCP_SSH_KNOWN_HOSTS,
+    PROXMOX_MCP_SSH_HOSTS,
 ];
 
 /// A snapshot of the variables in [`ALL`], so that `resolve` never reads the process environment.

@@ -51,6 +51,16 @@ pub enum ConfigError {
         env::PROXMOX_URL
     )]
     EnvWithoutCluster { var: &'static str },
+    /// A value in the config file that TOML accepts but proxmox-mcp does not. `key` is its
+    /// dotted path inside its table (`exec.timeout_secs`), `value` is shown as TOML writes it.
+    #[error("{}{key}: {value} is invalid: expected {expected}", in_cluster(.cluster.as_deref()))]
+    BadValue {
+        /// The cluster of a `[cluster.*]` key; `None` for top-level tables.
+        cluster: Option<String>,
+        key: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     #[error("{var}=`{value}` is invalid: expected {expected}")]
     BadEnvValue {
         var: &'static str,
@@ -119,12 +129,19 @@ pub enum ConfigError {
     BadFingerprint { cluster: String, reason: String },
     #[error("cluster `{cluster}`: {key} must be at least 1 (seconds)")]
     BadTimeout { cluster: String, key: &'static str },
+    /// A file that must be private (a secret file, an ssh key) is readable by others; `what`
+    /// says which kind.
     #[error(
-        "secret file {path} has mode {mode:04o}, so other users may read it: run `chmod 600 {path}`"
+        "{what} {path} has mode {mode:04o}, so other users may read it: run `chmod 600 {path}`"
     )]
-    SecretFileMode { path: PathBuf, mode: u32 },
-    #[error("cannot read the secret file {path}: {source}")]
+    SecretFileMode {
+        what: &'static str,
+        path: PathBuf,
+        mode: u32,
+    },
+    #[error("cannot read the {what} {path}: {source}")]
     SecretFileRead {
+        what: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
@@ -147,6 +164,22 @@ pub enum ConfigError {
         account: String,
         source: keyring::Error,
     },
+    #[error(
+        "cluster `{cluster}`: the local executor needs the name of the node it runs on, but {reason}: set local_node in [cluster.exec] (or {})",
+        env::PROXMOX_MCP_LOCAL_NODE
+    )]
+    NoLocalNode { cluster: String, reason: String },
+    #[error(
+        "cluster `{cluster}`: the ssh known_hosts file {path} does not exist: point ssh_known_hosts (or {}) at the nodes' host keys, e.g. a copy of /etc/pve/priv/known_hosts",
+        env::PROXMOX_MCP_SSH_KNOWN_HOSTS
+    )]
+    KnownHostsMissing { cluster: String, path: PathBuf },
+    #[error(
+        "the API schema {path} does not exist: point api_schema (or {}) at apidata.js of pve-docs ({}) or a copy of it",
+        env::PROXMOX_MCP_API_SCHEMA,
+        load::PVE_API_SCHEMA
+    )]
+    ApiSchemaMissing { path: PathBuf },
     #[error(
         "cannot determine a state directory (no home directory): set {} or `state_dir` in the config file",
         env::PROXMOX_MCP_STATE_DIR
@@ -183,6 +216,12 @@ pub(crate) fn printable_user(user: &str) -> String {
         Some(i) => format!("{}…", &user[..i]),
         None => user.to_owned(),
     }
+}
+
+fn in_cluster(cluster: Option<&str>) -> String {
+    cluster
+        .map(|c| format!("cluster `{c}`: "))
+        .unwrap_or_default()
 }
 
 fn at_line(line: Option<usize>) -> String {

@@ -1,5 +1,6 @@
 //! The TOML file format, `config.toml`: one documented struct per table, parsed strictly.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
@@ -11,12 +12,29 @@ use super::secret::Secret;
 ///
 /// ```toml
 /// state_dir = "/var/lib/proxmox-mcp"
+/// api_schema = "/usr/share/pve-docs/api-viewer/apidata.js"
+///
+/// [policy]
+/// protected_vmids = [100, 101]
+/// protected_tags = ["protected", "prod"]
+/// approval_ttl_secs = 600
+///
+/// [audit]
+/// retention_days = 7
 ///
 /// [[cluster]]
 /// name = "home"
 /// url = "https://pve1:8006"
 /// token_id = "mcp@pve!mcp"
 /// token_secret_file = "/etc/proxmox-mcp/home.secret"
+///
+/// [cluster.exec]
+/// executor = "ssh"
+/// ssh_key = "/etc/proxmox-mcp/id_ed25519"
+/// ssh_known_hosts = "/etc/proxmox-mcp/known_hosts"
+///
+/// [cluster.exec.hosts]
+/// pve1 = "10.0.0.11"
 /// ```
 ///
 /// Relative paths in the file are relative to the directory the file is in. The file used is the
@@ -29,6 +47,16 @@ pub struct FileConfig {
     /// `PROXMOX_MCP_STATE_DIR` and the CLI. Default: `/var/lib/proxmox-mcp` when the file is in
     /// `/etc/proxmox-mcp`, else the user's state directory (`~/.local/state/proxmox-mcp`).
     pub state_dir: Option<PathBuf>,
+    /// `api_schema`: the PVE API schema `explain_command` reads descriptions from, `apidata.js`
+    /// or its JSON; it must exist (env `PROXMOX_MCP_API_SCHEMA`). Default:
+    /// `/usr/share/pve-docs/api-viewer/apidata.js` when that file exists (a PVE node), else none.
+    pub api_schema: Option<PathBuf>,
+    /// `[policy]`: what is protected beyond root, and how long approvals last.
+    #[serde(default)]
+    pub policy: FilePolicy,
+    /// `[audit]`: how long the audit log is kept.
+    #[serde(default)]
+    pub audit: FileAudit,
     /// `[[cluster]]` tables, one per Proxmox VE cluster (or standalone node). The first is the
     /// default for tools called without a `cluster` argument, and the one the `PROXMOX_*`
     /// environment variables override.
@@ -82,6 +110,69 @@ pub struct FileCluster {
     pub connect_timeout_secs: Option<u64>,
     /// `request_timeout_secs`: timeout of one API request, default 30, at least 1.
     pub request_timeout_secs: Option<u64>,
+    /// `[cluster.exec]`: how `execute_command` reaches this cluster's nodes (default: it does
+    /// not). The `PROXMOX_MCP_EXECUTOR`/`PROXMOX_MCP_SSH_*` variables override the first cluster's.
+    #[serde(default)]
+    pub exec: FileExec,
+}
+
+/// The `[policy]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePolicy {
+    /// `protected_vmids`: guests whose destructive actions are always refused, e.g. `[100, 101]`;
+    /// each from 100 to 999999999 (env `PROXMOX_MCP_PROTECTED_VMIDS=100,101`). Default none.
+    pub protected_vmids: Option<Vec<u64>>,
+    /// `protected_tags`: guests carrying one of these tags are protected too, compared
+    /// case-insensitively and trimmed; PVE tags (letters, digits, `_`, `-`, `+`, `.`), never empty
+    /// (env `PROXMOX_MCP_PROTECTED_TAGS=protected,prod`). Default `["protected"]`; `[]` turns
+    /// tag protection off.
+    pub protected_tags: Option<Vec<String>>,
+    /// `approval_ttl_secs`: how long an out-of-band approval (and a pending confirmation) stays
+    /// valid, 1 to 86400 (env `PROXMOX_MCP_APPROVAL_TTL_SECS`). Default 600.
+    pub approval_ttl_secs: Option<u64>,
+}
+
+/// The `[audit]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAudit {
+    /// `retention_days`: audit log days older than this are pruned, 1 to 3650
+    /// (env `PROXMOX_MCP_AUDIT_RETENTION_DAYS`). Default 7.
+    pub retention_days: Option<u64>,
+}
+
+/// A `[cluster.exec]` table. The `ssh_*` keys and `hosts` are read whatever the executor, but
+/// the key and known_hosts files are only checked when `executor = "ssh"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileExec {
+    /// `executor`: `"disabled"` (shell commands are refused), `"local"` (commands for
+    /// `local_node` run in this process's host, as its Unix user) or `"ssh"` (OpenSSH to each
+    /// node, strict host key checking) (env `PROXMOX_MCP_EXECUTOR`). Default `"disabled"`.
+    pub executor: Option<String>,
+    /// `local_node`: the node this process runs on, for the local executor
+    /// (env `PROXMOX_MCP_LOCAL_NODE`). Default: the host name up to its first `.`.
+    pub local_node: Option<String>,
+    /// `timeout_secs`: default command timeout, 1 to 600 (env `PROXMOX_MCP_EXEC_TIMEOUT_SECS`).
+    /// Default 60.
+    pub timeout_secs: Option<u64>,
+    /// `ssh_user`: remote user (env `PROXMOX_MCP_SSH_USER`). Default `root`.
+    pub ssh_user: Option<String>,
+    /// `ssh_port`: 1 to 65535 (env `PROXMOX_MCP_SSH_PORT`). Default 22.
+    pub ssh_port: Option<u64>,
+    /// `ssh_key`: private key file; it must exist and be mode 0600 or 0400
+    /// (env `PROXMOX_MCP_SSH_KEY`). Default: the ssh client's own identity.
+    pub ssh_key: Option<PathBuf>,
+    /// `ssh_known_hosts`: known_hosts file the node host keys are checked against, e.g. a copy
+    /// of `/etc/pve/priv/known_hosts`; it must exist (env `PROXMOX_MCP_SSH_KNOWN_HOSTS`).
+    /// Default: `~/.ssh/known_hosts` of the service user, warned about.
+    pub ssh_known_hosts: Option<PathBuf>,
+    /// `ssh_connect_timeout_secs`: ssh connect timeout, 1 to 120. Default 10.
+    pub ssh_connect_timeout_secs: Option<u64>,
+    /// `[cluster.exec.hosts]`: `node = "address"` per node; a node not listed is reached by its
+    /// name (env `PROXMOX_MCP_SSH_HOSTS=pve1=10.0.0.11,pve2=10.0.0.12`, which replaces the table).
+    pub hosts: Option<BTreeMap<String, String>>,
 }
 
 fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {

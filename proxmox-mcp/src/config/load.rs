@@ -18,6 +18,10 @@ pub const SYSTEM_CONFIG_FILE: &str = "/etc/proxmox-mcp/config.toml";
 pub const SYSTEM_STATE_DIR: &str = "/var/lib/proxmox-mcp";
 /// File name of the configuration inside a config directory.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
+/// The PVE API schema of pve-docs, the default `api_schema` where it exists (on a PVE node).
+pub const PVE_API_SCHEMA: &str = "/usr/share/pve-docs/api-viewer/apidata.js";
+/// Where the host name is read, first found wins (the local executor's default `local_node`).
+pub const HOST_NAME_FILES: [&str; 2] = ["/proc/sys/kernel/hostname", "/etc/hostname"];
 /// The OS keyring service under which secrets are stored; the keyring "user" is the cluster name.
 pub const KEYRING_SERVICE: &str = "proxmox-mcp";
 
@@ -128,31 +132,32 @@ impl SecretSource for SystemSecrets {
             }),
         }
     }
+
+    fn check_private_file(&self, what: &'static str, path: &Path) -> Result<(), ConfigError> {
+        check_owner_only(what, path)
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        path.is_file()
+    }
+
+    fn host_name(&self) -> Option<String> {
+        HOST_NAME_FILES
+            .iter()
+            .find_map(|f| std::fs::read_to_string(f).ok())
+    }
 }
 
 /// Read a secret file that only its owner may read (mode 0600 or 0400; any group or other bit
 /// is refused), without trailing whitespace (`echo secret > file` leaves a newline).
 pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
-    let read_err = |source| ConfigError::SecretFileRead {
+    const WHAT: &str = "secret file";
+    check_owner_only(WHAT, path)?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFileRead {
+        what: WHAT,
         path: path.to_owned(),
         source,
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(read_err)?
-            .permissions()
-            .mode()
-            & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(ConfigError::SecretFileMode {
-                path: path.to_owned(),
-                mode,
-            });
-        }
-    }
-    let text = std::fs::read_to_string(path).map_err(read_err)?;
+    })?;
     let secret = text.trim_end();
     if secret.is_empty() {
         return Err(ConfigError::EmptySecret {
@@ -160,6 +165,36 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
         });
     }
     Ok(Secret::new(secret))
+}
+
+/// Check that `path` (a `what`, e.g. "ssh key file") exists and only its owner may read it:
+/// mode 0600 or 0400, any group or other bit is refused (on Unix; elsewhere only existence).
+pub fn check_owner_only(what: &'static str, path: &Path) -> Result<(), ConfigError> {
+    let metadata = std::fs::metadata(path).map_err(|source| ConfigError::SecretFileRead {
+        what,
+        path: path.to_owned(),
+        source,
+    })?;
+    if !metadata.is_file() {
+        return Err(ConfigError::SecretFileRead {
+            what,
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::SecretFileMode {
+                what,
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Store `secret` in the OS keyring for `cluster` (service [`KEYRING_SERVICE`], user = the

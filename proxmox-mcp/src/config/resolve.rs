@@ -1,7 +1,13 @@
 //! The pure merge of file → environment → CLI into a [`Config`], and every check on it.
 //!
-//! Nothing here touches the process: the environment arrives as [`EnvVars`], and secret files and
-//! the OS keyring are read through [`SecretSource`], so every rule is tested with plain data.
+//! Nothing here touches the process: the environment arrives as [`EnvVars`], and secret files,
+//! the OS keyring, the ssh executor's files and the host name are read through [`SecretSource`],
+//! so every rule is tested with plain data. `[cluster.exec]` is merged in `exec`, `[policy]`,
+//! `[audit]` and `api_schema` in `settings`.
+
+mod exec;
+mod settings;
+mod values;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,10 +19,11 @@ use super::error::{printable_user, redact_userinfo};
 pub use super::file::{FileCluster, FileConfig, parse_file};
 use super::load::{self, LoadOptions};
 use super::secret::Secret;
-use super::types::{Auth, ClusterConfig, Config, Timeouts, TlsConfig};
+use super::types::{Auth, ClusterConfig, Config, ExecConfig, Timeouts, TlsConfig};
 use crate::pve::{PveError, auth, tls};
 
-/// Where secret files and keyring entries are read; [`load::SystemSecrets`] is the real one.
+/// Everything `resolve` reads from the host: secret files, keyring entries, the ssh executor's
+/// files and the host name. [`load::SystemSecrets`] is the real one.
 pub trait SecretSource {
     /// The secret in `path` (trailing whitespace removed). The real source refuses files that
     /// users other than the owner may read ([`ConfigError::SecretFileMode`]).
@@ -24,6 +31,14 @@ pub trait SecretSource {
     /// The secret stored for `account` under the service [`load::KEYRING_SERVICE`];
     /// `Ok(None)` when there is no such entry.
     fn read_keyring(&self, account: &str) -> Result<Option<Secret>, ConfigError>;
+    /// Check that `path`, a `what` (e.g. "ssh key file"), exists and that only its owner may
+    /// read it, as secret files are checked ([`load::check_owner_only`]).
+    fn check_private_file(&self, what: &'static str, path: &Path) -> Result<(), ConfigError>;
+    /// Whether `path` is an existing file (the ssh known_hosts, the API schema).
+    fn is_file(&self, path: &Path) -> bool;
+    /// This host's name as the system stores it (untrimmed, maybe fully qualified);
+    /// `None` when it cannot be read.
+    fn host_name(&self) -> Option<String>;
 }
 
 /// Merge the file (with the path it was read from), the environment and the CLI into a
@@ -48,7 +63,9 @@ pub fn resolve(
 /// apply to the first cluster and create it (named `default`) when the file has none and
 /// `PROXMOX_URL` is set. Credentials from the environment replace the file's credentials of the
 /// other kind, so `PROXMOX_USER`/`PROXMOX_PASSWORD` switch a token cluster to ticket auth.
-/// No cluster at all is not an error: `clusters` is then empty.
+/// No cluster at all is not an error: `clusters` is then empty. The `PROXMOX_MCP_*` policy,
+/// audit and schema variables replace the file's values the same way (a list replaces the whole
+/// list), and the executor variables are cluster variables.
 ///
 /// State dir: CLI > `PROXMOX_MCP_STATE_DIR` > the file's `state_dir` > `/var/lib/proxmox-mcp`
 /// for a file in `/etc/proxmox-mcp` > the user's state dir. That last fallback is the one
@@ -69,6 +86,8 @@ pub fn resolve_with_warnings(
         Some(dir) if p.is_relative() => dir.join(p),
         _ => p,
     };
+    let policy = settings::policy(file.policy, env)?;
+    let audit = settings::audit(file.audit, env)?;
 
     let mut drafts = file
         .clusters
@@ -100,6 +119,7 @@ pub fn resolve_with_warnings(
         .into_iter()
         .map(|s| s.finish(secrets))
         .collect::<Result<Vec<_>, _>>()?;
+    let api_schema = settings::api_schema(file.api_schema.map(&in_file), env, secrets)?;
 
     let system_install = source
         .as_deref()
@@ -118,6 +138,9 @@ pub fn resolve_with_warnings(
             clusters,
             state_dir,
             source,
+            policy,
+            audit,
+            api_schema,
         },
         warnings,
     ))
@@ -161,6 +184,7 @@ struct Draft {
     insecure: Option<bool>,
     connect_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
+    exec: ExecConfig,
 }
 
 impl Draft {
@@ -192,6 +216,7 @@ impl Draft {
                     .then_some(("password_keyring", SecretFrom::Keyring)),
             ],
         )?;
+        let exec = exec::from_file(c.exec, &cluster, in_file)?;
         Ok(Self {
             name: c.name,
             url: c.url,
@@ -205,6 +230,7 @@ impl Draft {
             insecure: c.insecure,
             connect_timeout_secs: c.connect_timeout_secs,
             request_timeout_secs: c.request_timeout_secs,
+            exec,
         })
     }
 
@@ -331,6 +357,7 @@ impl Draft {
                 "request_timeout_secs",
             )?,
         };
+        exec::warn(&name, &self.exec, warnings);
         Ok(Shape {
             name,
             url,
@@ -341,6 +368,7 @@ impl Draft {
                 insecure,
             },
             timeouts,
+            exec: self.exec,
         })
     }
 }
@@ -352,6 +380,7 @@ struct Shape {
     auth: PendingAuth,
     tls: TlsConfig,
     timeouts: Timeouts,
+    exec: ExecConfig,
 }
 
 enum PendingAuth {
@@ -394,12 +423,14 @@ impl Shape {
                 user,
             },
         };
+        let exec = exec::finish(&self.name, self.exec, secrets)?;
         Ok(ClusterConfig {
             name: self.name,
             url: self.url,
             auth,
             tls: self.tls,
             timeouts: self.timeouts,
+            exec,
         })
     }
 }
@@ -514,7 +545,7 @@ fn apply_env(drafts: &mut Vec<Draft>, env: &EnvVars) -> Result<(), ConfigError> 
             });
         }
     }
-    Ok(())
+    exec::apply_env(&mut d.exec, env)
 }
 
 /// `https://host[:port]` with no path, credentials, query or fragment; `/api2/json` is dropped.

@@ -1,5 +1,6 @@
 //! The resolved configuration: what the engine runs with after file, environment and CLI are merged.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +15,117 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// The file the configuration came from, if any.
     pub source: Option<PathBuf>,
+    /// `[policy]`: protected guests and out-of-band approvals.
+    pub policy: PolicyConfig,
+    /// `[audit]`: retention of the audit log.
+    pub audit: AuditConfig,
+    /// `api_schema`: the PVE API schema `explain_command` reads descriptions from
+    /// (`apidata.js` or its JSON). Default: `/usr/share/pve-docs/api-viewer/apidata.js` if present.
+    pub api_schema: Option<PathBuf>,
+}
+
+/// `[policy]`: what the policy engine protects beyond root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// Guests whose destructive actions are always refused.
+    pub protected_vmids: BTreeSet<u32>,
+    /// Guests carrying one of these tags are protected too (default `protected`).
+    pub protected_tags: BTreeSet<String>,
+    /// How long an out-of-band approval (and a pending confirmation) stays valid.
+    pub approval_ttl: Duration,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            protected_vmids: BTreeSet::new(),
+            protected_tags: BTreeSet::from(["protected".to_string()]),
+            approval_ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `[audit]`: how long audit records are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// Day files older than this are pruned (default 7 days).
+    pub retention: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            retention: Duration::from_secs(7 * 86_400),
+        }
+    }
+}
+
+/// How `execute_command` reaches a node's shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutorKind {
+    /// Shell commands are refused (the default: running commands is opt-in).
+    #[default]
+    Disabled,
+    /// We run on the node: commands for `local_node` run here, as our own Unix user.
+    Local,
+    /// OpenSSH client to each node, strict host key checking.
+    Ssh,
+}
+
+/// `[cluster.exec]`: shell command execution on this cluster's nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecConfig {
+    pub executor: ExecutorKind,
+    /// The node this process runs on (local executor). Default: the host name.
+    pub local_node: Option<String>,
+    /// Default command timeout (60 s); a call may ask for up to [`ExecConfig::MAX_TIMEOUT`].
+    pub timeout: Duration,
+    pub ssh: SshConfig,
+}
+
+impl ExecConfig {
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig {
+            executor: ExecutorKind::Disabled,
+            local_node: None,
+            timeout: Duration::from_secs(60),
+            ssh: SshConfig::default(),
+        }
+    }
+}
+
+/// SSH settings of the `ssh` executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshConfig {
+    /// Remote user (default `root`).
+    pub user: String,
+    /// Port (default 22).
+    pub port: u16,
+    /// Private key file (`-i`); must be mode 0600/0400. Default: the ssh client's own.
+    pub key: Option<PathBuf>,
+    /// known_hosts file (`UserKnownHostsFile`); host keys are always checked strictly.
+    pub known_hosts: Option<PathBuf>,
+    /// Address per node name; a node not listed is reached by its name.
+    pub hosts: BTreeMap<String, String>,
+    /// Connect timeout (default 10 s).
+    pub connect_timeout: Duration,
+}
+
+impl Default for SshConfig {
+    fn default() -> Self {
+        SshConfig {
+            user: "root".into(),
+            port: 22,
+            key: None,
+            known_hosts: None,
+            hosts: BTreeMap::new(),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Config {
@@ -36,6 +148,7 @@ pub struct ClusterConfig {
     pub auth: Auth,
     pub tls: TlsConfig,
     pub timeouts: Timeouts,
+    pub exec: ExecConfig,
 }
 
 impl ClusterConfig {
@@ -60,6 +173,7 @@ impl ClusterConfig {
                 ..TlsConfig::default()
             },
             timeouts: Timeouts::default(),
+            exec: ExecConfig::default(),
         }
     }
 }

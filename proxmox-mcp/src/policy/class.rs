@@ -18,6 +18,21 @@ pub enum Class {
     Exec,
 }
 
+/// A plain string enum in schemas: the variant docs would cost `tools/list` bytes on every tool.
+impl schemars::JsonSchema for Class {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Class".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "enum": ["read", "lifecycle", "modify", "destructive", "exec"]})
+    }
+}
+
 impl Class {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -4,6 +4,16 @@
 //! The most dangerous part decides the [`Analysis::class`]; anything that cannot be parsed or
 //! inspected (computed command names, encoded payloads piped into a shell) is Destructive, and a
 //! non-empty [`Analysis::protected`] means the command must be refused whatever the mode.
+//!
+//! Protected paths come in two lists. Writing `/etc/pve/priv`, `/etc/pve/user.cfg`,
+//! `/root/.ssh`, `/etc/passwd`, `/etc/shadow`, `/etc/sudoers*` is refused. Reading is refused
+//! only for secrets, which must never reach the assistant: `/etc/pve/priv`, TLS and SSH private
+//! keys, `/etc/shadow`, the cluster database, corosync and Ceph keys. A secret named as an
+//! argument, inside inline code, in an input redirection, or under the directory a recursive
+//! reader (`grep -r`, `rg`, `find -exec`, `tar -c` to standard output) walks counts; programs
+//! that only show names or metadata (`ls`, `stat`, `test`, `du`) may name them. Copies made
+//! through a parent directory (`cp -a /etc /tmp/x`) and file names fed through pipes
+//! (`find /etc/pve/priv | xargs cat`) are not followed.
 
 mod classify;
 mod knowledge;
@@ -13,6 +23,7 @@ mod paths;
 mod pve;
 mod targets;
 mod tools;
+mod vmids;
 mod wrappers;
 
 use serde::Serialize;
@@ -58,6 +69,8 @@ pub enum Protected {
     OwnIdentity(String),
     /// Writing `/etc/pve/priv`, `/root/.ssh`, `/etc/shadow`, `/etc/sudoers*` and friends.
     ProtectedPath(String),
+    /// Reading a secret: `/etc/pve/priv/*`, private keys, `/etc/shadow` and friends.
+    SecretRead(String),
 }
 
 impl std::fmt::Display for Protected {
@@ -71,6 +84,10 @@ impl std::fmt::Display for Protected {
                 write!(f, "changes this server's own user, token or ACL ({s})")
             }
             Protected::ProtectedPath(s) => write!(f, "writes the protected path {s}"),
+            Protected::SecretRead(s) => write!(
+                f,
+                "reads the secret {s}, and secrets must never reach the assistant"
+            ),
         }
     }
 }

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::Class;
-use super::api::classify_api;
+use super::api::classify_api_call;
 use super::command::{Analysis, Protected};
 use super::decision::Decision;
 use super::mode::Mode;
@@ -50,10 +50,11 @@ impl Request {
         }
     }
 
-    /// A raw API request: classified by [`classify_api`], checked by [`api_protection`].
+    /// A raw API request: classified by [`classify_api_call`] (parameters can raise the
+    /// class), checked by [`api_protection`].
     pub fn api(method: &str, path: &str, params: &Map<String, Value>, id: &Identity) -> Self {
         Request {
-            class: classify_api(method, path),
+            class: classify_api_call(method, path, params),
             protected: api_protection(method, path, params, id),
             target_guest: None,
         }

@@ -3,6 +3,20 @@
 //!
 //! Every spelling is reduced before comparing: `root%40pam`, `ROOT@PAM`, doubled or trailing
 //! slashes, `/api2/<format>` prefixes, quotes and whitespace around list items.
+//!
+//! What is protected, in one place:
+//! - **Changing** root@pam, our own user, token or ACLs, or removing our own node: refused in
+//!   every mode, through the API (here) and through commands ([`super::command`]).
+//! - **Writing** `/etc/pve/priv`, `/etc/pve/user.cfg`, `/root/.ssh`, `/etc/shadow`,
+//!   `/etc/passwd`, `/etc/sudoers*` with a command: refused in every mode.
+//! - **Reading secrets** with a command (`/etc/pve/priv/*`, TLS and SSH private keys,
+//!   `/etc/shadow`, the cluster database): refused in every mode, so they never reach the
+//!   assistant ([`super::command::Protected::SecretRead`]). Listing or testing for them is fine.
+//! - **Reading through the API** is never a protection hit: GETs change nothing, and the API
+//!   does not hand out those files (reading root@pam's user entry or ACLs stays allowed).
+//! - **Protected guests** (configured vmids, tags, PVE's `protection: 1`) refuse Destructive
+//!   work, and lifting a guest's protection or changing its tags is Destructive
+//!   ([`super::api::classify_api_call`]), so it cannot be used to get around them.
 
 use std::collections::BTreeSet;
 

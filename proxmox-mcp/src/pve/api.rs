@@ -47,6 +47,11 @@ impl Pve {
         Pve(api)
     }
 
+    /// A client that fails every request with `reason` (no cluster is configured).
+    pub fn unavailable(reason: String) -> Self {
+        Self::new(Arc::new(Unavailable(reason)))
+    }
+
     pub fn api(&self) -> &dyn PveApi {
         self.0.as_ref()
     }
@@ -256,6 +261,24 @@ pub(crate) fn unwrap_agent_result(data: Value) -> Result<Value, PveError> {
         });
     }
     Ok(result)
+}
+
+/// The client of [`Pve::unavailable`].
+struct Unavailable(String);
+
+impl PveApi for Unavailable {
+    fn call<'a>(
+        &'a self,
+        _method: Method,
+        _path: &'a str,
+        _params: &'a Params,
+    ) -> futures::future::BoxFuture<'a, Result<Value, PveError>> {
+        Box::pin(async move { Err(PveError::Config(self.0.clone())) })
+    }
+
+    fn base_url(&self) -> &str {
+        "(no cluster)"
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `proxmox_api`: a raw call for anything the dedicated tools do not cover, confined to
-//! `/api2/json` by a strict path normaliser. Reads only until the policy engine arrives.
+//! `/api2/json` by a strict path normaliser. Every method; each call is classified from its
+//! method, path and parameters ([`crate::policy::api`]) and decided like any other tool call.
 
 use std::collections::BTreeMap;
 
@@ -7,8 +8,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Hints, Render, ToolCtx, ToolDef, ToolError};
+use super::{AssessCtx, Assessment, Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::policy::Class;
+use crate::policy::api::target_vmid;
+use crate::policy::engine::Request;
 use crate::pve::{Method, Params};
 
 /// Text the model reads is cut here (structured content keeps more).
@@ -18,25 +21,61 @@ const MAX_STRUCTURED_BYTES: usize = 1024 * 1024;
 const MAX_PATH_BYTES: usize = 1024;
 
 pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
-        "proxmox_api",
-        "Raw Proxmox API call",
-        "Raw Proxmox API request for anything the other tools lack. path is relative to \
-         /api2/json (e.g. /nodes/pve1/disks/list); params go in the query string. GET only \
-         for now.",
-        Class::Read,
-        Hints {
-            read_only: true,
-            destructive: false,
-            idempotent: true,
-            open_world: false,
-        },
-        &["GET *"],
-        proxmox_api,
-    )]
+    vec![
+        ToolDef::new(
+            "proxmox_api",
+            "Raw Proxmox API call",
+            "Raw Proxmox API request for anything the other tools lack. path is relative to \
+         /api2/json (e.g. /nodes/pve1/disks/list). Writes are classified by method and path \
+         and may need a human's approval; root@pam is never changed.",
+            Class::Destructive,
+            Hints {
+                read_only: false,
+                destructive: true,
+                idempotent: false,
+                open_world: false,
+            },
+            &["GET *", "POST *", "PUT *", "DELETE *"],
+            proxmox_api,
+        )
+        .assessed_by(assess),
+    ]
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+fn method_name(m: HttpMethod) -> &'static str {
+    match m {
+        HttpMethod::GET => "GET",
+        HttpMethod::POST => "POST",
+        HttpMethod::PUT => "PUT",
+        HttpMethod::DELETE => "DELETE",
+    }
+}
+
+/// Classify one request: method, path and parameters through the policy's API rules; GETs with
+/// side effects (files, consoles, outside contact) count as command execution.
+fn assess(ctx: &AssessCtx<'_>, p: ApiParams) -> Result<Assessment, ToolError> {
+    let method = method_name(p.method.unwrap_or(HttpMethod::GET));
+    let path = normalize_path(&p.path).map_err(ToolError::InvalidArgs)?;
+    let params = to_params(p.params)?;
+    let mut request = Request::api(method, &path, &params, ctx.identity);
+    let mut summary = format!("{method} {path}");
+    if method == "GET"
+        && let Some(why) = risky_get(&path)
+    {
+        request.class = request.class.max(Class::Exec);
+        summary.push_str(&format!(" (it {why})"));
+    }
+    if !params.is_empty() {
+        // What the human approves is shown with secrets (passwords, keys) masked.
+        let shown = crate::audit::redact::redact_value(&Value::Object(params)).to_string();
+        summary.push_str(&format!(" with {}", super::render::clip(&shown, 400)));
+    }
+    Ok(Assessment::new(request, summary)
+        .target(format!("{method} {path}"))
+        .guests(target_vmid(&path)))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum HttpMethod {
     #[serde(alias = "get")]
     GET,
@@ -65,6 +104,9 @@ pub struct ApiResult {
     /// Normalised path
     pub path: String,
     pub data: Value,
+    /// The task a write started, when PVE returned one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upid: Option<String>,
     /// Why data is null
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
@@ -223,23 +265,20 @@ fn to_params(params: Option<BTreeMap<String, Value>>) -> Result<Params, ToolErro
 }
 
 async fn proxmox_api(ctx: ToolCtx, p: ApiParams) -> Result<ApiResult, ToolError> {
-    let method = p.method.unwrap_or(HttpMethod::GET);
+    let verb = p.method.unwrap_or(HttpMethod::GET);
     let path = normalize_path(&p.path).map_err(ToolError::InvalidArgs)?;
-    if method != HttpMethod::GET {
-        return Err(ToolError::Refused(format!(
-            "{method:?} {path} refused: proxmox_api only reads (GET) in this version. Writes \
-             arrive with the policy engine (classification, human confirmation, audit log); \
-             until then use a GET, or the Proxmox web UI for changes."
-        )));
-    }
-    if let Some(why) = risky_get(&path) {
-        return Err(ToolError::Refused(format!(
-            "GET {path} refused: it {why}, so it is not a plain read. Calls like this arrive \
-             with the policy engine (human confirmation, audit log)."
-        )));
-    }
+    let method = match verb {
+        HttpMethod::GET => Method::Get,
+        HttpMethod::POST => Method::Post,
+        HttpMethod::PUT => Method::Put,
+        HttpMethod::DELETE => Method::Delete,
+    };
     let params = to_params(p.params)?;
-    let data = ctx.pve.call(Method::Get, &path, &params).await?;
+    let data = ctx.pve.call(method, &path, &params).await?;
+    let upid = data
+        .as_str()
+        .filter(|s| s.starts_with("UPID:"))
+        .map(str::to_owned);
     let size = serde_json::to_vec(&data).map(|v| v.len()).unwrap_or(0);
     let (data, truncated) = if size > MAX_STRUCTURED_BYTES {
         (
@@ -253,9 +292,10 @@ async fn proxmox_api(ctx: ToolCtx, p: ApiParams) -> Result<ApiResult, ToolError>
         (data, None)
     };
     Ok(ApiResult {
-        method: "GET",
+        method: method_name(verb),
         path,
         data,
+        upid,
         truncated,
     })
 }

@@ -1,20 +1,55 @@
 //! Table-driven tests of `resolve`: one `check` over file, environment, secret files and keyring.
+//! The `[cluster.exec]` cases are in `exec`, the `[policy]`/`[audit]`/`api_schema` ones in
+//! `settings`.
+
+mod exec;
+mod settings;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
 use crate::config::env::*;
+use crate::config::types::{AuditConfig, ExecutorKind, PolicyConfig, SshConfig};
 
-/// Real secret files (so the mode check runs), a keyring made of a map.
-struct Fake(BTreeMap<String, String>);
+/// Real secret and key files (so the mode checks run), a keyring made of a map, an injected host
+/// name. A file exists when it is a real file in the temp dir or is listed in `present`, so the
+/// host's own `/usr/share/pve-docs` never matters.
+#[derive(Default)]
+struct Fake {
+    keyring: BTreeMap<String, String>,
+    host_name: Option<String>,
+    present: Vec<PathBuf>,
+}
+
+impl Fake {
+    fn keyring<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Fake {
+            keyring: entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..Fake::default()
+        }
+    }
+}
 
 impl SecretSource for Fake {
     fn read_file(&self, path: &Path) -> Result<Secret, ConfigError> {
         load::read_secret_file(path)
     }
     fn read_keyring(&self, account: &str) -> Result<Option<Secret>, ConfigError> {
-        Ok(self.0.get(account).map(Secret::new))
+        Ok(self.keyring.get(account).map(Secret::new))
+    }
+    fn check_private_file(&self, what: &'static str, path: &Path) -> Result<(), ConfigError> {
+        load::check_owner_only(what, path)
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.present.iter().any(|p| p == path)
+            || (path.starts_with(std::env::temp_dir()) && path.is_file())
+    }
+    fn host_name(&self) -> Option<String> {
+        self.host_name.clone()
     }
 }
 
@@ -31,6 +66,10 @@ struct Case<'a> {
     files: &'a [(&'a str, &'a str, u32)],
     keyring: &'a [(&'a str, &'a str)],
     cli_state: Option<&'a str>,
+    /// What the host name files hold (`None`: they cannot be read).
+    host_name: Option<&'a str>,
+    /// Paths outside `{dir}` that exist.
+    present: &'a [&'a str],
     expect: Result<&'a str, &'a str>,
     /// Each warning must contain the matching entry; the counts must agree.
     warnings: &'a [&'a str],
@@ -44,6 +83,8 @@ const BASE: Case<'static> = Case {
     files: &[],
     keyring: &[],
     cli_state: None,
+    host_name: None,
+    present: &[],
     expect: Ok(""),
     warnings: &[],
 };
@@ -74,7 +115,8 @@ const HOME_SECRET: &[(&str, &str, u32)] = &[(
     0o600,
 )];
 
-/// `name url auth [ca=..] [fp=AA:BB:CC] [insecure] connect/request` per cluster, then `state=..`;
+/// `name url auth [ca=..] [fp=AA:BB:CC] [insecure] connect/request [exec[..]]` per cluster, then
+/// `policy[..]`, `audit=..d`, `schema=..` when they are not the defaults, then `state=..`;
 /// a token secret shows only its first group (`eeeeeeee`), a password all of it.
 fn render(config: &Config, dir: &str) -> String {
     let mut parts: Vec<String> = config
@@ -100,15 +142,73 @@ fn render(config: &Config, dir: &str) -> String {
                 line += " insecure";
             }
             let t = c.timeouts;
-            line + &format!(" {}/{}", t.connect.as_secs(), t.request.as_secs())
+            line += &format!(" {}/{}", t.connect.as_secs(), t.request.as_secs());
+            if c.exec != ExecConfig::default() {
+                line += &render_exec(&c.exec);
+            }
+            line
         })
         .collect();
+    let policy = &config.policy;
+    if *policy != PolicyConfig::default() {
+        let vmids: Vec<_> = policy.protected_vmids.iter().map(u32::to_string).collect();
+        let tags: Vec<_> = policy.protected_tags.iter().cloned().collect();
+        parts.push(format!(
+            "policy[vmids={} tags={} ttl={}s]",
+            vmids.join(","),
+            tags.join(","),
+            policy.approval_ttl.as_secs()
+        ));
+    }
+    if config.audit != AuditConfig::default() {
+        parts.push(format!(
+            "audit={}d",
+            config.audit.retention.as_secs() / 86_400
+        ));
+    }
+    if let Some(schema) = &config.api_schema {
+        parts.push(format!("schema={}", schema.display()));
+    }
     parts.push(format!("state={}", config.state_dir.display()));
     let mut out = parts.join("; ").replace(dir, "{dir}");
     if let Some(user) = load::user_state_dir() {
         out = out.replace(&user.display().to_string(), "{user}");
     }
     out
+}
+
+/// ` exec[kind timeout [node=..] [user:port connect [key=..] [kh=..] [hosts=n=a,..]]]`; the
+/// ssh part only when it is not the default.
+fn render_exec(e: &ExecConfig) -> String {
+    let kind = match e.executor {
+        ExecutorKind::Disabled => "disabled",
+        ExecutorKind::Local => "local",
+        ExecutorKind::Ssh => "ssh",
+    };
+    let mut out = format!(" exec[{kind} {}s", e.timeout.as_secs());
+    if let Some(node) = &e.local_node {
+        out += &format!(" node={node}");
+    }
+    let ssh = &e.ssh;
+    if *ssh != SshConfig::default() {
+        out += &format!(
+            " {}:{} {}s",
+            ssh.user,
+            ssh.port,
+            ssh.connect_timeout.as_secs()
+        );
+        if let Some(key) = &ssh.key {
+            out += &format!(" key={}", key.display());
+        }
+        if let Some(kh) = &ssh.known_hosts {
+            out += &format!(" kh={}", kh.display());
+        }
+        if !ssh.hosts.is_empty() {
+            let hosts: Vec<_> = ssh.hosts.iter().map(|(n, a)| format!("{n}={a}")).collect();
+            out += &format!(" hosts={}", hosts.join(","));
+        }
+    }
+    out + "]"
 }
 
 fn check(case: Case<'_>) {
@@ -122,10 +222,11 @@ fn check(case: Case<'_>) {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).unwrap();
     }
     let env = EnvVars::from_pairs(case.env.iter().map(|(k, v)| (*k, fill(v))));
-    let keyring = case
-        .keyring
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()));
+    let fake = Fake {
+        host_name: case.host_name.map(str::to_owned),
+        present: case.present.iter().map(PathBuf::from).collect(),
+        ..Fake::keyring(case.keyring.iter().copied())
+    };
     let opts = LoadOptions {
         config_path: None,
         state_dir: case.cli_state.map(|s| PathBuf::from(fill(s))),
@@ -137,7 +238,7 @@ fn check(case: Case<'_>) {
             parse_file(&path, &fill(text)).map(|f| (path, f))
         })
         .transpose()
-        .and_then(|file| resolve_with_warnings(file, &env, &Fake(keyring.collect()), &opts));
+        .and_then(|file| resolve_with_warnings(file, &env, &fake, &opts));
     match (result, case.expect) {
         (Ok((config, warnings)), Ok(want)) => {
             assert_eq!(render(&config, dir), want, "case `{name}`");
@@ -640,8 +741,21 @@ fn errors() {
 /// Every key of the format, as the README documents it.
 #[test]
 fn the_full_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("id_ed25519");
+    std::fs::write(&key, "key").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let full = r#"
         state_dir = "/var/lib/proxmox-mcp"
+        api_schema = "apidata.js"
+
+        [policy]
+        protected_vmids = [100, 101]
+        protected_tags = ["protected", "Prod"]
+        approval_ttl_secs = 900
+
+        [audit]
+        retention_days = 30
 
         [[cluster]]
         name = "home"
@@ -654,16 +768,38 @@ fn the_full_example() {
         connect_timeout_secs = 5
         request_timeout_secs = 30
 
+        [cluster.exec]
+        executor = "ssh"
+        local_node = "pve1"
+        timeout_secs = 120
+        ssh_user = "mcp"
+        ssh_port = 2222
+        ssh_key = "{key}"
+        ssh_known_hosts = "known_hosts"
+        ssh_connect_timeout_secs = 5
+
+        [cluster.exec.hosts]
+        pve1 = "10.0.0.11"
+        pve2 = "10.0.0.12"
+
         [[cluster]]
         name = "lab"
         url = "https://10.0.0.5:8006"
         user = "root@pam"
         password_keyring = true
-        "#;
+        "#
+    .replace("{key}", key.to_str().unwrap());
     let path = Path::new("/etc/proxmox-mcp/config.toml");
-    let file = parse_file(path, full).unwrap();
+    let file = parse_file(path, &full).unwrap();
     assert_eq!(file.clusters.len(), 2);
-    let fake = Fake([("lab".to_owned(), "pw".to_owned())].into_iter().collect());
+    let present = [
+        "/etc/proxmox-mcp/known_hosts",
+        "/etc/proxmox-mcp/apidata.js",
+    ];
+    let fake = Fake {
+        present: present.iter().map(PathBuf::from).collect(),
+        ..Fake::keyring([("lab", "pw")])
+    };
     // The secret file does not exist here: the keyring cluster alone shows the rest resolves.
     let err = resolve_with_warnings(
         Some((path.into(), file.clone())),
@@ -679,12 +815,10 @@ fn the_full_example() {
     let mut file = file;
     file.clusters[0].token_secret_file = None;
     file.clusters[0].token_secret_keyring = Some(true);
-    let fake = Fake(
-        [("lab", "pw"), ("home", KEYRING_SECRET)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-    );
+    let fake = Fake {
+        present: present.iter().map(PathBuf::from).collect(),
+        ..Fake::keyring([("lab", "pw"), ("home", KEYRING_SECRET)])
+    };
     let (config, warnings) = resolve_with_warnings(
         Some((path.into(), file)),
         &EnvVars::default(),
@@ -693,9 +827,12 @@ fn the_full_example() {
     )
     .unwrap();
     assert_eq!(
-        render(&config, "/nowhere"),
-        "home https://pve1:8006 token mcp@pve!mcp=cccccccc ca=/etc/proxmox-mcp/pve-root-ca.pem fp=AA:BB:CC 5/30; \
-         lab https://10.0.0.5:8006 password root@pam=pw 5/30; state=/var/lib/proxmox-mcp"
+        render(&config, tmp.path().to_str().unwrap()),
+        "home https://pve1:8006 token mcp@pve!mcp=cccccccc ca=/etc/proxmox-mcp/pve-root-ca.pem fp=AA:BB:CC 5/30 \
+         exec[ssh 120s node=pve1 mcp:2222 5s key={dir}/id_ed25519 kh=/etc/proxmox-mcp/known_hosts hosts=pve1=10.0.0.11,pve2=10.0.0.12]; \
+         lab https://10.0.0.5:8006 password root@pam=pw 5/30; \
+         policy[vmids=100,101 tags=prod,protected ttl=900s]; audit=30d; schema=/etc/proxmox-mcp/apidata.js; \
+         state=/var/lib/proxmox-mcp"
     );
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("/api2/json suffix"));
@@ -716,7 +853,7 @@ fn fingerprints_are_read_like_the_tls_setup_reads_them() {
     ] {
         let env = EnvVars::from_pairs([URL, ID, SECRET, (PROXMOX_FINGERPRINT, input.as_str())]);
         let (config, _) =
-            resolve_with_warnings(None, &env, &Fake(BTreeMap::new()), &LoadOptions::default())
+            resolve_with_warnings(None, &env, &Fake::default(), &LoadOptions::default())
                 .unwrap_or_else(|e| panic!("{input}: {e}"));
         assert_eq!(
             config.clusters[0].tls.fingerprint.as_deref(),
@@ -778,7 +915,7 @@ fn no_secret_in_any_message() {
         let result = resolve_with_warnings(
             None,
             &EnvVars::from_pairs(env),
-            &Fake(BTreeMap::new()),
+            &Fake::default(),
             &LoadOptions::default(),
         );
         let texts = match result {

@@ -287,10 +287,16 @@ impl<'a> Walker<'a> {
                 match r.kind {
                     RedirKind::HereDoc => stdin = Stdin::Text(r.body.clone()),
                     RedirKind::HereString if !target.dynamic => stdin = Stdin::Text(target.text),
-                    RedirKind::HereString | RedirKind::In => stdin = Stdin::Unknown,
-                    RedirKind::Out | RedirKind::Append | RedirKind::ReadWrite => {
+                    RedirKind::HereString => stdin = Stdin::Unknown,
+                    RedirKind::In => {
+                        self.check_secret_redirect(&target);
+                        stdin = Stdin::Unknown
+                    }
+                    RedirKind::ReadWrite => {
+                        self.check_secret_redirect(&target);
                         writes.push((r.kind, target))
                     }
+                    RedirKind::Out | RedirKind::Append => writes.push((r.kind, target)),
                     RedirKind::Dup => {}
                 }
             }
@@ -350,6 +356,12 @@ impl<'a> Walker<'a> {
         ];
         if block.iter().any(|b| dev.starts_with(b)) || path == "/proc/sysrq-trigger" {
             return (Destructive, format!("writes raw data to {path}"));
+        }
+        if paths::is_guest_config(&path) {
+            return (
+                Destructive,
+                format!("writes {path}: {}", super::targets::GUEST_CONFIG_NOTE),
+            );
         }
         match kind {
             RedirKind::Out if truncate_only => (Destructive, format!("truncates {path}")),

@@ -1,5 +1,10 @@
 //! Path and account-name matching that variants cannot slip past: `//etc/./shadow`, globs,
 //! `root%40pam`, `ROOT@PAM`.
+//!
+//! Two lists: [`PROTECTED`] may not be written, [`SECRETS`] may not be read either. They differ
+//! on purpose: `/etc/passwd`, `/etc/sudoers`, `/etc/pve/user.cfg` and
+//! `/root/.ssh/authorized_keys` are worth reading when diagnosing and hold no secret, while
+//! `/etc/pve/priv`, private keys and password hashes must never reach the assistant.
 
 /// Files and trees no command may write, whatever the mode. `sudoers` also covers `sudoers.*`.
 pub(crate) const PROTECTED: &[&str] = &[
@@ -13,6 +18,42 @@ pub(crate) const PROTECTED: &[&str] = &[
     "/etc/sudoers",
     "/etc/sudoers.d",
 ];
+
+/// Files and trees whose contents are secrets: no command may read them, whatever the mode
+/// (`*` is a glob; `id_*` never matches a `.pub` public key).
+pub(crate) const SECRETS: &[&str] = &[
+    "/etc/pve/priv",
+    "/etc/pve/local/pve-ssl.key",
+    "/etc/pve/local/pveproxy-ssl.key",
+    "/etc/pve/nodes/*/pve-ssl.key",
+    "/etc/pve/nodes/*/pveproxy-ssl.key",
+    "/var/lib/pve-cluster",
+    "/etc/corosync/authkey",
+    "/etc/ceph/*keyring",
+    "/root/.ssh/id_*",
+    "/home/*/.ssh/id_*",
+    "/etc/ssh/ssh_host_*_key",
+    "/etc/ssl/private",
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+];
+
+/// A guest's configuration file: writing it directly bypasses the API's checks (and can drop
+/// `protection: 1` or a protected tag).
+pub(crate) fn is_guest_config(path: &str) -> bool {
+    [
+        "/etc/pve/qemu-server/*",
+        "/etc/pve/lxc/*",
+        "/etc/pve/local/qemu-server/*",
+        "/etc/pve/local/lxc/*",
+        "/etc/pve/nodes/*/qemu-server/*",
+        "/etc/pve/nodes/*/lxc/*",
+    ]
+    .iter()
+    .any(|g| glob_match(g, path))
+}
 
 /// Directories whose programs we trust to be what their name says.
 const SYSTEM_DIRS: &[&str] = &[
@@ -124,6 +165,50 @@ pub(crate) fn protected_hit(pattern: &str) -> Option<(&'static str, Hit)> {
         ancestor.get_or_insert((*prot, Hit::Ancestor));
     }
     ancestor
+}
+
+/// Checks a normalised path pattern against [`SECRETS`]: the path is (or may be, through a
+/// glob) a secret or inside a secret tree ([`Hit::Inside`]), or, for a `recursive` reader, a
+/// parent of one ([`Hit::Ancestor`]).
+pub(crate) fn secret_hit(pattern: &str, recursive: bool) -> Option<(&'static str, Hit)> {
+    let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let mut ancestor = None;
+    for secret in SECRETS {
+        let sc: Vec<&str> = secret.split('/').filter(|c| !c.is_empty()).collect();
+        let n = comps.len().min(sc.len());
+        if !(0..n).all(|k| may_overlap(comps[k], sc[k])) {
+            continue;
+        }
+        if comps.len() < sc.len() {
+            ancestor.get_or_insert((*secret, Hit::Ancestor));
+            continue;
+        }
+        let public_key = comps.len() == sc.len()
+            && sc[n - 1].contains('*')
+            && unescape(comps[n - 1]).ends_with(".pub");
+        if !public_key {
+            return Some((secret, Hit::Inside));
+        }
+    }
+    ancestor.filter(|_| recursive)
+}
+
+/// Whether an argument component (glob pattern, quoted characters escaped) and a component
+/// of [`SECRETS`] (plain, or with `*`) can name the same file. Two globs are taken to overlap.
+fn may_overlap(arg: &str, secret: &str) -> bool {
+    let arg_glob = {
+        let mut esc = false;
+        arg.chars().any(|c| {
+            let live = !esc && matches!(c, '*' | '?' | '[');
+            esc = !esc && c == '\\';
+            live
+        })
+    };
+    match (arg_glob, secret.contains('*')) {
+        (_, false) => glob_match(arg, secret),
+        (false, true) => glob_match(secret, &unescape(arg)),
+        (true, true) => true,
+    }
 }
 
 fn unescape(s: &str) -> String {

@@ -1,7 +1,8 @@
 //! What the Proxmox VE command-line tools do, by subcommand.
 
 use super::knowledge::{Verdict, v};
-use crate::policy::Class::{self, Destructive, Exec, Lifecycle, Modify, Read};
+use crate::policy::Class::{Destructive, Exec, Lifecycle, Modify, Read};
+use crate::policy::api::{classify_api_call, cli_options, unprotects};
 
 fn sub(args: &[String], k: usize) -> &str {
     args.get(k).map(String::as_str).unwrap_or("")
@@ -166,6 +167,10 @@ fn qm(s0: &str, s1: &str, args: &[String]) -> Verdict {
         ),
         "disk" if s1 == "unlink" => v(Destructive, "unlinks and deletes VM disks"),
         "template" => v(Modify, "turns the VM into a template (irreversible)").irreversible(),
+        "set" if unprotects(&cli_options(args.get(1..).unwrap_or_default())) => v(
+            Destructive,
+            "lifts the VM's protection flag or changes its tags (a protected tag could go)",
+        ),
         "set" if has(args, &["--delete", "-delete"]) => {
             v(Modify, "removes VM configuration entries")
         }
@@ -195,6 +200,10 @@ fn pct(s0: &str, args: &[String]) -> Verdict {
             "destroys or rolls back a container or its data",
         ),
         "restore" => restore(args),
+        "set" if unprotects(&cli_options(args.get(1..).unwrap_or_default())) => v(
+            Destructive,
+            "lifts the container's protection flag or changes its tags (a protected tag could go)",
+        ),
         "template" => {
             v(Modify, "turns the container into a template (irreversible)").irreversible()
         }
@@ -220,24 +229,26 @@ fn restore(args: &[String]) -> Verdict {
     }
 }
 
+/// `pvesh VERB PATH --key value…`: the same classification as a raw API request, parameters
+/// included, so `pvesh create /nodes/x/status --command reboot` is the node reboot it is.
 fn pvesh(s0: &str, args: &[String]) -> Verdict {
-    let path = super::paths::normalize(sub(args, 1), Some("/")).unwrap_or_default();
-    let path = path
-        .strip_prefix("/api2/json")
-        .or_else(|| path.strip_prefix("/api2/extjs"))
-        .unwrap_or(&path);
-    let last = path.rsplit('/').next().unwrap_or("");
-    let class: Class = match s0 {
-        "get" | "ls" | "usage" | "help" | "" => return v(Read, "reads the Proxmox API"),
-        "delete" => Destructive,
-        _ if path.contains("/status/") && lifecycle(last) => Lifecycle,
-        _ if matches!(last, "reset" | "rollback") || path.contains("/access/password") => {
-            Destructive
-        }
-        _ => Modify,
+    let path = sub(args, 1);
+    let method = match s0 {
+        "usage" | "help" | "" => return v(Read, "shows Proxmox API documentation"),
+        "get" | "ls" => "GET",
+        "delete" => "DELETE",
+        "set" => "PUT",
+        _ => "POST",
     };
-    let what = match s0 {
-        "delete" => "deletes through the Proxmox API",
+    let params = cli_options(args.get(2..).unwrap_or_default());
+    let mut class = classify_api_call(method, path, &params);
+    if path.to_ascii_lowercase().contains("/access/password") {
+        class = class.max(Destructive);
+    }
+    let what = match (method, class) {
+        ("GET", Read) => "reads the Proxmox API",
+        ("GET", _) => "reads the Proxmox API in a way that runs or reveals more than state",
+        ("DELETE", _) => "deletes through the Proxmox API",
         _ => "changes state through the Proxmox API",
     };
     v(class, what).accounts().node()

@@ -1,5 +1,6 @@
 //! Applying a knowledge-base verdict to one command: inner commands, escalation when targets are
-//! computed at run time, and root protection of paths, accounts and the own node.
+//! computed at run time, root protection of paths, accounts and the own node, and secrets a
+//! command would read.
 
 use super::Protected;
 use super::classify::{Arg, Stdin, Walker};
@@ -32,6 +33,11 @@ impl Walker<'_> {
             notes.push(
                 "an argument is computed at run time, so its target cannot be checked".to_string(),
             );
+        }
+        // Copiers read their sources: a secret source is reported as read, not as written.
+        let sources_first = COPIERS.contains(&prog);
+        if sources_first {
+            self.check_secrets(prog, args);
         }
         if verdict.writes && mutating {
             for a in args {
@@ -66,6 +72,9 @@ impl Walker<'_> {
         }
         if verdict.node && mutating {
             self.check_node(prog, args);
+        }
+        if !sources_first {
+            self.check_secrets(prog, args);
         }
         match prog {
             "chpasswd" | "newusers" => match stdin {
@@ -151,6 +160,10 @@ impl Walker<'_> {
             return;
         };
         let pat = paths::normalize(pattern, self.cwd.as_deref()).unwrap_or_default();
+        if paths::is_guest_config(&norm) {
+            *class = (*class).max(Destructive);
+            notes.push(GUEST_CONFIG_NOTE.into());
+        }
         self.check_norm(&norm, &pat, recursive);
     }
 
@@ -163,6 +176,52 @@ impl Walker<'_> {
                 format!("{norm} (contains {prot})"),
             )),
             _ => {}
+        }
+    }
+
+    /// Refuses reading a secret ([`paths::SECRETS`]) through an argument: a path, an option
+    /// value (`if=/etc/shadow`, `--file=…`, `-f/…`) or a path inside inline code.
+    pub(super) fn check_secrets(&mut self, prog: &str, args: &[Arg]) {
+        let texts: Vec<String> = args.iter().map(|a| a.text.clone()).collect();
+        // `find` itself shows names; what it runs on each file may read them.
+        let runs_reader = texts.windows(2).any(|w| {
+            matches!(w[0].as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
+                && !NO_CONTENT.contains(&w[1].rsplit('/').next().unwrap_or_default())
+        });
+        if NO_CONTENT.contains(&prog) || (prog == "find" && !runs_reader) {
+            return;
+        }
+        let recursive = reads_recursively(prog, &texts);
+        let skip = destinations(prog, &texts);
+        for (k, a) in args.iter().enumerate() {
+            if skip.contains(&k) {
+                continue;
+            }
+            for (text, pattern) in path_candidates(a) {
+                let Some(norm) = paths::normalize(&text, self.cwd.as_deref()) else {
+                    continue;
+                };
+                let pat = paths::normalize(&pattern, self.cwd.as_deref()).unwrap_or_default();
+                match paths::secret_hit(&pat, recursive) {
+                    Some((_, Hit::Inside)) => self.protect(Protected::SecretRead(norm)),
+                    Some((secret, Hit::Ancestor)) => self.protect(Protected::SecretRead(format!(
+                        "{norm} (it contains {secret})"
+                    ))),
+                    None => {}
+                }
+            }
+        }
+    }
+
+    /// Refuses an input redirection (`< /etc/shadow`) from a secret.
+    pub(super) fn check_secret_redirect(&mut self, target: &Arg) {
+        let cwd = self.cwd.as_deref();
+        if let (Some(norm), Some(pat)) = (
+            paths::normalize(&target.text, cwd),
+            paths::normalize(&target.pattern, cwd),
+        ) && paths::secret_hit(&pat, false).is_some()
+        {
+            self.protect(Protected::SecretRead(norm));
         }
     }
 
@@ -189,5 +248,208 @@ impl Walker<'_> {
         if hit {
             self.protect(Protected::OwnNode(own));
         }
+    }
+}
+
+/// Why writing a guest's config file directly is Destructive.
+pub(super) const GUEST_CONFIG_NOTE: &str =
+    "edits a guest's configuration file directly, which can lift its protection";
+
+/// Programs that show only names or metadata, print their arguments, or change files without
+/// printing them: naming a secret is harmless for them.
+const NO_CONTENT: &[&str] = &[
+    "ls", "dir", "vdir", "stat", "test", "[", "[[", "file", "namei", "realpath", "readlink",
+    "basename", "dirname", "du", "df", "ncdu", "tree", "lsattr", "getfacl", "which", "whereis",
+    "type", "wc", "echo", "printf", "touch", "mkdir", "rm", "rmdir", "unlink", "shred", "truncate",
+    "chmod", "chown", "chgrp", "chattr", "setfacl", "findmnt", "lsof", "tee",
+];
+
+/// Programs that copy their sources somewhere: their secret sources are reported as reads.
+const COPIERS: &[&str] = &[
+    "cp", "mv", "install", "ln", "scp", "rsync", "dd", "tar", "bsdtar", "openssl", "curl",
+];
+
+/// Indices of arguments that name where a copier writes, not what it reads: the last of
+/// several operands of `cp`/`mv`/`install`/`ln`/`scp`/`rsync`, `dd of=`, `-out`/`-o` values.
+fn destinations(prog: &str, args: &[String]) -> Vec<usize> {
+    let after = |flags: &[&str]| -> Vec<usize> {
+        args.iter()
+            .enumerate()
+            .filter(|(_, a)| flags.contains(&a.as_str()))
+            .map(|(k, _)| k + 1)
+            .collect()
+    };
+    match prog {
+        "cp" | "mv" | "install" | "ln" | "scp" | "rsync" => {
+            let mut out = after(&["-t", "--target-directory"]);
+            let operands: Vec<usize> = (0..args.len())
+                .filter(|&k| !args[k].starts_with('-') && !out.contains(&k))
+                .collect();
+            if operands.len() >= 2 && out.is_empty() {
+                out.extend(operands.last());
+            }
+            out
+        }
+        "dd" => (0..args.len())
+            .filter(|&k| args[k].starts_with("of="))
+            .collect(),
+        "openssl" => after(&["-out"]),
+        "curl" => after(&["-o", "--output"]),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `prog` reads whole directory trees, so a parent of a secret counts.
+fn reads_recursively(prog: &str, args: &[String]) -> bool {
+    let short = |c: char| {
+        args.iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c))
+    };
+    match prog {
+        "grep" | "egrep" | "fgrep" | "zgrep" => {
+            short('r')
+                || short('R')
+                || args
+                    .iter()
+                    .any(|a| a.starts_with("--recursive") || a == "--directories=recurse")
+        }
+        "rg" | "ag" | "ack" | "find" => true,
+        "tar" | "bsdtar" => {
+            let flags = args.first().map(String::as_str).unwrap_or("");
+            let bundled = !flags.starts_with('-') && !flags.is_empty();
+            let create = args.iter().any(|a| a == "--create")
+                || short('c')
+                || (bundled && flags.contains('c'));
+            let file = args.iter().position(|a| {
+                a == "-f" || a == "--file" || (bundled && flags.contains('f') && a == flags)
+            });
+            let to_stdout = match file {
+                Some(k) => args.get(k + 1).is_none_or(|f| f == "-"),
+                None => !args
+                    .iter()
+                    .any(|a| a.starts_with("--file=") && a != "--file=-"),
+            };
+            create && to_stdout
+        }
+        _ => false,
+    }
+}
+
+/// The path texts in one argument, each with its glob pattern: the argument itself (or its
+/// option value), and every absolute path inside it (inline code, `user@host:/path`, `@file`).
+fn path_candidates(a: &Arg) -> Vec<(String, String)> {
+    let t = a.text.as_str();
+    let mut out = Vec::new();
+    if let Some((_, value)) = t.split_once('=').filter(|_| !t.starts_with('/')) {
+        let pattern = a.pattern.split_once('=').map(|(_, p)| p).unwrap_or("");
+        out.push((value.to_string(), pattern.to_string()));
+    } else if t.starts_with('-') {
+        if let (Some(x), Some(y)) = (t.find('/'), a.pattern.find('/')) {
+            out.push((t[x..].to_string(), a.pattern[y..].to_string()));
+        }
+    } else if !t.is_empty() {
+        out.push((t.to_string(), a.pattern.clone()));
+    }
+    if !a.dynamic {
+        let delim = |c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '\'' | '"'
+                        | '`'
+                        | '('
+                        | ')'
+                        | '='
+                        | '@'
+                        | ':'
+                        | ','
+                        | ';'
+                        | '<'
+                        | '>'
+                        | '|'
+                        | '&'
+                        | '{'
+                        | '}'
+                        | '['
+                        | ']'
+                )
+        };
+        let mut prev = None;
+        for (i, c) in t.char_indices() {
+            if c == '/' && prev.is_some_and(delim) {
+                let rest = &t[i..];
+                let end = rest.find(delim).unwrap_or(rest.len());
+                let token = rest[..end].to_string();
+                out.push((token.clone(), escape(&token)));
+            }
+            prev = Some(c);
+        }
+    }
+    out
+}
+
+/// Glob characters in `s` taken literally.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Context, Protected, analyze};
+
+    const CTX: Context = Context {
+        own_node: Some("pve1"),
+        own_user: Some("mcp@pve"),
+        own_token: Some("mcp@pve!mcp"),
+    };
+
+    /// Secret reads are refused; naming, listing and public keys are not.
+    #[test]
+    fn secrets() {
+        let secret = |cmd: &str| {
+            analyze(cmd, &CTX)
+                .protected
+                .iter()
+                .any(|p| matches!(p, Protected::SecretRead(_)))
+        };
+        for cmd in [
+            "cat /etc/pve/priv/token.cfg",
+            "cat /root/.ssh/id_rsa",
+            "cat < /etc/shadow",
+            "grep -r x /etc",
+            "python3 -c 'open(\"/etc/shadow\")'",
+            "cd /etc/pve/priv; cat *",
+            "cat /etc/$F",
+            "find / -name id_rsa -exec base64 {} +",
+            "tar -c /etc/pve",
+        ] {
+            assert!(secret(cmd), "{cmd}");
+        }
+        for cmd in [
+            "cat /root/.ssh/id_rsa.pub",
+            "ls -la /etc/pve/priv",
+            "grep x /etc",
+            "find / -name '*.tmp' -exec rm {} +",
+            "tar czf /root/etc.tgz /etc",
+            "cat /etc/pve/storage.cfg",
+            "echo /etc/shadow",
+            "cat $F",
+            "cd $DIR && cat shadow",
+        ] {
+            assert!(!secret(cmd), "{cmd}");
+        }
+        // A write hit comes first, so the refusal says "writes".
+        let a = analyze("sed -i s/a/b/ /etc/shadow", &CTX);
+        assert!(
+            matches!(a.protected[0], Protected::ProtectedPath(_)),
+            "{a:?}"
+        );
     }
 }

@@ -51,8 +51,36 @@ pub(super) fn ip(args: &[String]) -> Verdict {
     }
 }
 
+/// Units that reboot, halt or isolate the node when started.
+const POWER_TARGETS: &[&str] = &[
+    "reboot.target",
+    "poweroff.target",
+    "halt.target",
+    "kexec.target",
+    "shutdown.target",
+    "rescue.target",
+    "emergency.target",
+    "ctrl-alt-del.target",
+    "soft-reboot.target",
+    "sleep.target",
+    "suspend.target",
+    "hibernate.target",
+];
+
 pub(super) fn systemctl(args: &[String]) -> Verdict {
-    match first(args) {
+    let verb = first(args);
+    let starts = matches!(
+        verb,
+        "start" | "restart" | "reload-or-restart" | "try-restart" | "isolate"
+    );
+    if starts
+        && args
+            .iter()
+            .any(|a| POWER_TARGETS.contains(&a.trim_end_matches('/')))
+    {
+        return v(Destructive, "reboots, halts or isolates the node");
+    }
+    match verb {
         "" | "status" | "is-active" | "is-enabled" | "is-failed" | "is-system-running"
         | "list-units" | "list-unit-files" | "list-timers" | "list-sockets"
         | "list-dependencies" | "list-jobs" | "show" | "cat" | "get-default" | "help" => {

@@ -210,6 +210,7 @@ impl Walker<'_> {
 
     pub(super) fn interpreter(&mut self, prog: &str, argv: &[Arg], stdin: &Stdin) {
         let args = &argv[1..];
+        self.check_secrets(prog, args);
         let code = args.iter().position(|a| {
             let t = a.text.as_str();
             matches!(t, "-c" | "-e" | "-E" | "-r")

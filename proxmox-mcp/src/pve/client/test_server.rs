@@ -223,6 +223,7 @@ pub fn cfg(url: &str, auth: Auth) -> ClusterConfig {
             connect: Duration::from_secs(1),
             request: Duration::from_secs(2),
         },
+        exec: Default::default(),
     }
 }
 

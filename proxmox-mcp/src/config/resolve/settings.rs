@@ -1,0 +1,149 @@
+//! The top-level settings: `[policy]`, `[audit]` and `api_schema`, file first, then environment.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::values::{self, Bad, Bounded};
+use super::{ConfigError, SecretSource};
+use crate::config::env::{self, EnvVars};
+use crate::config::file::{FileAudit, FilePolicy};
+use crate::config::load;
+use crate::config::types::{AuditConfig, PolicyConfig};
+
+/// A [`ConfigError::BadValue`] for the top-level `key`.
+fn bad(key: &'static str) -> impl Fn(Bad) -> ConfigError {
+    move |b| ConfigError::BadValue {
+        cluster: None,
+        key,
+        value: b.value,
+        expected: b.expected,
+    }
+}
+
+/// A [`ConfigError::BadEnvValue`] for `var`, showing its whole value.
+fn bad_env<'a>(
+    var: &'static str,
+    value: &'a str,
+    expected: &'static str,
+) -> impl Fn(Bad) -> ConfigError + 'a {
+    move |_| ConfigError::BadEnvValue {
+        var,
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+/// An environment number within `bounds`, if the variable is set.
+fn env_number(
+    env: &EnvVars,
+    var: &'static str,
+    bounds: &Bounded,
+) -> Result<Option<u64>, ConfigError> {
+    env.get(var)
+        .map(|v| bounds.parse(v).map_err(bad_env(var, v, bounds.expected)))
+        .transpose()
+}
+
+/// `[policy]` with `PROXMOX_MCP_PROTECTED_VMIDS`, `PROXMOX_MCP_PROTECTED_TAGS` and
+/// `PROXMOX_MCP_APPROVAL_TTL_SECS` on top (each replaces the file's value).
+pub(super) fn policy(file: FilePolicy, env: &EnvVars) -> Result<PolicyConfig, ConfigError> {
+    let mut policy = PolicyConfig::default();
+    if let Some(ids) = file.protected_vmids {
+        policy.protected_vmids = ids
+            .into_iter()
+            .map(|id| vmid(values::VMID.check(id)?))
+            .collect::<Result<_, _>>()
+            .map_err(bad("policy.protected_vmids"))?;
+    }
+    if let Some(tags) = file.protected_tags {
+        policy.protected_tags = tags
+            .iter()
+            .map(|t| values::tag(t))
+            .collect::<Result<_, _>>()
+            .map_err(bad("policy.protected_tags"))?;
+    }
+    if let Some(secs) = file.approval_ttl_secs {
+        let secs = values::APPROVAL_TTL_SECS
+            .check(secs)
+            .map_err(bad("policy.approval_ttl_secs"))?;
+        policy.approval_ttl = Duration::from_secs(secs);
+    }
+
+    if let Some(v) = env.get(env::PROXMOX_MCP_PROTECTED_VMIDS) {
+        policy.protected_vmids = values::list(v)
+            .map(|id| vmid(values::VMID.parse(id)?))
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map_err(bad_env(
+                env::PROXMOX_MCP_PROTECTED_VMIDS,
+                v,
+                values::VMIDS_ENV,
+            ))?;
+    }
+    if let Some(v) = env.get(env::PROXMOX_MCP_PROTECTED_TAGS) {
+        policy.protected_tags = values::list(v)
+            .map(values::tag)
+            .collect::<Result<_, _>>()
+            .map_err(bad_env(
+                env::PROXMOX_MCP_PROTECTED_TAGS,
+                v,
+                values::TAGS_ENV,
+            ))?;
+    }
+    if let Some(secs) = env_number(
+        env,
+        env::PROXMOX_MCP_APPROVAL_TTL_SECS,
+        &values::APPROVAL_TTL_SECS,
+    )? {
+        policy.approval_ttl = Duration::from_secs(secs);
+    }
+    Ok(policy)
+}
+
+/// A checked VMID as the `u32` PVE uses (the bounds keep it in range).
+fn vmid(id: u64) -> Result<u32, Bad> {
+    u32::try_from(id).map_err(|_| Bad {
+        value: id.to_string(),
+        expected: values::VMID.expected,
+    })
+}
+
+/// `[audit]` with `PROXMOX_MCP_AUDIT_RETENTION_DAYS` on top.
+pub(super) fn audit(file: FileAudit, env: &EnvVars) -> Result<AuditConfig, ConfigError> {
+    let file_days = file
+        .retention_days
+        .map(|d| values::RETENTION_DAYS.check(d))
+        .transpose()
+        .map_err(bad("audit.retention_days"))?;
+    let env_days = env_number(
+        env,
+        env::PROXMOX_MCP_AUDIT_RETENTION_DAYS,
+        &values::RETENTION_DAYS,
+    )?;
+    Ok(match env_days.or(file_days) {
+        Some(days) => AuditConfig {
+            retention: Duration::from_secs(days * 86_400),
+        },
+        None => AuditConfig::default(),
+    })
+}
+
+/// `PROXMOX_MCP_API_SCHEMA` > the file's `api_schema` (already made absolute); either must
+/// exist. With neither, [`load::PVE_API_SCHEMA`] if it exists, else none.
+pub(super) fn api_schema(
+    file: Option<PathBuf>,
+    env: &EnvVars,
+    host: &dyn SecretSource,
+) -> Result<Option<PathBuf>, ConfigError> {
+    let configured = env
+        .get(env::PROXMOX_MCP_API_SCHEMA)
+        .map(PathBuf::from)
+        .or(file);
+    match configured {
+        Some(path) if host.is_file(&path) => Ok(Some(path)),
+        Some(path) => Err(ConfigError::ApiSchemaMissing { path }),
+        None => Ok(host
+            .is_file(Path::new(load::PVE_API_SCHEMA))
+            .then(|| PathBuf::from(load::PVE_API_SCHEMA))),
+    }
+}

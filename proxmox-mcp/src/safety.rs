@@ -1,0 +1,265 @@
+//! The host-side safety state one engine holds: the persisted mode, the audit log, out-of-band
+//! approvals and the key that seals confirmation state handed to MCP clients.
+//!
+//! Everything is opened lazily under the state directory, so a read-only tool still answers when
+//! the state directory is not writable; a mutation then fails closed (it is never run unaudited).
+
+pub mod confirm;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::RngCore as _;
+use rmcp::model::{RequestStateCodec, SealOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditLog;
+use crate::config::{AuditConfig, PolicyConfig};
+use crate::policy::engine::Policy;
+use crate::policy::mode::Mode;
+use crate::policy::protect::{Identity, ProtectedGuests};
+use crate::state::{ApprovalStore, ModeStatus, ModeStore};
+
+/// File (0600) in the state directory holding the key that seals MRTR `requestState`.
+const SEAL_KEY_FILE: &str = "request-state.key";
+
+/// The safety state of one engine.
+pub struct Safety {
+    state_dir: PathBuf,
+    modes: ModeStore,
+    policy: PolicyConfig,
+    audit_cfg: AuditConfig,
+    audit: OnceLock<Result<AuditLog, String>>,
+    approvals: OnceLock<Result<ApprovalStore, String>>,
+    codec: OnceLock<Result<RequestStateCodec, String>>,
+    /// Confirmation states already answered (nonce → expiry in Unix ms): each is good once.
+    spent: Mutex<HashMap<String, u64>>,
+}
+
+/// What a sealed confirmation state says. Bound to the call by the seal's associated data
+/// (the hash of tool and arguments) and by its TTL.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    tool: String,
+    nonce: String,
+    expires_ms: u64,
+}
+
+impl Safety {
+    pub fn new(state_dir: &Path, policy: PolicyConfig, audit: AuditConfig) -> Self {
+        Safety {
+            state_dir: state_dir.to_owned(),
+            modes: ModeStore::open(state_dir),
+            policy,
+            audit_cfg: audit,
+            audit: OnceLock::new(),
+            approvals: OnceLock::new(),
+            codec: OnceLock::new(),
+            spent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The mode in force now (re-read when another process changed it).
+    pub fn mode(&self) -> Mode {
+        self.modes.get().into()
+    }
+
+    /// The mode and, when the mode file was unreadable, why `read-only` was assumed.
+    pub fn mode_status(&self) -> ModeStatus {
+        self.modes.status()
+    }
+
+    /// Store `mode` for every process on the host; returns the previous one.
+    pub fn set_mode(&self, mode: Mode) -> Result<Mode, String> {
+        self.modes
+            .set(mode.into())
+            .map(Into::into)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The policy for a call made with `identity`, in the current mode.
+    pub fn policy(&self, identity: Identity) -> Policy {
+        Policy {
+            mode: self.mode(),
+            protected_guests: ProtectedGuests {
+                vmids: self.policy.protected_vmids.clone(),
+                tags: self.policy.protected_tags.clone(),
+            },
+            identity,
+        }
+    }
+
+    /// How long approvals and pending confirmations stay valid.
+    pub fn approval_ttl(&self) -> Duration {
+        self.policy.approval_ttl
+    }
+
+    /// The audit log, opened (and pruned) on first use.
+    pub fn audit(&self) -> Result<&AuditLog, String> {
+        self.audit
+            .get_or_init(|| {
+                AuditLog::open(&self.state_dir.join("audit"), self.audit_cfg.retention)
+                    .map_err(|e| format!("the audit log cannot be opened: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The out-of-band approvals of this host.
+    pub fn approvals(&self) -> Result<&ApprovalStore, String> {
+        self.approvals
+            .get_or_init(|| {
+                ApprovalStore::open(&self.state_dir)
+                    .map_err(|e| format!("the approval store cannot be opened: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn codec(&self) -> Result<&RequestStateCodec, String> {
+        self.codec
+            .get_or_init(|| {
+                let key = seal_key(&self.state_dir).map_err(|e| {
+                    format!(
+                        "cannot read or create {}: {e}",
+                        self.state_dir.join(SEAL_KEY_FILE).display()
+                    )
+                })?;
+                RequestStateCodec::try_new(key).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// A sealed, expiring confirmation state for the call whose hash is `call_hash`.
+    pub fn seal(&self, tool: &str, call_hash: &str) -> Result<String, String> {
+        let ttl = self.approval_ttl();
+        let mut nonce = [0u8; 16];
+        rand::rng().fill_bytes(&mut nonce);
+        let pending = Pending {
+            tool: tool.to_owned(),
+            nonce: hex::encode(nonce),
+            expires_ms: now_ms().saturating_add(ttl.as_millis() as u64),
+        };
+        let opts = SealOptions::new()
+            .associated_data(call_hash.as_bytes())
+            .ttl(ttl);
+        self.codec()?
+            .seal_json_with(&pending, &opts)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Opens a state the client echoed back and spends it. Fails when it was not sealed by this
+    /// host, belongs to another tool or other arguments, expired, or was already answered.
+    pub fn redeem(&self, sealed: &str, tool: &str, call_hash: &str) -> Result<(), String> {
+        let pending: Pending = self
+            .codec()?
+            .open_json_with(sealed, call_hash.as_bytes())
+            .map_err(|e| match e {
+                rmcp::model::RequestStateError::Expired => {
+                    "the confirmation expired; call the tool again to ask anew".to_string()
+                }
+                _ => "the confirmation state does not belong to this call (other tool or \
+                      arguments, or not issued here); call the tool again to ask anew"
+                    .to_string(),
+            })?;
+        if pending.tool != tool {
+            return Err("the confirmation state belongs to another tool".into());
+        }
+        let now = now_ms();
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        spent.retain(|_, exp| *exp > now);
+        if spent.insert(pending.nonce, pending.expires_ms).is_some() {
+            return Err(
+                "this confirmation was already used; each confirmation runs one call".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The host's sealing key: 32 random bytes in `<state>/request-state.key` (0600), created once.
+/// Shared by every process on the host, so a confirmation survives a server restart.
+fn seal_key(state_dir: &Path) -> io::Result<Vec<u8>> {
+    let path = state_dir.join(SEAL_KEY_FILE);
+    match fs::read(&path) {
+        Ok(key) if key.len() >= 32 => return Ok(key),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the key file is shorter than 32 bytes; delete it to make a new one",
+            ));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state_dir)?;
+    let mut key = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            f.write_all(&key)?;
+            f.sync_all()?;
+            Ok(key)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => fs::read(&path),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn safety(dir: &Path) -> Safety {
+        Safety::new(dir, PolicyConfig::default(), AuditConfig::default())
+    }
+
+    #[test]
+    fn a_sealed_state_opens_once_for_its_own_call_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = safety(dir.path());
+        let sealed = s.seal("proxmox_api", "hash-a").unwrap();
+        assert!(s.redeem(&sealed, "proxmox_api", "hash-b").is_err());
+        assert!(s.redeem(&sealed, "execute_command", "hash-a").is_err());
+        let mut forged = sealed.clone();
+        forged.insert(5, 'x');
+        assert!(s.redeem(&forged, "proxmox_api", "hash-a").is_err());
+        s.redeem(&sealed, "proxmox_api", "hash-a").unwrap();
+        let again = s.redeem(&sealed, "proxmox_api", "hash-a").unwrap_err();
+        assert!(again.contains("already used"), "{again}");
+    }
+
+    #[test]
+    fn the_key_is_shared_through_the_state_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed = safety(dir.path()).seal("t", "h").unwrap();
+        safety(dir.path()).redeem(&sealed, "t", "h").unwrap();
+        let other = tempfile::tempdir().unwrap();
+        assert!(safety(other.path()).redeem(&sealed, "t", "h").is_err());
+    }
+}
