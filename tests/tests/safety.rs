@@ -696,3 +696,124 @@ async fn execute_command_over_ssh_follows_the_policy() {
     assert!(r["warnings"].to_string().contains("timed out"), "{r}");
     h.finish().await;
 }
+
+/// Destructive actions on protected guests are refused in every mode, without asking anyone:
+/// by the configured vmid list, by tag, and by PVE's own protection flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protected_guests_refuse_destructive_actions() {
+    let h = Harness::builder(Protocol::Modern)
+        .mode("normal")
+        .human(Human::Accept)
+        .env("PROXMOX_MCP_PROTECTED_VMIDS", "105")
+        .start()
+        .await;
+    let api = h.sim.api();
+    let vms = e2e::sim::guests(&api, "qemu").await;
+    let at = |i: usize| {
+        (
+            vms[i]["node"].as_str().unwrap().to_string(),
+            vms[i]["vmid"].as_u64().unwrap(),
+        )
+    };
+    let listed = vms
+        .iter()
+        .position(|g| g["vmid"] == json!(105))
+        .expect("the sim has VM 105");
+    let (tagged, flagged, ordinary) = (
+        (0..vms.len()).find(|&i| i != listed).unwrap(),
+        (0..vms.len()).rev().find(|&i| i != listed).unwrap(),
+        (1..vms.len()).find(|&i| i != listed).unwrap(),
+    );
+    let (n, v) = at(tagged);
+    api.post(
+        &format!("/nodes/{n}/qemu/{v}/config"),
+        &[("tags", "Protected;web")],
+    )
+    .await
+    .unwrap();
+    let (n, v) = at(flagged);
+    api.post(
+        &format!("/nodes/{n}/qemu/{v}/config"),
+        &[("protection", "1")],
+    )
+    .await
+    .unwrap();
+    h.sim.clear_requests();
+    for (i, why) in [
+        (listed, "configured list"),
+        (tagged, "protected tag"),
+        (flagged, "protection flag"),
+    ] {
+        let (n, v) = at(i);
+        let msg = h
+            .err(
+                "proxmox_api",
+                json!({"method": "DELETE", "path": format!("/nodes/{n}/qemu/{v}")}),
+            )
+            .await;
+        assert!(msg.contains(why), "{v}: {msg}");
+        // Lifting the protection is itself destructive, so it is refused as well.
+        let msg = h
+            .err(
+                "proxmox_api",
+                json!({"method": "PUT", "path": format!("/nodes/{n}/qemu/{v}/config"),
+                       "params": {"delete": "protection,tags"}}),
+            )
+            .await;
+        assert!(msg.contains(why), "{v}: {msg}");
+    }
+    assert!(
+        h.mcp.asked().is_empty(),
+        "nobody may be asked to lift a protection"
+    );
+    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+    // An ordinary guest: the same DELETE asks a human (who accepts here), then runs.
+    let (n, v) = at(ordinary);
+    h.call(
+        "proxmox_api",
+        json!({"method": "POST", "path": format!("/nodes/{n}/qemu/{v}/status/stop")}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.ok(
+        "proxmox_api",
+        json!({"method": "DELETE", "path": format!("/nodes/{n}/qemu/{v}")}),
+    )
+    .await;
+    assert_eq!(h.mcp.asked().len(), 1);
+    h.finish().await;
+}
+
+/// With the PVE API schema configured, explanations of API calls carry its descriptions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_uses_the_api_schema() {
+    let Some(schema) = e2e::schema_path() else {
+        eprintln!("SKIPPED explain_uses_the_api_schema: no API schema beside the repository");
+        return;
+    };
+    let h = Harness::builder(Protocol::Legacy)
+        .env("PROXMOX_MCP_API_SCHEMA", schema.display().to_string())
+        .start()
+        .await;
+    let ex = h
+        .ok(
+            "explain_command",
+            json!({"method": "POST", "path": "/nodes/pve1/qemu/100/status/start",
+                   "params": {"timeout": 30}}),
+        )
+        .await;
+    assert_eq!(
+        ex["api"]["endpoint"], "POST /nodes/{node}/qemu/{vmid}/status/start",
+        "{ex}"
+    );
+    assert!(
+        ex["api"]["description"].as_str().unwrap().contains("Start"),
+        "{ex}"
+    );
+    assert!(ex["api"]["params"]["timeout"].is_string(), "{ex}");
+    assert!(ex["api"]["permissions"].is_string(), "{ex}");
+    assert_eq!(ex["class"], "lifecycle");
+    assert_eq!(ex["decisions"]["safe"]["decision"], "confirm");
+    assert_eq!(ex["decisions"]["read-only"]["decision"], "refuse");
+    h.finish().await;
+}
