@@ -196,20 +196,21 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         .unwrap_or_default();
     let assess = |policy: &Policy| {
         let ctx = AssessCtx {
-            cluster: &cluster,
-            identity: &policy.identity,
+            cluster: cluster.clone(),
+            identity: policy.identity.clone(),
             mode: policy.mode,
-            exec: &exec,
+            exec: exec.clone(),
+            pve: pve.clone(),
         };
-        tool.assess(&ctx, &args)
+        tool.assess(ctx, &args)
     };
-    let mut assessment = match assess(&policy) {
+    let mut assessment = match assess(&policy).await {
         Ok(a) => a,
         Err(e) => return refused(e),
     };
     if connected && assessment.request.class.is_mutation() && policy.identity.own_node.is_none() {
         policy.identity = engine.identity(&cluster, &pve).await;
-        assessment = match assess(&policy) {
+        assessment = match assess(&policy).await {
             Ok(a) => a,
             Err(e) => return refused(e),
         };
@@ -277,6 +278,7 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         engine: engine.clone(),
         mode: policy.mode,
         identity: policy.identity.clone(),
+        plan: assessment.plan.clone(),
     };
     let ran = tokio::select! {
         out = tool.run(ctx, args) => out,

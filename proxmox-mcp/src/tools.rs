@@ -4,18 +4,25 @@
 //! [`raw_api`], [`exec`], [`explain`], [`mode`], [`history`]); this module holds the
 //! declarations, the typed-handler adapter and the shared context a handler runs with.
 
+pub mod action;
 pub mod args;
 pub mod cluster;
+pub mod cluster_mgmt;
 pub mod exec;
 pub mod explain;
 pub mod guest;
+pub mod guest_action;
 pub mod history;
 pub mod inventory;
 pub mod mode;
+pub mod network;
 pub mod raw_api;
 pub mod render;
 pub mod schema;
+pub mod storage;
+pub mod task_list;
 pub mod tasks;
+pub mod users;
 
 use std::future::Future;
 use std::sync::{Arc, LazyLock};
@@ -50,6 +57,8 @@ pub struct ToolCtx {
     pub mode: Mode,
     /// Who the server is on this cluster.
     pub identity: Identity,
+    /// What the assessment resolved for this call ([`Assessment::plan`]).
+    pub plan: Option<serde_json::Value>,
 }
 
 /// A tool failure the model can act on (becomes an `isError` result).
@@ -132,6 +141,9 @@ pub struct Assessment {
     /// A tool's own decision, replacing the mode table (root protection still comes first):
     /// `toggle_mode` always asks before making the server less safe.
     pub decision: Option<Decision>,
+    /// What the assessment resolved (e.g. the guests a tag selector matched), handed to the
+    /// handler as [`ToolCtx::plan`] so it acts on exactly what the human approved.
+    pub plan: Option<serde_json::Value>,
 }
 
 impl Assessment {
@@ -142,6 +154,7 @@ impl Assessment {
             summary: summary.into(),
             target: None,
             decision: None,
+            plan: None,
         }
     }
 
@@ -156,16 +169,22 @@ impl Assessment {
     }
 }
 
-/// What an assessor may consult: who we are, the mode, how commands would run.
-pub struct AssessCtx<'a> {
-    pub cluster: &'a str,
-    pub identity: &'a Identity,
+/// What an assessor may consult: who we are, the mode, how commands would run, and (for
+/// assessors that resolve targets) the cluster.
+#[derive(Clone)]
+pub struct AssessCtx {
+    pub cluster: String,
+    pub identity: Identity,
     pub mode: Mode,
-    pub exec: &'a ExecConfig,
+    pub exec: ExecConfig,
+    pub pve: Pve,
 }
 
-type Assessor =
-    Arc<dyn Fn(&AssessCtx<'_>, &JsonObject) -> Result<Assessment, ToolError> + Send + Sync>;
+type Assessor = Arc<
+    dyn Fn(AssessCtx, JsonObject) -> BoxFuture<'static, Result<Assessment, ToolError>>
+        + Send
+        + Sync,
+>;
 
 type Handler = Arc<
     dyn Fn(ToolCtx, JsonObject) -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send + Sync,
@@ -241,16 +260,25 @@ impl ToolDef {
 
     /// Declare that this tool's class depends on its arguments: `f` assesses each call from its
     /// typed parameters (parsed the same way the handler parses them).
-    pub fn assessed_by<P>(
-        mut self,
-        f: fn(&AssessCtx<'_>, P) -> Result<Assessment, ToolError>,
-    ) -> Self
+    pub fn assessed_by<P>(mut self, f: fn(&AssessCtx, P) -> Result<Assessment, ToolError>) -> Self
     where
-        P: DeserializeOwned + 'static,
+        P: DeserializeOwned + Send + 'static,
     {
         self.assessor = Some(Arc::new(move |ctx, args| {
-            let params: P = args::parse(args.clone())?;
-            f(ctx, params)
+            Box::pin(async move { f(&ctx, args::parse(args)?) })
+        }));
+        self
+    }
+
+    /// Like [`ToolDef::assessed_by`], for assessments that read the cluster (resolving a tag or
+    /// pool selector into the guests a human is asked about).
+    pub fn assessed_async_by<P, Fut>(mut self, f: fn(AssessCtx, P) -> Fut) -> Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        Fut: Future<Output = Result<Assessment, ToolError>> + Send + 'static,
+    {
+        self.assessor = Some(Arc::new(move |ctx, args| {
+            Box::pin(async move { f(ctx, args::parse(args)?).await })
         }));
         self
     }
@@ -266,9 +294,9 @@ impl ToolDef {
     }
 
     /// The policy's view of one call with already-normalised arguments.
-    pub fn assess(&self, ctx: &AssessCtx<'_>, args: &JsonObject) -> Result<Assessment, ToolError> {
+    pub async fn assess(&self, ctx: AssessCtx, args: &JsonObject) -> Result<Assessment, ToolError> {
         if let Some(f) = &self.assessor {
-            return f(ctx, args);
+            return f(ctx, args.clone()).await;
         }
         let guests = args
             .get("vmid")
@@ -313,6 +341,12 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(inventory::tools());
     tools.extend(guest::tools());
     tools.extend(tasks::tools());
+    tools.extend(task_list::tools());
+    tools.extend(guest_action::tools());
+    tools.extend(storage::tools());
+    tools.extend(network::tools());
+    tools.extend(users::tools());
+    tools.extend(cluster_mgmt::tools());
     tools.extend(raw_api::tools());
     tools.extend(exec::tools());
     tools.extend(explain::tools());

@@ -19,6 +19,11 @@ pub struct WaitOptions {
     /// First poll interval; it grows ×1.5 per poll up to `max_poll`.
     pub min_poll: Duration,
     pub max_poll: Duration,
+    /// Keep polling every `min_poll` for this long before the interval starts to grow: most
+    /// guest actions end within seconds, and a caller waiting on one should see its end at once.
+    pub fast_for: Duration,
+    /// Read the task log on each poll to report how many lines it has (one more request).
+    pub count_log: bool,
 }
 
 impl Default for WaitOptions {
@@ -27,6 +32,8 @@ impl Default for WaitOptions {
             timeout: Duration::ZERO,
             min_poll: Duration::from_millis(50),
             max_poll: Duration::from_secs(1),
+            fast_for: Duration::ZERO,
+            count_log: true,
         }
     }
 }
@@ -99,7 +106,9 @@ where
         if !status.is_running() {
             return Ok(TaskOutcome::Finished(status));
         }
-        log_lines = count_log_lines(pve, upid, log_lines).await;
+        if opts.count_log {
+            log_lines = count_log_lines(pve, upid, log_lines).await;
+        }
         let elapsed = started.elapsed();
         tokio::select! {
             biased;
@@ -116,7 +125,9 @@ where
             () = cancel.cancelled() => return Err(PveError::Cancelled),
             () = tokio::time::sleep(pause) => {}
         }
-        interval = interval.mul_f64(1.5).min(max_poll);
+        if started.elapsed() >= opts.fast_for {
+            interval = interval.mul_f64(1.5).min(max_poll);
+        }
     }
 }
 
@@ -205,6 +216,8 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let seen2 = seen.clone();
         let opts = WaitOptions {
+            fast_for: Duration::ZERO,
+            count_log: true,
             timeout: Duration::from_secs(60),
             min_poll: Duration::from_millis(100),
             max_poll: Duration::from_millis(300),

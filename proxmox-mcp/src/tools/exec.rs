@@ -156,7 +156,7 @@ fn timeout(requested: Option<u64>, exec: &ExecConfig) -> Result<Duration, ToolEr
 }
 
 fn assess_shell(
-    ctx: &AssessCtx<'_>,
+    ctx: &AssessCtx,
     command: &str,
     shown: String,
     extra_guest: Option<u32>,
@@ -169,8 +169,8 @@ fn assess_shell(
     Ok((a, analysis))
 }
 
-fn assess_command(ctx: &AssessCtx<'_>, p: CommandParams) -> Result<Assessment, ToolError> {
-    timeout(p.timeout, ctx.exec)?;
+fn assess_command(ctx: &AssessCtx, p: CommandParams) -> Result<Assessment, ToolError> {
+    timeout(p.timeout, &ctx.exec)?;
     let target = match (p.vmid, &p.node) {
         (Some(v), _) => format!("container {}", v.0),
         (None, Some(n)) => format!("node {n}"),
@@ -181,8 +181,8 @@ fn assess_command(ctx: &AssessCtx<'_>, p: CommandParams) -> Result<Assessment, T
     Ok(a.target(target))
 }
 
-fn assess_vm_command(ctx: &AssessCtx<'_>, p: VmCommandParams) -> Result<Assessment, ToolError> {
-    timeout(p.timeout, ctx.exec)?;
+fn assess_vm_command(ctx: &AssessCtx, p: VmCommandParams) -> Result<Assessment, ToolError> {
+    timeout(p.timeout, &ctx.exec)?;
     let argv = argv_of(&p.command)?;
     let line = shell_join(&argv);
     let vmid = p.vmid.0;

@@ -151,12 +151,13 @@ async fn explain(ctx: ToolCtx, p: ExplainParams) -> Result<Explanation, ToolErro
         .map(|c| c.exec.clone())
         .unwrap_or_default();
     let assess_ctx = AssessCtx {
-        cluster: &ctx.cluster,
-        identity: &ctx.identity,
+        cluster: ctx.cluster.clone(),
+        identity: ctx.identity.clone(),
         mode: ctx.mode,
-        exec: &exec,
+        exec,
+        pve: ctx.pve.clone(),
     };
-    let assessment = def.assess(&assess_ctx, &args)?;
+    let assessment = def.assess(assess_ctx, &args).await?;
     let base = ctx.engine.safety().policy(ctx.identity.clone());
     let mut decisions = BTreeMap::new();
     for mode in Mode::ALL {

@@ -64,7 +64,7 @@ fn parse(p: &ModeParams) -> Result<Option<Mode>, ToolError> {
         .transpose()
 }
 
-fn assess(ctx: &AssessCtx<'_>, p: ModeParams) -> Result<Assessment, ToolError> {
+fn assess(ctx: &AssessCtx, p: ModeParams) -> Result<Assessment, ToolError> {
     let current = ctx.mode;
     let Some(want) = parse(&p)? else {
         return Ok(Assessment::new(Request::new(Class::Read), "show the mode"));

@@ -53,11 +53,11 @@ fn method_name(m: HttpMethod) -> &'static str {
 
 /// Classify one request: method, path and parameters through the policy's API rules; GETs with
 /// side effects (files, consoles, outside contact) count as command execution.
-fn assess(ctx: &AssessCtx<'_>, p: ApiParams) -> Result<Assessment, ToolError> {
+fn assess(ctx: &AssessCtx, p: ApiParams) -> Result<Assessment, ToolError> {
     let method = method_name(p.method.unwrap_or(HttpMethod::GET));
     let path = normalize_path(&p.path).map_err(ToolError::InvalidArgs)?;
     let params = to_params(p.params)?;
-    let mut request = Request::api(method, &path, &params, ctx.identity);
+    let mut request = Request::api(method, &path, &params, &ctx.identity);
     let mut summary = format!("{method} {path}");
     if method == "GET"
         && let Some(why) = risky_get(&path)

@@ -56,31 +56,27 @@ pub fn output<T: JsonSchema>() -> JsonObject {
     obj.clone()
 }
 
-/// Outputs are validated, not filled in by the model: bounds and nested `required` lists or
-/// descriptions only cost tokens.
-fn slim_output(value: &mut Value, depth: usize) {
-    match value {
-        Value::Object(map) => {
-            map.remove("minimum");
-            map.remove("maximum");
-            if depth > 0 {
-                map.remove("required");
-            }
-            if depth > 1 {
-                map.remove("description");
-            }
-            let nested = map.contains_key("properties") || map.contains_key("items");
-            for (k, v) in map.iter_mut() {
-                let next = if k == "properties" || !nested {
-                    depth
-                } else {
-                    depth + 1
-                };
-                slim_output(v, if k == "properties" { depth + 1 } else { next });
-            }
+/// Outputs are validated, not filled in by the model, and every tool's output schema is paid
+/// for on every `tools/list`: keep the top level (property names, types, `required`) and reduce
+/// each property to its type. The text result and the field names carry the meaning.
+fn slim_output(value: &mut Value, _depth: usize) {
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    map.remove("description");
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        for prop in props.values_mut() {
+            *prop = type_only(prop);
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| slim_output(v, depth)),
-        _ => {}
+    }
+}
+
+/// `{"type": T}` of a property schema; `{}` (anything) when it has no single type.
+fn type_only(prop: &Value) -> Value {
+    match prop.get("type") {
+        Some(t) => json!({ "type": t }),
+        None if prop.get("enum").is_some() => json!({ "type": "string" }),
+        None => json!({}),
     }
 }
 

@@ -97,6 +97,7 @@ async fn task_status(ctx: ToolCtx, p: TaskStatusParams) -> Result<TaskReport, To
             timeout: Duration::from_secs(wait),
             min_poll: Duration::from_millis(50),
             max_poll: Duration::from_secs(1),
+            ..WaitOptions::default()
         };
         let progress = ctx.progress.clone();
         let total = wait as f64;
