@@ -55,27 +55,38 @@ impl McpServer {
     }
 }
 
-static TOOL_LIST: LazyLock<Vec<Tool>> =
-    LazyLock::new(|| tools::registry().iter().map(|t| t.to_mcp()).collect());
+static TOOL_LIST: LazyLock<Vec<Tool>> = LazyLock::new(|| list_for(Mode::Normal));
+static READ_ONLY_LIST: LazyLock<Vec<Tool>> = LazyLock::new(|| list_for(Mode::ReadOnly));
 
-/// The `tools/list` payload in `mode`: read-only hides the write tools.
-pub fn tool_list(mode: Mode) -> Vec<Tool> {
+fn list_for(mode: Mode) -> Vec<Tool> {
     tools::registry()
         .iter()
-        .zip(TOOL_LIST.iter())
-        .filter(|(def, _)| def.visible_in(mode))
-        .map(|(_, tool)| tool.clone())
+        .filter(|t| t.visible_in(mode))
+        .map(|t| t.to_mcp_in(mode))
         .collect()
+}
+
+/// The `tools/list` payload in `mode`: read-only hides the write tools and offers action
+/// tools with their read actions only.
+pub fn tool_list(mode: Mode) -> Vec<Tool> {
+    match mode {
+        Mode::ReadOnly => READ_ONLY_LIST.clone(),
+        _ => TOOL_LIST.clone(),
+    }
 }
 
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("proxmox-mcp", env!("CARGO_PKG_VERSION"))
-                    .with_title("Proxmox VE"),
-            )
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("proxmox-mcp", env!("CARGO_PKG_VERSION")).with_title("Proxmox VE"),
+        )
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -136,7 +147,16 @@ impl ServerHandler for McpServer {
             progress,
             cancel: context.ct.clone(),
         };
-        Ok(dispatch(&self.engine, call).await)
+        let mode_before = self.engine.safety().mode();
+        let response = dispatch(&self.engine, call).await;
+        // The tool list depends on the mode: tell a client with a session to list again.
+        if !modern
+            && self.engine.safety().mode() != mode_before
+            && let Err(e) = context.peer.notify_tool_list_changed().await
+        {
+            tracing::debug!("tools/list_changed not delivered: {e}");
+        }
+        Ok(response)
     }
 }
 

@@ -205,6 +205,9 @@ pub struct ToolDef {
     assessor: Option<Assessor>,
     /// False for tools about the server itself, which work without a configured cluster.
     pub needs_cluster: bool,
+    /// For action-style tools: the actions that only read. In read-only mode `tools/list`
+    /// offers the tool with just these actions.
+    pub read_actions: &'static [&'static str],
 }
 
 impl ToolDef {
@@ -249,7 +252,14 @@ impl ToolDef {
             handler,
             assessor: None,
             needs_cluster: true,
+            read_actions: &[],
         }
+    }
+
+    /// An action-style tool whose `action` enum includes these read-only actions.
+    pub fn read_actions(mut self, actions: &'static [&'static str]) -> Self {
+        self.read_actions = actions;
+        self
     }
 
     /// This tool does not talk to Proxmox (mode, history, explanations).
@@ -288,9 +298,46 @@ impl ToolDef {
         self.assessor.is_some()
     }
 
-    /// Whether `tools/list` shows this tool in `mode`: read-only hides the write tools.
+    /// Whether `tools/list` shows this tool in `mode`: read-only hides the write tools (an
+    /// action tool with read actions stays, offering only those).
     pub fn visible_in(&self, mode: Mode) -> bool {
-        mode != Mode::ReadOnly || !self.class.is_mutation() || self.is_dynamic()
+        mode != Mode::ReadOnly
+            || !self.class.is_mutation()
+            || !self.read_actions.is_empty()
+            || (self.is_dynamic() && !self.has_actions())
+    }
+
+    fn has_actions(&self) -> bool {
+        self.input_schema
+            .get("properties")
+            .and_then(|p| p.get("action"))
+            .is_some()
+    }
+
+    /// The MCP description of this tool as `tools/list` shows it in `mode`.
+    pub fn to_mcp_in(&self, mode: Mode) -> rmcp::model::Tool {
+        let tool = self.to_mcp();
+        if mode != Mode::ReadOnly || self.read_actions.is_empty() {
+            return tool;
+        }
+        let mut input = (*self.input_schema).clone();
+        if let Some(action) = input
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("action"))
+            .and_then(|a| a.as_object_mut())
+        {
+            action.insert("enum".into(), serde_json::json!(self.read_actions));
+        }
+        let annotations = rmcp::model::ToolAnnotations::from_raw(
+            None,
+            Some(true),
+            Some(false),
+            Some(true),
+            Some(self.hints.open_world),
+        );
+        let mut tool = tool.with_annotations(annotations);
+        tool.input_schema = Arc::new(input);
+        tool
     }
 
     /// The policy's view of one call with already-normalised arguments.
@@ -401,6 +448,18 @@ mod tests {
             );
             if t.class == Class::Read {
                 assert!(t.hints.read_only && !t.hints.destructive, "{}", t.name);
+            }
+            let actions = t.input_schema["properties"]
+                .get("action")
+                .and_then(|a| a["enum"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            for ra in t.read_actions {
+                assert!(
+                    actions.iter().any(|a| a == ra),
+                    "{}: read action {ra} is not one of its actions",
+                    t.name
+                );
             }
         }
     }

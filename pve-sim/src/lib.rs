@@ -134,6 +134,15 @@ impl SimHandle {
         ("root@pam".into(), self.secrets.root_password.clone())
     }
 
+    /// When the task `upid` ends (or ended), on this process's monotonic clock: lets a
+    /// benchmark measure how soon a client noticed.
+    pub fn task_end(&self, upid: &str) -> Option<std::time::Instant> {
+        self.app
+            .read()
+            .task(upid)
+            .map(|t| (t.started + t.duration).into_std())
+    }
+
     /// A deterministic dump of the cluster (no secrets, no clock-dependent values).
     pub fn state(&self) -> serde_json::Value {
         self.app.read().dump()

@@ -51,7 +51,7 @@ impl RequestLog {
     pub fn push(&self, mut rec: RequestRecord) {
         for k in SECRET_PARAMS {
             if let Some(v) = rec.params.get_mut(*k) {
-                *v = Value::String("****".into());
+                *v = Value::String("********".into());
             }
         }
         if let Some(f) = &self.file

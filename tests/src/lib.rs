@@ -339,6 +339,16 @@ impl Harness {
             .expect("running the CLI")
     }
 
+    /// Requests that could change the sim (anything but GET) the server made so far.
+    pub fn writes(&self) -> Vec<String> {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
     /// The audit records on disk, oldest first, as JSON.
     pub fn audit(&self) -> Vec<Value> {
         let dir = self.dir.path().join("state/audit");
@@ -463,4 +473,9 @@ pub fn tools_hidden_in_read_only() -> Vec<String> {
         .filter(|t| !t.visible_in(proxmox_mcp::policy::mode::Mode::ReadOnly))
         .map(|t| t.name.to_string())
         .collect()
+}
+
+/// Whether `action` of the action tool `tool` is declared read-only in the registry.
+pub fn read_action(tool: &str, action: &str) -> bool {
+    proxmox_mcp::tools::find(tool).is_some_and(|t| t.read_actions.contains(&action))
 }

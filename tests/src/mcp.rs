@@ -48,6 +48,8 @@ pub struct TestClient {
     human: Arc<Mutex<Human>>,
     /// The messages of every form the server showed.
     asked: Arc<Mutex<Vec<String>>>,
+    /// `notifications/tools/list_changed` received.
+    list_changed: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ClientHandler for TestClient {
@@ -61,6 +63,11 @@ impl ClientHandler for TestClient {
             info.protocol_version = ProtocolVersion::V_2025_11_25;
         }
         info
+    }
+
+    async fn on_tool_list_changed(&self, _ctx: NotificationContext<RoleClient>) {
+        self.list_changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     async fn create_elicitation(
@@ -96,6 +103,7 @@ pub struct Mcp {
     client: Option<RunningService<RoleClient, TestClient>>,
     human: Arc<Mutex<Human>>,
     asked: Arc<Mutex<Vec<String>>>,
+    list_changed: Arc<std::sync::atomic::AtomicUsize>,
     pub protocol: Protocol,
     pid: Option<u32>,
     stderr: Arc<Mutex<String>>,
@@ -148,11 +156,13 @@ impl Mcp {
         let progress = Arc::new(Mutex::new(Vec::new()));
         let human = Arc::new(Mutex::new(human));
         let asked = Arc::new(Mutex::new(Vec::new()));
+        let list_changed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let handler = TestClient {
             protocol,
             progress: progress.clone(),
             human: human.clone(),
             asked: asked.clone(),
+            list_changed: list_changed.clone(),
         };
         let client = handler
             .serve_with_lifecycle(proc, protocol.lifecycle())
@@ -180,6 +190,7 @@ impl Mcp {
             client: Some(client),
             human,
             asked,
+            list_changed,
             protocol,
             pid,
             stderr,
@@ -191,6 +202,11 @@ impl Mcp {
     /// Changes how the human answers from now on (the declared capability stays).
     pub fn set_human(&self, human: Human) {
         *self.human.lock().unwrap() = human;
+    }
+
+    /// How many `notifications/tools/list_changed` arrived.
+    pub fn list_changed(&self) -> usize {
+        self.list_changed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The messages of the confirmation forms shown so far.

@@ -67,16 +67,6 @@ async fn vm_status(h: &Harness, node: &str, vmid: u64) -> String {
     s["status"].as_str().unwrap_or_default().to_string()
 }
 
-/// Requests that could change the sim (anything but GET) the server made so far.
-fn writes(h: &Harness) -> Vec<String> {
-    h.sim
-        .requests()
-        .iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
-
 fn start_args(node: &str, vmid: u64) -> Value {
     json!({"method": "POST", "path": format!("/nodes/{node}/qemu/{vmid}/status/start")})
 }
@@ -148,7 +138,7 @@ async fn in_band_decline_changes_nothing(p: Protocol) {
         assert!(msg.contains("said no"), "{human:?}: {msg}");
         assert_eq!(last_record(&h, "proxmox_api")["decision"], "declined");
     }
-    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+    assert!(h.writes().is_empty(), "{:?}", h.writes());
     assert_eq!(vm_status(&h, &node, vmid).await, "stopped");
     assert_eq!(h.mcp.asked().len(), 3);
     h.finish().await;
@@ -178,16 +168,16 @@ async fn out_of_band_approval_runs_once_for_exact_arguments(p: Protocol) {
     let other = start_args(&node, vmid + 1);
     let msg = h.err("proxmox_api", with_id(other)).await;
     assert!(msg.contains("other arguments"), "{msg}");
-    assert!(writes(&h).is_empty());
+    assert!(h.writes().is_empty());
 
     let r = h.ok("proxmox_api", with_id(args.clone())).await;
     assert!(r["upid"].as_str().is_some());
     assert_eq!(last_record(&h, "proxmox_api")["decision"], "confirmed");
-    assert_eq!(writes(&h).len(), 1, "{:?}", writes(&h));
+    assert_eq!(h.writes().len(), 1, "{:?}", h.writes());
 
     let reused = h.err("proxmox_api", with_id(args.clone())).await;
     assert!(reused.contains("already used"), "{reused}");
-    assert_eq!(writes(&h).len(), 1);
+    assert_eq!(h.writes().len(), 1);
 
     // A denied one never runs.
     let msg = h.err("proxmox_api", start_args(&node, vmid + 2)).await;
@@ -196,7 +186,7 @@ async fn out_of_band_approval_runs_once_for_exact_arguments(p: Protocol) {
     let mut a = start_args(&node, vmid + 2);
     a["approval_id"] = json!(denied);
     assert!(h.err("proxmox_api", a).await.contains("denied"));
-    assert_eq!(writes(&h).len(), 1);
+    assert_eq!(h.writes().len(), 1);
     // The operator's decisions are audited too.
     let ops: Vec<Value> = h
         .audit()
@@ -222,7 +212,7 @@ async fn an_expired_approval_is_refused() {
     a["approval_id"] = json!(id);
     let msg = h.err("proxmox_api", a).await;
     assert!(msg.contains("expired"), "{msg}");
-    assert!(writes(&h).is_empty());
+    assert!(h.writes().is_empty());
     h.finish().await;
 }
 
@@ -260,7 +250,7 @@ async fn root_protection_holds_in_normal_mode(p: Protocol) {
         .await;
     assert!(msg.contains("Root protection"), "{msg}");
     assert!(h.mcp.asked().is_empty(), "nobody may be asked to lift it");
-    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+    assert!(h.writes().is_empty(), "{:?}", h.writes());
     h.finish().await;
 }
 
@@ -287,7 +277,7 @@ async fn read_only_mode_refuses_writes_but_reads(p: Protocol) {
         assert!(!names.contains(t), "{t} is listed in read-only mode");
     }
     assert!(names.contains(&"toggle_mode".to_string()));
-    assert!(writes(&h).is_empty());
+    assert!(h.writes().is_empty());
     h.finish().await;
 }
 
@@ -302,6 +292,16 @@ async fn toggle_mode_safer_is_immediate_less_safe_asks(p: Protocol) {
     let r = h.ok("toggle_mode", json!({"mode": "safe"})).await;
     assert_eq!(r["changed"], true);
     assert!(h.mcp.asked().is_empty(), "safer needs nobody");
+    if p == Protocol::Legacy {
+        // A client with a session hears that the tool list changed.
+        for _ in 0..50 {
+            if h.mcp.list_changed() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(h.mcp.list_changed(), 1);
+    }
     let msg = h.err("toggle_mode", json!({"mode": "normal"})).await;
     assert!(msg.contains("said no"), "{msg}");
     assert_eq!(h.ok("toggle_mode", json!({})).await["mode"], "safe");
@@ -357,7 +357,7 @@ async fn execute_vm_command_reads_run_and_writes_ask(p: Protocol) {
         (json!(3), json!(false))
     );
 
-    let before = writes(&h).len();
+    let before = h.writes().len();
     let msg = h
         .err(
             "execute_vm_command",
@@ -365,7 +365,7 @@ async fn execute_vm_command_reads_run_and_writes_ask(p: Protocol) {
         )
         .await;
     assert!(msg.contains("proxmox-mcp approve"), "{msg}");
-    assert_eq!(writes(&h).len(), before, "nothing may reach the agent");
+    assert_eq!(h.writes().len(), before, "nothing may reach the agent");
     h.finish().await;
 }
 
@@ -516,7 +516,7 @@ async fn bad_input_is_refused_and_audited(p: Protocol) {
         );
     }
     assert!(!marker.exists(), "a refused command ran");
-    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+    assert!(h.writes().is_empty(), "{:?}", h.writes());
     assert_eq!(h.ok("toggle_mode", json!({})).await["mode"], "normal");
     h.finish().await;
 }
@@ -766,7 +766,7 @@ async fn protected_guests_refuse_destructive_actions() {
         h.mcp.asked().is_empty(),
         "nobody may be asked to lift a protection"
     );
-    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+    assert!(h.writes().is_empty(), "{:?}", h.writes());
     // An ordinary guest: the same DELETE asks a human (who accepts here), then runs.
     let (n, v) = at(ordinary);
     h.call(

@@ -285,38 +285,56 @@ pub struct GuestResult {
     pub error: Option<String>,
 }
 
-/// Runs `f` for every target, at most [`CONCURRENCY`] at a time; results in target order.
-pub async fn run_many<F, Fut>(targets: &[Target], f: F) -> Vec<GuestResult>
+/// Something a multi-target action acts on: a guest on a node.
+pub trait OnGuest {
+    fn vmid(&self) -> u32;
+    fn node(&self) -> &str;
+}
+
+impl OnGuest for Target {
+    fn vmid(&self) -> u32 {
+        self.vmid
+    }
+    fn node(&self) -> &str {
+        &self.node
+    }
+}
+
+/// Runs `f` for every item, at most [`CONCURRENCY`] at a time; results in item order.
+pub async fn run_many<T, F, Fut>(items: Vec<T>, f: F) -> Vec<GuestResult>
 where
-    F: Fn(Target) -> Fut,
+    T: OnGuest,
+    F: Fn(T) -> Fut,
     Fut: Future<Output = Result<TaskResult, ToolError>>,
 {
-    let mut results: Vec<(usize, GuestResult)> = futures::stream::iter(targets.iter().enumerate())
-        .map(|(i, t)| {
-            let fut = f(t.clone());
-            async move {
-                let r = match fut.await {
-                    Ok(task) => GuestResult {
-                        vmid: t.vmid,
-                        node: t.node.clone(),
-                        ok: task.ok(),
-                        task: Some(task),
-                        error: None,
-                    },
-                    Err(e) => GuestResult {
-                        vmid: t.vmid,
-                        node: t.node.clone(),
-                        ok: false,
-                        task: None,
-                        error: Some(e.to_string()),
-                    },
-                };
-                (i, r)
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+    let mut results: Vec<(usize, GuestResult)> =
+        futures::stream::iter(items.into_iter().enumerate())
+            .map(|(i, item)| {
+                let (vmid, node) = (item.vmid(), item.node().to_owned());
+                let fut = f(item);
+                async move {
+                    let r = match fut.await {
+                        Ok(task) => GuestResult {
+                            vmid,
+                            node,
+                            ok: task.ok(),
+                            task: Some(task),
+                            error: None,
+                        },
+                        Err(e) => GuestResult {
+                            vmid,
+                            node,
+                            ok: false,
+                            task: None,
+                            error: Some(e.to_string()),
+                        },
+                    };
+                    (i, r)
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }

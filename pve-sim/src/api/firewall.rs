@@ -246,12 +246,13 @@ fn common(ctx: &Ctx, scope: &Scope, rest: &[&str]) -> ApiResult {
         }
         (m, ["rules", pos]) => {
             let pos = parse_pos(pos)?;
-            let mut c = ctx.write();
-            let rules = c.firewall.rules.entry(scope.key.clone()).or_default();
+            // Privileges first: a guest scope's check takes the state lock itself.
             match m {
                 "GET" => (scope.read)(ctx),
                 _ => (scope.write)(ctx),
             }?;
+            let mut c = ctx.write();
+            let rules = c.firewall.rules.entry(scope.key.clone()).or_default();
             rule_item(ctx, m, rules, pos)
         }
         _ => Err(ctx.not_impl()),

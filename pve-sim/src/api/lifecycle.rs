@@ -78,7 +78,36 @@ pub fn create(ctx: &Ctx, node: &str, kind: Kind) -> ApiResult {
     {
         return Err(PveError::internal(format!("no such pool '{pl}'")));
     }
-    if let Some(g) = c.guests.get(&vmid) {
+    // A restore with `force` replaces a stopped guest of the same kind on this node.
+    let restoring = p.str("archive").is_some() || p.flag("restore")?;
+    let mut replace = false;
+    if restoring
+        && p.flag("force")?
+        && let Some(g) = c.guests.get(&vmid)
+    {
+        let label = kind.label();
+        if g.kind != kind || g.node != node {
+            return Err(PveError::internal(format!(
+                "unable to restore {label} {vmid} - {label} {vmid} already exists on node '{}'",
+                g.node
+            )));
+        }
+        if g.is_running() {
+            return Err(PveError::internal(format!(
+                "unable to restore {label} {vmid} - {label} is running"
+            )));
+        }
+        if g.protected() {
+            return Err(PveError::internal(format!(
+                "unable to restore {label} {vmid} - protection mode enabled"
+            )));
+        }
+        if let Some(l) = g.lock() {
+            return Err(lock_error(kind, l));
+        }
+        replace = true;
+    }
+    if let Some(g) = c.guests.get(&vmid).filter(|_| !replace) {
         return Err(PveError::internal(match kind {
             Kind::Qemu => format!(
                 "unable to create VM {vmid} - VM {vmid} already exists on node '{}'",
@@ -95,7 +124,7 @@ pub fn create(ctx: &Ctx, node: &str, kind: Kind) -> ApiResult {
     if let Some(archive) = p.str("archive")
         && kind == Kind::Qemu
     {
-        restore_config(&c, &archive, &mut cfg)?;
+        restore_config(&c, &archive, kind, &mut cfg)?;
     }
     if kind == Kind::Lxc {
         let restore = p.flag("restore")?;
@@ -107,7 +136,9 @@ pub fn create(ctx: &Ctx, node: &str, kind: Kind) -> ApiResult {
         {
             return Err(PveError::internal(format!("volume '{tpl}' does not exist")));
         }
-        if !restore {
+        if restore {
+            restore_config(&c, &tpl, kind, &mut cfg)?;
+        } else {
             let os = tpl
                 .rsplit('/')
                 .next()
@@ -164,6 +195,9 @@ pub fn create(ctx: &Ctx, node: &str, kind: Kind) -> ApiResult {
     let mut g = Guest::new(vmid, kind, node, cfg);
     g.pool = pool;
     g.config.insert("lock".into(), "create".into());
+    if replace {
+        c.guests.remove(&vmid);
+    }
     c.guests.insert(vmid, g);
     let n = node.to_string();
     let (tt, base) = match kind {
@@ -221,9 +255,11 @@ fn fill_mac(v: &str, seed: u64, vmid: u32) -> String {
     parts.join(",")
 }
 
+/// The config a backup carries: the backed-up guest's, without its disks (restored fresh).
 fn restore_config(
     c: &Cluster,
     archive: &str,
+    kind: Kind,
     cfg: &mut BTreeMap<String, String>,
 ) -> Result<(), PveError> {
     let vol = c
@@ -238,8 +274,10 @@ fn restore_config(
             }
         }
     }
-    cfg.entry("scsi0".into())
-        .or_insert_with(|| "local-lvm:32".into());
+    if kind == Kind::Qemu {
+        cfg.entry("scsi0".into())
+            .or_insert_with(|| "local-lvm:32".into());
+    }
     Ok(())
 }
 

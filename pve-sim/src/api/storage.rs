@@ -449,6 +449,13 @@ fn download(ctx: &Ctx, node: &str, id: &str) -> ApiResult {
             ),
         ));
     }
+    check_download(
+        &url,
+        &filename,
+        &content,
+        p.str("checksum"),
+        p.str("checksum-algorithm"),
+    )?;
     let mut c = ctx.write();
     let s = get_storage(&c, node, id)?.clone();
     if !s.has_content(&content) {
@@ -506,4 +513,53 @@ fn download(ctx: &Ctx, node: &str, id: &str) -> ApiResult {
         Some(effect),
     );
     Ok(Reply::string(upid))
+}
+
+/// PVE's checks before a download starts: an http(s) URL (the schema pattern), a checksum
+/// together with its algorithm, and a file name that fits the content type.
+fn check_download(
+    url: &str,
+    filename: &str,
+    content: &str,
+    checksum: Option<String>,
+    algorithm: Option<String>,
+) -> Result<(), PveError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(PveError::param(
+            "url",
+            "value does not match the regex pattern",
+        ));
+    }
+    match (checksum, algorithm) {
+        (Some(_), None) => {
+            return Err(PveError::param(
+                "checksum-algorithm",
+                "'checksum-algorithm' is required when 'checksum' is set",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(PveError::param(
+                "checksum",
+                "'checksum' is required when 'checksum-algorithm' is set",
+            ));
+        }
+        _ => {}
+    }
+    if filename.contains('/') || filename.starts_with('.') {
+        return Err(PveError::param("filename", "invalid filename"));
+    }
+    let fits = match content {
+        "iso" => filename.ends_with(".iso") || filename.ends_with(".img"),
+        "vztmpl" => [".tar.gz", ".tar.xz", ".tar.zst", ".tar.bz2", ".tgz"]
+            .iter()
+            .any(|e| filename.ends_with(e)),
+        _ => true,
+    };
+    if !fits {
+        return Err(PveError::param(
+            "filename",
+            format!("invalid filename or wrong extension for content type '{content}'"),
+        ));
+    }
+    Ok(())
 }
