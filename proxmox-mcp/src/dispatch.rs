@@ -168,8 +168,7 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         }
     };
     ev.arguments = Value::Object(args.clone());
-    // The approval and confirmation binding: the tool and every argument but the approval id.
-    let hash = call_hash(tool.name, &Value::Object(args.clone()));
+    let given = args.clone();
     let cluster = match args.remove("cluster") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
@@ -231,11 +230,15 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         Decision::Confirm(reason) => {
             ev.reason = reason.clone();
             let message = ask_text(tool, &assessment, &reason, &cluster);
+            // What a human's yes is bound to: the tool, every argument but the approval id, and
+            // what the assessment resolved (a tag's guests), so a changed selection needs a new yes.
+            let plan = assessment.plan.as_ref();
+            let hash = call_hash(tool.name, &bound(given.clone(), plan));
             match confirm_call(
                 engine,
                 tool,
                 &hash,
-                &args_for_approval(&args, &cluster),
+                &bound(args_for_approval(&args, &cluster), plan),
                 approval_id.as_deref(),
                 channel,
                 &message,
@@ -292,12 +295,20 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
 }
 
 /// The arguments an approval is shown with and bound to (the cluster kept in).
-fn args_for_approval(args: &JsonObject, cluster: &str) -> Value {
+fn args_for_approval(args: &JsonObject, cluster: &str) -> JsonObject {
     let mut all = args.clone();
     if !cluster.is_empty() {
         all.insert("cluster".into(), Value::from(cluster));
     }
-    Value::Object(all)
+    all
+}
+
+/// Arguments plus the assessment's plan, as one value to hash.
+fn bound(mut args: JsonObject, plan: Option<&Value>) -> Value {
+    if let Some(plan) = plan {
+        args.insert(" plan".into(), plan.clone());
+    }
+    Value::Object(args)
 }
 
 /// The policy decision, with every target guest's protection looked up for destructive calls.

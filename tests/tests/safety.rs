@@ -738,6 +738,23 @@ async fn protected_guests_refuse_destructive_actions() {
     )
     .await
     .unwrap();
+    // Both are async config tasks: wait until the sim shows them.
+    for (i, key) in [(tagged, "tags"), (flagged, "protection")] {
+        let (n, v) = at(i);
+        let mut seen = false;
+        for _ in 0..200 {
+            let cfg = api
+                .get(&format!("/nodes/{n}/qemu/{v}/config"))
+                .await
+                .unwrap();
+            if cfg.get(key).is_some() {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(seen, "{key} of {v} never showed");
+    }
     h.sim.clear_requests();
     for (i, why) in [
         (listed, "configured list"),
@@ -816,4 +833,64 @@ async fn explain_uses_the_api_schema() {
     assert_eq!(ex["decisions"]["safe"]["decision"], "confirm");
     assert_eq!(ex["decisions"]["read-only"]["decision"], "refuse");
     h.finish().await;
+}
+
+/// An approval covers the guests a human saw: when a tag selector matches other guests by the
+/// time the call is retried, the approval no longer fits and nothing runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_does_not_cover_a_changed_selection() {
+    let h = Harness::start(Protocol::Modern).await;
+    let api = h.sim.api();
+    let vms = e2e::sim::guests(&api, "qemu").await;
+    let stopped: Vec<(String, u64)> = vms
+        .iter()
+        .filter(|g| g["status"] == json!("stopped") && g.get("template") != Some(&json!(1)))
+        .map(|g| {
+            (
+                g["node"].as_str().unwrap().to_string(),
+                g["vmid"].as_u64().unwrap(),
+            )
+        })
+        .take(2)
+        .collect();
+    let ((n1, v1), (n2, v2)) = (stopped[0].clone(), stopped[1].clone());
+    tag_vm(&api, &n1, v1, "batch").await;
+    let args = json!({"action": "start", "tag": "batch", "wait": 0});
+    let msg = h.err("vm_action", args.clone()).await;
+    assert!(
+        msg.contains(&v1.to_string()),
+        "the human sees the guest: {msg}"
+    );
+    let id = approval_id(&msg);
+    assert!(h.cli(&["approve", &id]).status.success());
+    // Another guest joins the selection before the retry.
+    tag_vm(&api, &n2, v2, "batch").await;
+    h.sim.clear_requests();
+    let mut retry = args.clone();
+    retry["approval_id"] = json!(id);
+    let msg = h.err("vm_action", retry).await;
+    assert!(msg.contains("other arguments"), "{msg}");
+    assert!(h.writes().is_empty(), "{:?}", h.writes());
+    h.finish().await;
+}
+
+/// Sets a VM's tags on the sim (an async config task) and waits until the cluster shows them.
+async fn tag_vm(api: &e2e::ApiClient, node: &str, vmid: u64, tags: &str) {
+    api.post(
+        &format!("/nodes/{node}/qemu/{vmid}/config"),
+        &[("tags", tags)],
+    )
+    .await
+    .unwrap();
+    for _ in 0..200 {
+        let done = e2e::sim::guests(api, "qemu")
+            .await
+            .iter()
+            .any(|g| g["vmid"] == json!(vmid) && g["tags"].as_str() == Some(tags));
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the tags of {vmid} never changed");
 }

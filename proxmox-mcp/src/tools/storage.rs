@@ -178,7 +178,7 @@ async fn assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, ToolErro
         Action::JobCreate => {
             let id = match &p.id {
                 Some(id) => check::job_id(id)?.to_string(),
-                None => jobs::new_id(),
+                None => jobs::new_id(&format!("{p:?}")),
             };
             let call = jobs::create(&p, &id)?;
             let mut a = assessment(&ctx, &call);

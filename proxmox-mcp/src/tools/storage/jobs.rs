@@ -48,10 +48,13 @@ const VZDUMP_KEYS: [&str; 31] = [
     "zstd",
 ];
 
-/// A job id in PVE's own style, `backup-1a2b3c4d-5e6f`.
-pub fn new_id() -> String {
-    let n: u64 = rand::random();
-    format!("backup-{:08x}-{:04x}", n >> 32, n & 0xffff)
+/// A job id in PVE's own style, `backup-1a2b3c4d-5e6f`, derived from the job's settings: the
+/// same request gets the same id, so a human's confirmation (bound to the planned request)
+/// still matches when the call is retried with the answer.
+pub fn new_id(settings: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let d = Sha256::digest(settings.as_bytes());
+    format!("backup-{}-{}", hex::encode(&d[..4]), hex::encode(&d[4..6]))
 }
 
 fn job_path(id: &str) -> String {
