@@ -1,6 +1,6 @@
 //! `user_management`: PVE users, groups, roles, ACLs, API tokens and effective permissions.
 //!
-//! Every action is one PVE request ([`request`]); mutations are assessed as that request, so
+//! Every action is one PVE request (`request`); mutations are assessed as that request, so
 //! root protection (root@pam, our own user and token, grants to ourselves) is enforced by the
 //! policy exactly as for `proxmox_api`. Passwords go into the create request only and never
 //! into the summary, the output or the audit log; a new token's secret is shown once, in the
