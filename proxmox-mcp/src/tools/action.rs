@@ -46,6 +46,16 @@ pub fn api_assessment(
         .target(format!("{method} {path}"))
 }
 
+/// The names among `given` (name, whether the call set it) that `allowed` does not list: the
+/// arguments an action would silently ignore, which action tools refuse instead.
+pub fn unused_args<'a>(given: &[(&'a str, bool)], allowed: &[&str]) -> Vec<&'a str> {
+    given
+        .iter()
+        .filter(|(k, set)| *set && !allowed.contains(k))
+        .map(|(k, _)| *k)
+        .collect()
+}
+
 /// How a task ended, as far as we waited.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TaskResult {

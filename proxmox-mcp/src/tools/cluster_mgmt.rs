@@ -133,11 +133,7 @@ fn refuse_extra(p: &ClusterParams, allowed: &[&str]) -> Result<(), ToolError> {
         ("max_relocate", p.max_relocate.is_some()),
         ("pool", p.pool.is_some()),
     ];
-    let extra: Vec<&str> = given
-        .iter()
-        .filter(|(k, set)| *set && !allowed.contains(k))
-        .map(|(k, _)| *k)
-        .collect();
+    let extra = super::action::unused_args(&given, allowed);
     if extra.is_empty() {
         Ok(())
     } else {

@@ -179,11 +179,7 @@ fn only(p: &UserParams, allowed: &[&str]) -> Result<(), ToolError> {
         ("propagate", p.propagate.is_some()),
         ("privsep", p.privsep.is_some()),
     ];
-    let extra: Vec<&str> = given
-        .iter()
-        .filter(|(k, set)| *set && !allowed.contains(k))
-        .map(|(k, _)| *k)
-        .collect();
+    let extra = super::action::unused_args(&given, allowed);
     if extra.is_empty() {
         Ok(())
     } else if extra.contains(&"password") {
