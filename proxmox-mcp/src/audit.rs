@@ -5,21 +5,33 @@
 //! across day files, so [`AuditLog::verify`] finds edited, removed and reordered records
 //! ([`jsonl`] describes the line format). Arguments and free text are [`redact`]ed before writing.
 //!
+//! **The head pointer** (`<state_dir>/audit.head`, beside the directory; [`head`]) says where the
+//! log ended at the last append and which records pruning removed, so `verify` also finds records
+//! missing at either end: a truncated or deleted newest file, every file deleted, old files
+//! deleted before their time. An append that finds records missing at the end continues the
+//! numbering after them, so the gap stays in the chain for good.
+//!
+//! **The system journal** gets a copy of every record when the host has one ([`journal`]).
+//!
 //! **Several processes** (the stdio server, the HTTP bridge's children, the CLI) may append at
-//! once: every append holds an exclusive `flock` on `audit.lock` while it reads the chain head
-//! and writes its line; readers take it shared.
+//! once: every append holds an exclusive `flock` on `audit.lock` while it reads the chain head,
+//! writes its line and updates the head pointer; readers take it shared.
 //!
 //! **Durability over speed**: after each record the file is `fdatasync`ed (and the directory
-//! `fsync`ed when a day file is created) before [`AuditLog::append`] returns, so a record is on
-//! disk before the tool call proceeds. Records of plain reads use
-//! [`AuditLog::append_unsynced`]: written at once, flushed by the next synced record. A crash or `kill -9` can only lose the record being written;
-//! its torn bytes are reported by `verify` as an incomplete last record and truncated by the next
-//! append (that record was never acknowledged).
+//! `fsync`ed when a day file is created), then the head pointer, before [`AuditLog::append`]
+//! returns, so a record is on disk before the tool call proceeds. Records of plain reads use
+//! [`AuditLog::append_unsynced`]: written at once (the head pointer too), flushed by the next
+//! synced record. A crash or `kill -9` can only lose the record being written; its torn bytes
+//! are reported by `verify` as an incomplete last record and truncated by the next append (that
+//! record was never acknowledged).
 //!
 //! **Retention** (7 days by default): expired day files are deleted at [`AuditLog::open`] and by
-//! the first [`AuditLog::append`] of each UTC day ([`retention`]).
+//! the first [`AuditLog::append`] of each UTC day ([`retention`]), after the head pointer's floor
+//! was moved past their records.
 
 pub mod event;
+pub mod head;
+pub mod journal;
 pub mod jsonl;
 pub mod query;
 pub mod redact;
@@ -27,7 +39,7 @@ pub mod retention;
 pub mod verify;
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead as _, BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -39,6 +51,8 @@ pub use query::{Page, Query, Summary};
 pub use verify::{Location, Problem, ProblemKind, VerifyReport};
 
 use event::day_of;
+use head::{Found, HeadPointer};
+use journal::Journal;
 use retention::DayFile;
 
 /// Why the log could not be written or read.
@@ -69,11 +83,17 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> AuditError + '_ {
 #[derive(Debug)]
 pub struct AuditLog {
     dir: PathBuf,
+    /// `<dir>.head`: the head pointer, beside the directory.
+    head_path: PathBuf,
     retention: Duration,
     /// `audit.lock`: flock'ed across processes, the mutex orders this handle's own threads.
     lock: Mutex<File>,
     /// The UTC day `append` last pruned on.
     pruned_day: AtomicI64,
+    /// Where records are copied to, if anywhere.
+    journal: Option<Journal>,
+    /// Set when `open` had to create the head pointer of a log that already had records.
+    created_head: Option<String>,
 }
 
 /// The end of the chain: what the next record links to.
@@ -95,7 +115,10 @@ impl AuditLog {
     pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 86_400);
     const LOCK_FILE: &str = "audit.lock";
 
-    /// Opens (creating, mode 0700) the log in `dir` and deletes day files past `retention`.
+    /// Opens (creating, mode 0700) the log in `dir`, creates its head pointer if there is none
+    /// (a log written before there were head pointers) and deletes day files past `retention`.
+    /// Records are not copied to the system journal unless [`with_journal`](Self::with_journal)
+    /// says where it is.
     pub fn open(dir: &Path, retention: Duration) -> Result<Self, AuditError> {
         DirBuilder::new()
             .recursive(true)
@@ -111,20 +134,40 @@ impl AuditLog {
             .mode(0o600)
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
-        let log = Self {
+        let mut log = Self {
             dir: dir.to_owned(),
+            head_path: head_path(dir),
             retention,
             lock: Mutex::new(lock),
             pruned_day: AtomicI64::new(i64::MIN),
+            journal: None,
+            created_head: None,
         };
+        log.created_head = log.ensure_head();
         let now = SystemTime::now();
         log.prune(now)?;
         log.pruned_day.store(day_of(now), Ordering::Relaxed);
         Ok(log)
     }
 
+    /// Copies every record from now on to the system journal listening at `socket` (none: off).
+    pub fn with_journal(mut self, socket: Option<&Path>) -> Self {
+        self.journal = socket.map(Journal::new);
+        self
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The head pointer file (`<dir>.head`).
+    pub fn head_path(&self) -> &Path {
+        &self.head_path
+    }
+
+    /// The journal socket records are copied to, if any.
+    pub fn journal_socket(&self) -> Option<&Path> {
+        self.journal.as_ref().map(Journal::path)
     }
 
     pub fn retention(&self) -> Duration {
@@ -135,14 +178,8 @@ impl AuditLog {
     /// Returns once the record is on disk.
     pub fn append(&self, event: &Event) -> Result<Record, AuditError> {
         let now = SystemTime::now();
-        let today = day_of(now);
-        if self.pruned_day.swap(today, Ordering::Relaxed) != today
-            && let Err(e) = self.prune(now)
-        {
-            // Keeping old files a day longer must not stop the audit of the call.
-            tracing::warn!(error = %e, "audit: pruning failed");
-        }
-        self.append_at(event, now)
+        self.prune_daily(now);
+        self.write(event, now, true)
     }
 
     /// [`append`](Self::append) with the clock given: the record goes to `now`'s day file (or
@@ -157,24 +194,33 @@ impl AuditLog {
     /// the kernel writes it back. A crash may lose such records, never corrupt the chain.
     pub fn append_unsynced(&self, event: &Event) -> Result<Record, AuditError> {
         let now = SystemTime::now();
+        self.prune_daily(now);
+        self.write(event, now, false)
+    }
+
+    /// Prunes if this is the first append of the UTC day of `now`.
+    fn prune_daily(&self, now: SystemTime) {
         let today = day_of(now);
         if self.pruned_day.swap(today, Ordering::Relaxed) != today
             && let Err(e) = self.prune(now)
         {
+            // Keeping old files a day longer must not stop the audit of the call.
             tracing::warn!(error = %e, "audit: pruning failed");
         }
-        self.write(event, now, false)
     }
 
     fn write(&self, event: &Event, now: SystemTime, sync: bool) -> Result<Record, AuditError> {
         let event = event.redacted();
         let _locked = self.lock(true)?;
         let files = retention::list(&self.dir).map_err(io_err(&self.dir))?;
-        let head = self.head(&files)?;
+        let chain = self.head(&files)?;
+        let pointer = head::read(&self.head_path)
+            .unwrap_or_else(|e| Found::Damaged(format!("cannot read it: {e}")));
+        let after = self.continue_from(&pointer, chain, &files);
         let newest = files.last().map_or(i64::MIN, |f| f.day);
         let path = self.dir.join(retention::file_name(day_of(now).max(newest)));
-        let seq = head.seq + 1;
-        let (line, hash) = jsonl::encode(seq, &head.hash, &event)?;
+        let seq = after.seq + 1;
+        let (line, hash) = jsonl::encode(seq, &after.hash, &event)?;
         let created = !path.exists();
         let mut file = OpenOptions::new()
             .create(true)
@@ -182,36 +228,164 @@ impl AuditLog {
             .mode(0o600)
             .open(&path)
             .map_err(io_err(&path))?;
-        let mut bytes = line.into_bytes();
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
         file.write_all(&bytes).map_err(io_err(&path))?;
-        if !sync {
-            return Ok(Record {
-                seq,
-                prev: head.hash,
-                event,
-                hash,
-            });
+        if sync {
+            file.sync_data().map_err(io_err(&path))?;
+            if created {
+                File::open(&self.dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io_err(&self.dir))?;
+            }
+            // Unsynced records before this one may sit in the previous day's file.
+            let previous = if created {
+                files.last()
+            } else {
+                files.len().checked_sub(2).map(|i| &files[i])
+            };
+            if after.synced + 1 < seq
+                && let Some(previous) = previous
+            {
+                File::open(&previous.path)
+                    .and_then(|f| f.sync_data())
+                    .map_err(io_err(&previous.path))?;
+            }
         }
-        file.sync_data().map_err(io_err(&path))?;
-        if created {
-            File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io_err(&self.dir))?;
-        }
-        Ok(Record {
+        let pointer = HeadPointer {
             seq,
-            prev: head.hash,
+            hash: hash.clone(),
+            floor: after.floor,
+            synced: if sync { seq } else { after.synced },
+            boot: head::boot_id(),
+        };
+        if let Err(e) = head::write(&self.head_path, &pointer, sync) {
+            // The record itself is written; `verify` will show the pointer lagging behind.
+            tracing::warn!(
+                file = %self.head_path.display(),
+                error = %e,
+                "audit: the head pointer could not be updated"
+            );
+        }
+        let record = Record {
+            seq,
+            prev: after.hash,
             event,
             hash,
-        })
+        };
+        if let Some(journal) = &self.journal {
+            journal.send(&record, &line);
+        }
+        Ok(record)
     }
 
-    /// Walks every day file, oldest first, and checks the chain.
+    /// Where the next record goes on from: the end of the chain, unless the head pointer says
+    /// records are missing there. Then the numbering continues after the missing ones (linked
+    /// to the last hash the pointer saw), so the gap stays visible to `verify` for good.
+    fn continue_from(&self, pointer: &Found, chain: Head, files: &[DayFile]) -> After {
+        match pointer {
+            Found::Present(p) if p.seq > chain.seq => {
+                let lost = format!("records {} to {}", chain.seq + 1, p.seq);
+                if !head::same_boot(p.boot.as_deref()) && chain.seq >= p.synced {
+                    tracing::warn!(
+                        "audit: {lost} (reads, not yet on disk) were lost in a crash of the host"
+                    );
+                    return After {
+                        seq: chain.seq,
+                        hash: chain.hash,
+                        floor: p.floor,
+                        synced: chain.seq,
+                    };
+                }
+                tracing::error!(
+                    "audit: {lost} are missing from the end of the log (removed?); the next \
+                     record continues after them so the gap stays on record; run \
+                     `proxmox-mcp audit verify`"
+                );
+                After {
+                    seq: p.seq,
+                    hash: p.hash.clone(),
+                    floor: p.floor,
+                    synced: p.synced,
+                }
+            }
+            Found::Present(p) => After {
+                seq: chain.seq,
+                hash: chain.hash,
+                floor: p.floor,
+                synced: p.synced,
+            },
+            Found::Absent | Found::Damaged(_) => {
+                if let Found::Damaged(e) = pointer {
+                    tracing::warn!(
+                        file = %self.head_path.display(),
+                        "audit: the head pointer is damaged ({e}); it is rebuilt from the log"
+                    );
+                }
+                let floor = first_seq(files).unwrap_or(chain.seq + 1);
+                After {
+                    seq: chain.seq,
+                    hash: chain.hash,
+                    floor,
+                    synced: 0,
+                }
+            }
+        }
+    }
+
+    /// Creates the head pointer from the log when there is none; returns a note for `verify`
+    /// when the log already had records (the first open after an upgrade, or it was deleted).
+    fn ensure_head(&self) -> Option<String> {
+        let created = (|| -> Result<Option<u64>, AuditError> {
+            let _locked = self.lock(true)?;
+            if head::read(&self.head_path).map_err(io_err(&self.head_path))? != Found::Absent {
+                return Ok(None);
+            }
+            let files = retention::list(&self.dir).map_err(io_err(&self.dir))?;
+            let end = chain_end(&files)?;
+            let pointer = HeadPointer {
+                seq: end.seq,
+                hash: end.hash,
+                floor: first_seq(&files).unwrap_or(end.seq + 1),
+                synced: end.seq,
+                boot: head::boot_id(),
+            };
+            head::write(&self.head_path, &pointer, true).map_err(io_err(&self.head_path))?;
+            Ok(Some(end.seq))
+        })();
+        match created {
+            Ok(Some(seq)) if seq > 0 => {
+                tracing::warn!(
+                    file = %self.head_path.display(),
+                    "audit: the log had no head pointer; created it from the log"
+                );
+                Some(format!(
+                    "the head pointer was missing and has been created from the log at record \
+                     {seq} (expected once, after an upgrade; otherwise it was deleted, and records \
+                     removed before now cannot be detected)"
+                ))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "audit: cannot create the head pointer");
+                None
+            }
+        }
+    }
+
+    /// Walks every day file, oldest first, checks the chain and compares it with the head
+    /// pointer.
     pub fn verify(&self) -> VerifyReport {
         let _locked = self.lock(false);
-        match retention::list(&self.dir) {
-            Ok(files) => verify::verify(&files),
+        let pointer = head::read(&self.head_path)
+            .unwrap_or_else(|e| Found::Damaged(format!("cannot read it: {e}")));
+        let head_name = self
+            .head_path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let mut report = match retention::list(&self.dir) {
+            Ok(files) => verify::verify(&files, &pointer, &head_name),
             Err(e) => VerifyReport {
                 problems: vec![Problem {
                     at: Location {
@@ -224,7 +398,11 @@ impl AuditLog {
                 }],
                 ..VerifyReport::default()
             },
+        };
+        if let Some(note) = &self.created_head {
+            report.notes.insert(0, note.clone());
         }
+        report
     }
 
     /// Records matching `q`, newest first, one page at a time, with a summary of all matches.
@@ -234,10 +412,37 @@ impl AuditLog {
         query::run(&files, q).map_err(io_err(&self.dir))
     }
 
-    /// Deletes day files past retention at `now` (never the newest); returns how many.
+    /// Deletes day files past retention at `now` (never the newest); returns how many. The head
+    /// pointer's floor is moved past their records first (and synced), so `verify` knows they
+    /// were pruned, not removed.
     pub fn prune(&self, now: SystemTime) -> Result<usize, AuditError> {
         let _locked = self.lock(true)?;
-        retention::prune(&self.dir, now, self.retention).map_err(io_err(&self.dir))
+        let files = retention::list(&self.dir).map_err(io_err(&self.dir))?;
+        let days: Vec<i64> = files.iter().map(|f| f.day).collect();
+        let doomed_days = retention::expired(&days, now, self.retention);
+        let (doomed, kept): (Vec<DayFile>, Vec<DayFile>) = files
+            .into_iter()
+            .partition(|f| doomed_days.contains(&f.day));
+        let Some(newest_doomed) = doomed.last() else {
+            return Ok(0);
+        };
+        // The first record after the doomed files; if their last one is unreadable, the first
+        // record that stays.
+        let floor = chain_end(std::slice::from_ref(newest_doomed))
+            .ok()
+            .filter(|end| end.seq > 0)
+            .map(|end| end.seq + 1)
+            .or_else(|| first_seq(&kept));
+        if let (Found::Present(mut pointer), Some(floor)) = (
+            head::read(&self.head_path).map_err(io_err(&self.head_path))?,
+            floor,
+        ) && floor > pointer.floor
+        {
+            pointer.floor = floor;
+            head::write(&self.head_path, &pointer, true).map_err(io_err(&self.head_path))?;
+        }
+        retention::remove(&doomed).map_err(io_err(&self.dir))?;
+        Ok(doomed.len())
     }
 
     fn lock(&self, exclusive: bool) -> Result<Locked<'_>, AuditError> {
@@ -287,4 +492,58 @@ impl AuditLog {
             hash: GENESIS.to_owned(),
         })
     }
+}
+
+/// Where an append goes on from, and what the head pointer keeps.
+struct After {
+    seq: u64,
+    hash: String,
+    floor: u64,
+    synced: u64,
+}
+
+/// `<parent>/<name>.head` for the log directory `<parent>/<name>`.
+fn head_path(dir: &Path) -> PathBuf {
+    match dir.file_name() {
+        Some(name) => {
+            let mut file = name.to_os_string();
+            file.push(".head");
+            dir.with_file_name(file)
+        }
+        None => dir.join("audit.head"),
+    }
+}
+
+/// The last complete record of the newest file that has one, without changing anything.
+fn chain_end(files: &[DayFile]) -> Result<Head, AuditError> {
+    for file in files.iter().rev() {
+        let path = &file.path;
+        let f = File::open(path).map_err(io_err(path))?;
+        let tail = jsonl::read_tail(&f).map_err(io_err(path))?;
+        if let Some(line) = tail.last_line {
+            let (record, _) = jsonl::decode(&line).map_err(|e| AuditError::CorruptHead {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            return Ok(Head {
+                seq: record.seq,
+                hash: record.hash,
+            });
+        }
+    }
+    Ok(Head {
+        seq: 0,
+        hash: GENESIS.to_owned(),
+    })
+}
+
+/// The `seq` of the first readable record, oldest file first.
+fn first_seq(files: &[DayFile]) -> Option<u64> {
+    files.iter().find_map(|file| {
+        let reader = BufReader::new(File::open(&file.path).ok()?);
+        reader
+            .split(b'\n')
+            .map_while(Result::ok)
+            .find_map(|line| jsonl::decode(&line).ok().map(|(r, _)| r.seq))
+    })
 }

@@ -5,6 +5,7 @@ mod call;
 mod check;
 #[cfg(feature = "demo")]
 mod demo;
+mod guard;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -87,7 +88,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain: exit 0 when intact, 1 when records were edited, removed or reordered
+    /// Walk the hash chain and compare it with the head pointer: exit 0 when intact, 1 when
+    /// records were edited, removed (anywhere, also at either end), reordered or truncated
     Verify,
     /// Print the audit log directory
     Path,

@@ -15,7 +15,7 @@ use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::{Client, Event, Outcome, Transport};
+use crate::audit::{Client, Event, Outcome, Transport, redact};
 use crate::engine::{Engine, Progress};
 use crate::policy::Class;
 use crate::policy::decision::Decision;
@@ -28,6 +28,10 @@ use crate::tools::{self, AssessCtx, Assessment, ToolCtx, ToolDef, ToolError, Too
 
 /// Reserved argument: the id of an out-of-band approval a human granted for this very call.
 pub const APPROVAL_ARG: &str = "approval_id";
+
+/// The most a human is asked to read before approving, in characters. A call whose
+/// description is longer is refused, never shown cut short.
+pub const MAX_SHOWN: usize = 8 * 1024;
 
 /// Who made a call and how it reached us.
 #[derive(Debug, Clone)]
@@ -83,7 +87,10 @@ pub async fn dispatch(engine: &Arc<Engine>, call: Call) -> CallToolResponse {
     ev.duration_ms = started.elapsed().as_millis() as u64;
     let tool = ev.tool.clone();
     let response = match flow {
-        Flow::Ran(out) => {
+        Flow::Ran(mut out) => {
+            // Nothing secret reaches the model: stdout and stderr of commands included.
+            out.text = redact::redact_str(&out.text).into_owned();
+            out.structured = redact::redact_output(out.structured);
             ev.upid = out
                 .structured
                 .get("upid")
@@ -96,6 +103,7 @@ pub async fn dispatch(engine: &Arc<Engine>, call: Call) -> CallToolResponse {
             CallToolResponse::Complete(result)
         }
         Flow::Stopped(outcome, message) => {
+            let message = redact::redact_str(&message).into_owned();
             ev.decision = outcome;
             if ev.reason.is_empty() {
                 ev.reason = message.clone();
@@ -200,6 +208,7 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
             mode: policy.mode,
             exec: exec.clone(),
             pve: pve.clone(),
+            server: engine.server_files().clone(),
         };
         tool.assess(ctx, &args)
     };
@@ -230,6 +239,17 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         Decision::Confirm(reason) => {
             ev.reason = reason.clone();
             let message = ask_text(tool, &assessment, &reason, &cluster);
+            let shown = message.chars().count();
+            if shown > MAX_SHOWN {
+                let why = format!(
+                    "this needs a human's confirmation, but what they would have to read is \
+                     {shown} characters long and is only ever shown in full, up to {MAX_SHOWN}. \
+                     Split it into smaller calls (for a script: put it in a file on the node \
+                     and run that file). Nothing was run."
+                );
+                ev.reason = why.clone();
+                return Flow::Stopped(Outcome::Refused, why);
+            }
             // What a human's yes is bound to: the tool, every argument but the approval id, and
             // what the assessment resolved (a tag's guests), so a changed selection needs a new yes.
             let plan = assessment.plan.as_ref();
@@ -311,14 +331,15 @@ fn bound(mut args: JsonObject, plan: Option<&Value>) -> Value {
     Value::Object(args)
 }
 
-/// The policy decision, with every target guest's protection looked up for destructive calls.
+/// The policy decision, with every target guest's protection looked up for calls that may
+/// destroy (destructive, or commands that could do anything).
 /// The strictest decision over the guests wins; a lookup failure refuses (fail closed).
 pub async fn decide(policy: &Policy, a: &Assessment, pve: &Pve) -> Result<Decision, ToolError> {
     let base = || match &a.decision {
         Some(d) if a.request.protected.is_empty() => d.clone(),
         _ => evaluate(policy, &a.request),
     };
-    if a.request.class != Class::Destructive || a.guests.is_empty() {
+    if !a.request.may_destroy || a.guests.is_empty() {
         return Ok(base());
     }
     let guests = guest_targets(pve, &a.guests).await.map_err(|e| {
@@ -361,9 +382,11 @@ async fn guest_targets(pve: &Pve, vmids: &[u32]) -> Result<Vec<GuestTarget>, Too
     Ok(out)
 }
 
-/// What the human reads before saying yes.
+/// What the human reads before saying yes: everything that will run, whole, with control and
+/// invisible characters escaped.
 fn ask_text(tool: &ToolDef, a: &Assessment, reason: &str, cluster: &str) -> String {
-    let mut text = format!("proxmox-mcp wants to run {}: {}", tool.name, a.summary);
+    let summary = crate::tools::render::visible(&a.summary);
+    let mut text = format!("proxmox-mcp wants to run {}: {summary}", tool.name);
     if !cluster.is_empty() {
         text.push_str(&format!("\nCluster: {cluster}"));
     }
@@ -448,8 +471,13 @@ fn out_of_band(
     let safety = engine.safety();
     let ttl = safety.approval_ttl();
     match safety.approvals().and_then(|s| {
-        s.request(tool.name, shown_args, summary, ttl)
-            .map_err(|e| e.to_string())
+        s.request(
+            tool.name,
+            shown_args,
+            &crate::tools::render::visible(summary),
+            ttl,
+        )
+        .map_err(|e| e.to_string())
     }) {
         Ok(approval) => Confirmation::Stop(
             Outcome::Pending,

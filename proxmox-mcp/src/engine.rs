@@ -9,6 +9,7 @@ use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::{Peer, RoleServer};
 
 use crate::config::{Auth, Config};
+use crate::policy::command::ServerFiles;
 use crate::policy::protect::Identity;
 use crate::pve::{HttpClient, Pve};
 use crate::safety::Safety;
@@ -21,6 +22,8 @@ pub struct Engine {
     safety: Safety,
     /// Per cluster: the node our API URL lands on (`local` in `/cluster/status`), once known.
     own_nodes: Mutex<HashMap<String, String>>,
+    /// The server's own files and programs, out of every command's reach.
+    server_files: Arc<ServerFiles>,
 }
 
 impl Engine {
@@ -30,12 +33,30 @@ impl Engine {
             config.policy.clone(),
             config.audit.clone(),
         );
+        let server_files = Arc::new(server_files(&config));
+        // Every tool result is redacted with these as literal needles, beside the patterns.
+        for cluster in &config.clusters {
+            match &cluster.auth {
+                Auth::Token { secret, .. } => {
+                    crate::audit::redact::register_secret(secret.expose())
+                }
+                Auth::Password { password, .. } => {
+                    crate::audit::redact::register_secret(password.expose())
+                }
+            }
+        }
         Arc::new(Engine {
             config,
             clients: Mutex::new(HashMap::new()),
             safety,
             own_nodes: Mutex::new(HashMap::new()),
+            server_files,
         })
+    }
+
+    /// The server's own state, configuration, secret files and binary.
+    pub fn server_files(&self) -> &Arc<ServerFiles> {
+        &self.server_files
     }
 
     pub fn config(&self) -> &Config {
@@ -125,6 +146,23 @@ impl Engine {
         clients.insert(cfg.name.clone(), pve.clone());
         Ok((cfg.name.clone(), pve))
     }
+}
+
+/// The server's own files from its configuration: the standard install locations plus the
+/// state directory, the config file, every secret file and the running binary.
+fn server_files(config: &Config) -> ServerFiles {
+    let text = |p: &std::path::Path| p.display().to_string();
+    let mut files = ServerFiles::standard().with_state_dir(&text(&config.state_dir));
+    if let Some(source) = &config.source {
+        files = files.with_config_file(&text(source));
+    }
+    for file in config.clusters.iter().flat_map(|c| &c.secret_files) {
+        files = files.with_secret_file(&text(file));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        files = files.with_program(&text(&exe));
+    }
+    files
 }
 
 /// Where a long-running tool reports progress.

@@ -133,6 +133,16 @@ impl Executor {
         self.kind
     }
 
+    /// Where commands start and their `HOME`, as this executor sets them up: commands start
+    /// in `/` on every executor; `HOME` is our own home locally and the remote user's over SSH.
+    /// The classifier resolves relative paths and `~` against the same two values.
+    pub fn workdir(&self) -> (&'static str, String) {
+        match self.kind {
+            ExecutorKind::Ssh => ("/", ssh::Target::remote_home(&self.ssh.user)),
+            _ => ("/", self.home.display().to_string()),
+        }
+    }
+
     /// The node this process runs on (the local executor's only node).
     pub fn local_node(&self) -> &str {
         &self.local_node

@@ -1,17 +1,17 @@
 //! The host-side safety state one engine holds: the persisted mode, the audit log, out-of-band
-//! approvals and the key that seals confirmation state handed to MCP clients.
+//! approvals, and the key that seals confirmation state handed to MCP clients with the record of
+//! the states already spent.
 //!
 //! Everything is opened lazily under the state directory, so a read-only tool still answers when
 //! the state directory is not writable; a mutation then fails closed (it is never run unaudited).
 
 pub mod confirm;
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore as _;
@@ -23,7 +23,7 @@ use crate::config::{AuditConfig, PolicyConfig};
 use crate::policy::engine::Policy;
 use crate::policy::mode::Mode;
 use crate::policy::protect::{Identity, ProtectedGuests};
-use crate::state::{ApprovalStore, ModeStatus, ModeStore};
+use crate::state::{ApprovalStore, ModeStatus, ModeStore, SpentStore};
 
 /// File (0600) in the state directory holding the key that seals MRTR `requestState`.
 const SEAL_KEY_FILE: &str = "request-state.key";
@@ -37,8 +37,8 @@ pub struct Safety {
     audit: OnceLock<Result<AuditLog, String>>,
     approvals: OnceLock<Result<ApprovalStore, String>>,
     codec: OnceLock<Result<RequestStateCodec, String>>,
-    /// Confirmation states already answered (nonce → expiry in Unix ms): each is good once.
-    spent: Mutex<HashMap<String, u64>>,
+    /// Confirmation states already answered, on disk: each is good once per host.
+    spent: SpentStore,
 }
 
 /// What a sealed confirmation state says. Bound to the call by the seal's associated data
@@ -52,6 +52,10 @@ struct Pending {
 
 impl Safety {
     pub fn new(state_dir: &Path, policy: PolicyConfig, audit: AuditConfig) -> Self {
+        // Mask the sealing key everywhere from the start, even before it is first used.
+        if let Ok(key) = fs::read(state_dir.join(SEAL_KEY_FILE)) {
+            crate::audit::redact::register_secret_bytes(&key);
+        }
         Safety {
             state_dir: state_dir.to_owned(),
             modes: ModeStore::open(state_dir),
@@ -60,7 +64,7 @@ impl Safety {
             audit: OnceLock::new(),
             approvals: OnceLock::new(),
             codec: OnceLock::new(),
-            spent: Mutex::new(HashMap::new()),
+            spent: SpentStore::open(state_dir),
         }
     }
 
@@ -108,6 +112,7 @@ impl Safety {
         self.audit
             .get_or_init(|| {
                 AuditLog::open(&self.state_dir.join("audit"), self.audit_cfg.retention)
+                    .map(|log| log.with_journal(self.audit_cfg.journal_socket.as_deref()))
                     .map_err(|e| format!("the audit log cannot be opened: {e}"))
             })
             .as_ref()
@@ -134,6 +139,7 @@ impl Safety {
                         self.state_dir.join(SEAL_KEY_FILE).display()
                     )
                 })?;
+                crate::audit::redact::register_secret_bytes(&key);
                 RequestStateCodec::try_new(key).map_err(|e| e.to_string())
             })
             .as_ref()
@@ -159,7 +165,9 @@ impl Safety {
     }
 
     /// Opens a state the client echoed back and spends it. Fails when it was not sealed by this
-    /// host, belongs to another tool or other arguments, expired, or was already answered.
+    /// host, belongs to another tool or other arguments, expired, or was already answered by any
+    /// process on this host (spent states are kept on disk: [`SpentStore`]); and when the spend
+    /// cannot be recorded.
     pub fn redeem(&self, sealed: &str, tool: &str, call_hash: &str) -> Result<(), String> {
         let pending: Pending = self
             .codec()?
@@ -176,14 +184,12 @@ impl Safety {
             return Err("the confirmation state belongs to another tool".into());
         }
         let now = now_ms();
-        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        spent.retain(|_, exp| *exp > now);
-        if spent.insert(pending.nonce, pending.expires_ms).is_some() {
-            return Err(
-                "this confirmation was already used; each confirmation runs one call".into(),
-            );
+        if now >= pending.expires_ms {
+            return Err("the confirmation expired; call the tool again to ask anew".into());
         }
-        Ok(())
+        self.spent
+            .spend(&pending.nonce, pending.expires_ms, now)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -236,7 +242,7 @@ mod tests {
     use super::*;
 
     fn safety(dir: &Path) -> Safety {
-        Safety::new(dir, PolicyConfig::default(), AuditConfig::default())
+        Safety::new(dir, PolicyConfig::default(), AuditConfig::without_journal())
     }
 
     #[test]
@@ -261,5 +267,71 @@ mod tests {
         safety(dir.path()).redeem(&sealed, "t", "h").unwrap();
         let other = tempfile::tempdir().unwrap();
         assert!(safety(other.path()).redeem(&sealed, "t", "h").is_err());
+    }
+
+    #[test]
+    fn a_spent_state_stays_spent_in_a_fresh_safety() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = safety(dir.path());
+        let sealed = first.seal("proxmox_api", "hash-a").unwrap();
+        first.redeem(&sealed, "proxmox_api", "hash-a").unwrap();
+        // A restarted server, or a second one on the same host.
+        drop(first);
+        let again = safety(dir.path())
+            .redeem(&sealed, "proxmox_api", "hash-a")
+            .unwrap_err();
+        assert!(again.contains("already used"), "{again}");
+        let spent = fs::read_to_string(dir.path().join(crate::state::spent::SPENT_FILE)).unwrap();
+        assert_eq!(spent.lines().count(), 1, "{spent}");
+    }
+
+    #[test]
+    fn two_threads_racing_for_one_state_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealed = safety(dir.path()).seal("t", "h").unwrap();
+        for shared in [false, true] {
+            let sealed = if shared {
+                safety(dir.path()).seal("t", "h").unwrap()
+            } else {
+                sealed.clone()
+            };
+            let one = safety(dir.path());
+            let barrier = std::sync::Barrier::new(2);
+            let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+                let racers: Vec<_> = (0..2)
+                    .map(|_| {
+                        let (one, barrier, sealed, dir) = (&one, &barrier, &sealed, &dir);
+                        s.spawn(move || {
+                            let own = safety(dir.path());
+                            let safety = if shared { one } else { &own };
+                            barrier.wait();
+                            safety.redeem(sealed, "t", "h")
+                        })
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            assert_eq!(
+                results.iter().filter(|r| r.is_ok()).count(),
+                1,
+                "shared {shared}: {results:?}"
+            );
+            let loser = results.iter().find_map(|r| r.clone().err()).unwrap();
+            assert!(loser.contains("already used"), "{loser}");
+        }
+    }
+
+    #[test]
+    fn an_unrecordable_spend_refuses_the_confirmation() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = safety(dir.path());
+        let sealed = s.seal("t", "h").unwrap();
+        fs::create_dir(dir.path().join(crate::state::spent::SPENT_FILE)).unwrap();
+        let e = s.redeem(&sealed, "t", "h").unwrap_err();
+        assert!(e.contains("refusing it"), "{e}");
+        // Once the operator repaired it, the (unspent) state is still good once.
+        fs::remove_dir(dir.path().join(crate::state::spent::SPENT_FILE)).unwrap();
+        s.redeem(&sealed, "t", "h").unwrap();
+        assert!(s.redeem(&sealed, "t", "h").is_err());
     }
 }

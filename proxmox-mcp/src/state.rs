@@ -1,15 +1,20 @@
-//! Host-side state shared by every process on the host: the persisted mode and out-of-band approvals.
+//! Host-side state shared by every process on the host: the mode, approvals, spent
+//! confirmations, and secrets handed over to the operator.
 //!
 //! Everything lives under the state directory (`Config::state_dir`, mode 0700): `mode` holds the
-//! current mode, `approvals/ID.json` one approval each (mode 0600). Writers take an exclusive file
+//! current mode, `approvals/ID.json` one approval each (mode 0600), `spent-confirmations` the
+//! confirmations already answered (mode 0600). Writers take an exclusive file
 //! lock and replace files atomically (write a temporary file, fsync, rename, fsync the directory),
 //! so readers in other processes always see a whole old or a whole new file.
 
 pub mod approvals;
+pub mod handover;
 pub mod mode;
+pub mod spent;
 
 pub use approvals::{Approval, ApprovalError, ApprovalId, ApprovalStatus, ApprovalStore, Listed};
 pub use mode::{ModeError, ModeStatus, ModeStore, StoredMode};
+pub use spent::{SpendError, SpentStore};
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write as _};

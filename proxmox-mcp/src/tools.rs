@@ -178,6 +178,8 @@ pub struct AssessCtx {
     pub mode: Mode,
     pub exec: ExecConfig,
     pub pve: Pve,
+    /// The server's own files, out of every command's reach.
+    pub server: Arc<crate::policy::command::ServerFiles>,
 }
 
 type Assessor = Arc<

@@ -2,11 +2,13 @@
 //! secrets and queries.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use proxmox_mcp::audit::head::{self, Found, HeadPointer};
 use proxmox_mcp::audit::{
     AuditLog, Client, Event, GENESIS, Outcome, ProblemKind, Query, Transport, VerifyReport,
 };
@@ -44,14 +46,21 @@ fn event(tool: &str, decision: Outcome) -> Event {
     e
 }
 
+/// The log directory in a test's temp dir; its head pointer goes beside it (`audit.head`).
+fn audit_dir(tmp: &tempfile::TempDir) -> PathBuf {
+    tmp.path().join("audit")
+}
+
 fn open(dir: &Path) -> AuditLog {
     AuditLog::open(dir, AuditLog::DEFAULT_RETENTION).unwrap()
 }
 
-/// The day files in `dir`, oldest first.
+/// The day files in `dir`, oldest first (none before a writer created `dir`).
 fn day_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .collect();
@@ -90,13 +99,13 @@ fn problems(report: &VerifyReport) -> Vec<(String, usize, ProblemKind)> {
 /// Six records: three yesterday, three today.
 fn two_day_log() -> (tempfile::TempDir, AuditLog, [PathBuf; 2]) {
     let tmp = tempfile::tempdir().unwrap();
-    let log = open(tmp.path());
+    let log = open(&audit_dir(&tmp));
     for i in 1..=6 {
         let at = if i <= 3 { noon(-1) } else { noon(0) };
         log.append_at(&event(&format!("tool-{i}"), Outcome::Allowed), at)
             .unwrap();
     }
-    let files = day_files(tmp.path());
+    let files = day_files(&audit_dir(&tmp));
     assert_eq!(files.len(), 2);
     let files = [files[0].clone(), files[1].clone()];
     (tmp, log, files)
@@ -105,7 +114,7 @@ fn two_day_log() -> (tempfile::TempDir, AuditLog, [PathBuf; 2]) {
 #[test]
 fn round_trip_across_two_day_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = open(tmp.path());
+    let log = open(&audit_dir(&tmp));
     let mut records = Vec::new();
     for (i, at) in [noon(-1), noon(-1), noon(-1), noon(0), noon(0)]
         .into_iter()
@@ -122,7 +131,7 @@ fn round_trip_across_two_day_files() {
             .unwrap(),
     );
 
-    let files = day_files(tmp.path());
+    let files = day_files(&audit_dir(&tmp));
     let names: Vec<String> = files.iter().map(|f| name(f)).collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names[0].starts_with("audit-") && names[0] < names[1]);
@@ -260,6 +269,266 @@ fn a_torn_last_line_is_reported_then_replaced() {
     assert_eq!((report.records, report.incomplete_tail), (7, None));
 }
 
+/// The head pointer beside the log of `tmp`.
+fn head_file(tmp: &tempfile::TempDir) -> PathBuf {
+    tmp.path().join("audit.head")
+}
+
+/// Rewrites the head pointer of `tmp` through `f`.
+fn edit_head(tmp: &tempfile::TempDir, f: impl FnOnce(&mut HeadPointer)) {
+    let Found::Present(mut p) = head::read(&head_file(tmp)).unwrap() else {
+        panic!("no head pointer");
+    };
+    f(&mut p);
+    head::write(&head_file(tmp), &p, true).unwrap();
+}
+
+/// A boot id that is not this boot's.
+const OTHER_BOOT: &str = "00000000-1111-2222-3333-444444444444";
+
+#[test]
+fn removed_and_truncated_records_are_found_at_either_end() {
+    type Tamper = fn(&tempfile::TempDir, &[PathBuf; 2]);
+    /// The one problem expected, given the names of the two day files.
+    type Expect = fn(&[String; 2]) -> (String, usize, ProblemKind);
+    #[rustfmt::skip]
+    let cases: [(&str, Tamper, Expect, &str); 10] = [
+        ("the last record cut from the newest file",
+            |_, [_, d2]| edit_lines(d2, |l| { l.pop(); }),
+            |[_, d2]| (d2.clone(), 3, ProblemKind::MissingAtEnd { first: 6, last: 6 }),
+            "record 6 removed from the end of the log"),
+        ("the last two records cut",
+            |_, [_, d2]| edit_lines(d2, |l| l.truncate(1)),
+            |[_, d2]| (d2.clone(), 2, ProblemKind::MissingAtEnd { first: 5, last: 6 }),
+            "records 5 to 6 removed from the end"),
+        ("the newest file truncated to nothing",
+            |_, [_, d2]| fs::write(d2, "").unwrap(),
+            |[_, d2]| (d2.clone(), 1, ProblemKind::MissingAtEnd { first: 4, last: 6 }),
+            "records 4 to 6 removed from the end"),
+        ("the newest file deleted",
+            |_, [_, d2]| fs::remove_file(d2).unwrap(),
+            |[d1, _]| (d1.clone(), 4, ProblemKind::MissingAtEnd { first: 4, last: 6 }),
+            "records 4 to 6 removed from the end"),
+        ("every day file deleted",
+            |_, files| files.iter().for_each(|f| fs::remove_file(f).unwrap()),
+            |_| ("audit.head".into(), 0, ProblemKind::Emptied { first: 1, last: 6 }),
+            "every record is gone"),
+        ("the oldest file deleted (retention did not)",
+            |_, [d1, _]| fs::remove_file(d1).unwrap(),
+            |[_, d2]| (d2.clone(), 1, ProblemKind::MissingAtStart { first: 1, last: 3 }),
+            "retention did not prune them"),
+        ("the first record cut",
+            |_, [d1, _]| edit_lines(d1, |l| { l.remove(0); }),
+            |[d1, _]| (d1.clone(), 1, ProblemKind::MissingAtStart { first: 1, last: 1 }),
+            "record 1 removed from the start"),
+        ("the last record rewritten with a matching hash",
+            |_, [_, d2]| edit_lines(d2, |l| {
+                let mut v: Value = serde_json::from_str(&l[2]).unwrap();
+                v["tool"] = json!("innocent");
+                l[2] = forge(v);
+            }),
+            |[_, d2]| (d2.clone(), 3, ProblemKind::HeadMismatch { seq: 6 }),
+            "not the record the head pointer names"),
+        ("records appended without the head pointer",
+            |_, [_, d2]| edit_lines(d2, |l| {
+                for seq in [7, 8] {
+                    let last: Value = serde_json::from_str(l.last().unwrap()).unwrap();
+                    let mut v = last.clone();
+                    v["seq"] = json!(seq);
+                    v["prev"] = last["hash"].clone();
+                    l.push(forge(v));
+                }
+            }),
+            |_| ("audit.head".into(), 0, ProblemKind::HeadBehind { head: 6, log: 8 }),
+            "records 7 to 8 were added without it"),
+        ("the head pointer damaged",
+            |tmp, _| fs::write(head_file(tmp), "seq=999\n").unwrap(),
+            |_| ("audit.head".into(), 0, ProblemKind::HeadDamaged { error: "no check sum".into() }),
+            "the head pointer is unreadable"),
+    ];
+    for (case, tamper, want, text) in cases {
+        if case.contains("appended without") && head::boot_id().is_none() {
+            continue; // without a boot id, a lag may be a crash of the host: only a note
+        }
+        let (tmp, log, files) = two_day_log();
+        assert!(log.verify().is_intact(), "{case}: {}", log.verify());
+        tamper(&tmp, &files);
+        let report = log.verify();
+        let names = [name(&files[0]), name(&files[1])];
+        assert_eq!(problems(&report), [want(&names)], "{case}: {report}");
+        let shown = report.to_string();
+        assert!(shown.contains(text), "{case}: {shown}");
+        assert!(shown.ends_with("TAMPERED OR DAMAGED"), "{case}: {shown}");
+        // A fresh handle (what `proxmox-mcp audit verify` opens) sees the same.
+        assert_eq!(
+            problems(&open(&audit_dir(&tmp)).verify()),
+            problems(&report),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn an_append_after_a_truncation_keeps_the_gap_on_record() {
+    let (tmp, log, [_, day2]) = two_day_log();
+    let sixth: Value =
+        serde_json::from_str(fs::read_to_string(&day2).unwrap().lines().last().unwrap()).unwrap();
+    edit_lines(&day2, |l| l.truncate(1));
+    let next = log
+        .append_at(&event("after", Outcome::Allowed), noon(0))
+        .unwrap();
+    assert_eq!(
+        next.seq, 7,
+        "the numbering goes on after the missing records"
+    );
+    assert_eq!(next.prev, sixth["hash"].as_str().unwrap());
+    let report = log.verify();
+    assert_eq!(
+        problems(&report),
+        [(name(&day2), 2, ProblemKind::Missing { first: 5, last: 6 })],
+        "{report}"
+    );
+    // For good: more appends and another handle still see the gap.
+    log.append(&event("later", Outcome::Allowed)).unwrap();
+    assert!(!open(&audit_dir(&tmp)).verify().is_intact());
+}
+
+#[test]
+fn a_writer_killed_between_record_and_head_pointer_is_not_tampering() {
+    let (tmp, log, _) = two_day_log();
+    let before = fs::read(head_file(&tmp)).unwrap();
+    log.append_at(&event("seventh", Outcome::Allowed), noon(0))
+        .unwrap();
+    // The record is written, the pointer still names the record before.
+    fs::write(head_file(&tmp), &before).unwrap();
+    let report = log.verify();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!(report.records, 7);
+    assert!(report.notes.is_empty(), "{:?}", report.notes);
+    // The next append puts the pointer right.
+    log.append(&event("eighth", Outcome::Allowed)).unwrap();
+    let Found::Present(p) = head::read(&head_file(&tmp)).unwrap() else {
+        panic!("no head pointer")
+    };
+    assert_eq!((p.seq, p.synced, p.floor), (8, 8, 1));
+}
+
+#[test]
+fn reads_lost_in_a_crash_of_the_host_are_noted_not_reported() {
+    let known_boot = head::boot_id().is_some();
+    let setup = || {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = open(&audit_dir(&tmp));
+        log.append(&event("change", Outcome::Allowed)).unwrap();
+        for _ in 0..2 {
+            log.append_unsynced(&event("read", Outcome::Allowed))
+                .unwrap();
+        }
+        let Found::Present(p) = head::read(&head_file(&tmp)).unwrap() else {
+            panic!("no head pointer")
+        };
+        assert_eq!((p.seq, p.synced), (3, 1));
+        (tmp, log)
+    };
+    let file = |tmp: &tempfile::TempDir| day_files(&audit_dir(tmp)).pop().unwrap();
+
+    // The two reads never reached the disk, and the host restarted since.
+    let (tmp, log) = setup();
+    edit_lines(&file(&tmp), |l| l.truncate(1));
+    edit_head(&tmp, |p| p.boot = Some(OTHER_BOOT.into()));
+    let report = log.verify();
+    assert!(report.is_intact(), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("records 2 to 3 (reads, not yet on disk) missing"),
+        "{report}"
+    );
+    // The chain goes on from what is there.
+    let next = log.append(&event("after", Outcome::Allowed)).unwrap();
+    assert_eq!(next.seq, 2);
+    assert!(log.verify().is_intact(), "{}", log.verify());
+
+    // The same within one boot: removed, not lost.
+    if known_boot {
+        let (tmp, log) = setup();
+        edit_lines(&file(&tmp), |l| l.truncate(1));
+        let report = log.verify();
+        let missing = ProblemKind::MissingAtEnd { first: 2, last: 3 };
+        assert_eq!(problems(&report), [(name(&file(&tmp)), 2, missing)]);
+    }
+
+    // A synced record is never lost, whatever the boot.
+    let (tmp, log) = setup();
+    fs::write(file(&tmp), "").unwrap();
+    edit_head(&tmp, |p| p.boot = Some(OTHER_BOOT.into()));
+    let report = log.verify();
+    let emptied = ProblemKind::Emptied { first: 1, last: 3 };
+    assert_eq!(problems(&report), [("audit.head".into(), 0, emptied)]);
+
+    // The pointer lagging behind the log after a crash is noted too.
+    let (tmp, log) = setup();
+    let first: Value = serde_json::from_str(
+        fs::read_to_string(file(&tmp))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    edit_head(&tmp, |p| {
+        (p.seq, p.hash) = (1, first["hash"].as_str().unwrap().to_owned());
+        p.boot = Some(OTHER_BOOT.into());
+    });
+    let report = log.verify();
+    assert!(report.is_intact(), "{report}");
+    assert!(
+        report.to_string().contains("lags behind the log"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_log_without_head_pointer_gets_one_without_complaint() {
+    // A log written before there were head pointers: the first open creates it from the chain.
+    let (tmp, log, [_, day2]) = two_day_log();
+    drop(log);
+    fs::remove_file(head_file(&tmp)).unwrap();
+    let log = open(&audit_dir(&tmp));
+    let report = log.verify();
+    assert!(report.is_intact(), "{report}");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("created from the log at record 6")),
+        "{report}"
+    );
+    // From now on, truncation is found.
+    edit_lines(&day2, |l| {
+        l.pop();
+    });
+    assert!(!open(&audit_dir(&tmp)).verify().is_intact());
+
+    // Deleted under a running handle: noted, and the next append writes it again.
+    let (tmp, log, _) = two_day_log();
+    fs::remove_file(head_file(&tmp)).unwrap();
+    let report = log.verify();
+    assert!(report.is_intact(), "{report}");
+    assert!(report.to_string().contains("no head pointer"), "{report}");
+    log.append(&event("t", Outcome::Allowed)).unwrap();
+    let report = log.verify();
+    assert!(report.is_intact() && report.notes.is_empty(), "{report}");
+
+    // A fresh directory: nothing to note.
+    let tmp = tempfile::tempdir().unwrap();
+    let report = open(&audit_dir(&tmp)).verify();
+    assert!(report.is_intact() && report.notes.is_empty(), "{report}");
+    assert_eq!(report.to_string(), "0 records in 0 files: intact");
+    let mode = fs::metadata(head_file(&tmp)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
 /// The writer process for the kill and multi-process tests; does nothing in a normal run.
 #[test]
 fn child_writer() {
@@ -310,10 +579,10 @@ fn survives_kill_9_mid_write() {
     const ROUNDS: u64 = 4;
     let mut torn_seen = 0;
     for round in 0..ROUNDS {
-        let before = newlines(tmp.path());
-        let mut child = spawn_writer(tmp.path(), None);
+        let before = newlines(&audit_dir(&tmp));
+        let mut child = spawn_writer(&audit_dir(&tmp), None);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while newlines(tmp.path()) < before + 3 {
+        while newlines(&audit_dir(&tmp)) < before + 3 {
             assert!(Instant::now() < deadline, "the writer made no progress");
             thread::sleep(Duration::from_millis(2));
         }
@@ -321,7 +590,7 @@ fn survives_kill_9_mid_write() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 
-        let report = open(tmp.path()).verify();
+        let report = open(&audit_dir(&tmp)).verify();
         assert!(report.is_intact(), "round {round}: {report}");
         assert!(report.records as usize >= before + 3, "{report}");
         torn_seen += usize::from(report.incomplete_tail.is_some());
@@ -331,7 +600,7 @@ fn survives_kill_9_mid_write() {
     eprintln!("torn last records seen in {torn_seen} of {ROUNDS} kills");
 
     // The next writer continues the chain from the last complete record.
-    let log = open(tmp.path());
+    let log = open(&audit_dir(&tmp));
     let complete = log.verify().records;
     let record = log.append(&event("after-kill", Outcome::Allowed)).unwrap();
     assert_eq!(record.seq, complete + 1);
@@ -346,7 +615,7 @@ fn survives_kill_9_mid_write() {
 #[test]
 fn concurrent_writers_keep_the_chain() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+    let dir = &audit_dir(&tmp);
     // Two processes, three threads with their own handles and two threads sharing one.
     let children = [spawn_writer(dir, Some(25)), spawn_writer(dir, Some(25))];
     let shared = open(dir);
@@ -391,29 +660,56 @@ fn concurrent_writers_keep_the_chain() {
 #[test]
 fn retention_prunes_old_day_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = open(tmp.path());
+    let log = open(&audit_dir(&tmp));
     for offset in [-10, -9, -8, -7, -6, -1, 0] {
         log.append_at(&event("t", Outcome::Allowed), noon(offset))
             .unwrap();
     }
-    assert_eq!(day_files(tmp.path()).len(), 7);
+    assert_eq!(day_files(&audit_dir(&tmp)).len(), 7);
     assert_eq!(log.prune(noon(0)).unwrap(), 3);
-    assert_eq!(day_files(tmp.path()).len(), 4);
+    assert_eq!(day_files(&audit_dir(&tmp)).len(), 4);
     let report = log.verify();
     assert!(report.is_intact(), "{report}");
     assert_eq!((report.records, report.starts_at), (4, Some(4)));
     assert_eq!(log.prune(noon(0)).unwrap(), 0);
+    // Retention moved the floor to record 4; the file of record 4 deleted by hand is not its doing.
+    let files = day_files(&audit_dir(&tmp));
+    fs::remove_file(&files[0]).unwrap();
+    assert_eq!(
+        problems(&log.verify()),
+        [(
+            name(&files[1]),
+            1,
+            ProblemKind::MissingAtStart { first: 4, last: 4 }
+        )]
+    );
+
+    // Killed after moving the floor, before deleting: the records below it are still there.
+    let tmp = tempfile::tempdir().unwrap();
+    let log = open(&audit_dir(&tmp));
+    for offset in [-10, -9, 0] {
+        log.append_at(&event("t", Outcome::Allowed), noon(offset))
+            .unwrap();
+    }
+    edit_head(&tmp, |p| p.floor = 3);
+    let report = log.verify();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!((report.records, report.starts_at), (3, None));
+    assert_eq!(log.prune(noon(0)).unwrap(), 2);
+    let report = log.verify();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!(report.starts_at, Some(3));
 
     // Opening prunes too (against the real clock); the newest file always stays.
     let tmp = tempfile::tempdir().unwrap();
-    let log = open(tmp.path());
+    let log = open(&audit_dir(&tmp));
     log.append_at(&event("t", Outcome::Allowed), noon(-30))
         .unwrap();
     log.append_at(&event("t", Outcome::Allowed), noon(-20))
         .unwrap();
     drop(log);
-    let log = AuditLog::open(tmp.path(), WEEK).unwrap();
-    let left = day_files(tmp.path());
+    let log = AuditLog::open(&audit_dir(&tmp), WEEK).unwrap();
+    let left = day_files(&audit_dir(&tmp));
     assert_eq!(left.len(), 1, "{left:?}");
     let next = log.append(&event("t", Outcome::Allowed)).unwrap();
     assert_eq!(next.seq, 3);
@@ -421,12 +717,139 @@ fn retention_prunes_old_day_files() {
 
     // A shorter retention keeps fewer days.
     let tmp = tempfile::tempdir().unwrap();
-    let log = AuditLog::open(tmp.path(), DAY).unwrap();
+    let log = AuditLog::open(&audit_dir(&tmp), DAY).unwrap();
     for offset in [-3, -2, -1, 0] {
         log.append_at(&event("t", Outcome::Allowed), noon(offset))
             .unwrap();
     }
     assert_eq!(log.prune(noon(0)).unwrap(), 2);
+}
+
+/// The fields of a journald native datagram: `NAME=value\n`, or `NAME\n<u64 le><value>\n`.
+fn journal_fields(mut d: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    while !d.is_empty() {
+        let nl = d
+            .iter()
+            .position(|&b| b == b'\n')
+            .expect("a field ends in a newline");
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        match d[..nl].iter().position(|&b| b == b'=') {
+            Some(eq) => {
+                out.push((text(&d[..eq]), text(&d[eq + 1..nl])));
+                d = &d[nl + 1..];
+            }
+            None => {
+                let len = u64::from_le_bytes(d[nl + 1..nl + 9].try_into().unwrap()) as usize;
+                let value = &d[nl + 9..nl + 9 + len];
+                assert_eq!(d[nl + 9 + len], b'\n', "binary field ends in a newline");
+                out.push((text(&d[..nl]), text(value)));
+                d = &d[nl + 10 + len..];
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_record_is_copied_to_the_journal_socket() {
+    use std::os::unix::net::UnixDatagram;
+    let tmp = tempfile::tempdir().unwrap();
+    let socket_path = tmp.path().join("journal.socket");
+    let journal = UnixDatagram::bind(&socket_path).unwrap();
+    journal
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let log = open(&audit_dir(&tmp)).with_journal(Some(&socket_path));
+    assert_eq!(log.journal_socket(), Some(socket_path.as_path()));
+    let mut buf = vec![0u8; 8 << 20];
+    let mut receive = || {
+        let n = journal.recv(&mut buf).unwrap();
+        (buf[..n].to_vec(), journal_fields(&buf[..n]))
+    };
+    let on_disk = |seq: u64| -> String {
+        let files = day_files(&audit_dir(&tmp));
+        let text = fs::read_to_string(files.last().unwrap()).unwrap();
+        let prefix = format!("{{\"seq\":{seq},");
+        text.lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap()
+            .to_owned()
+    };
+    let get = |fields: &[(String, String)], name: &str| -> Option<String> {
+        let mut found = fields.iter().filter(|(n, _)| n == name);
+        let value = found.next().map(|(_, v)| v.clone());
+        assert!(found.next().is_none(), "{name} twice");
+        value
+    };
+
+    // An allowed call, synced.
+    let r = log.append(&event("start_vm", Outcome::Allowed)).unwrap();
+    let (_, fields) = receive();
+    let want = [
+        (
+            "MESSAGE",
+            "start_vm allowed for claude-code/2.1.0 (stdio), audit record 1",
+        ),
+        ("PRIORITY", "6"),
+        ("SYSLOG_IDENTIFIER", "proxmox-mcp"),
+        ("PROXMOX_MCP_SEQ", "1"),
+        ("PROXMOX_MCP_HASH", r.hash.as_str()),
+        ("PROXMOX_MCP_TOOL", "start_vm"),
+        ("PROXMOX_MCP_DECISION", "allowed"),
+        ("PROXMOX_MCP_CLIENT", "claude-code/2.1.0"),
+    ];
+    for (name, value) in want {
+        assert_eq!(get(&fields, name).as_deref(), Some(value), "{name}");
+    }
+    assert_eq!(get(&fields, "PROXMOX_MCP_RECORD"), Some(on_disk(1)));
+    assert_eq!(get(&fields, "PROXMOX_MCP_RECORD_TRUNCATED"), None);
+
+    // A refused one (unsynced) whose client name holds a newline: binary framing, one-line MESSAGE.
+    let mut e = event("execute_command", Outcome::Refused);
+    e.client.name = "two\nlines".into();
+    log.append_unsynced(&e).unwrap();
+    let (raw, fields) = receive();
+    assert!(
+        raw.windows(19).any(|w| w == b"PROXMOX_MCP_CLIENT\n"),
+        "binary framing expected"
+    );
+    assert_eq!(get(&fields, "PRIORITY").as_deref(), Some("4"));
+    assert_eq!(
+        get(&fields, "PROXMOX_MCP_CLIENT").as_deref(),
+        Some("two\nlines/2.1.0")
+    );
+    let message = get(&fields, "MESSAGE").unwrap();
+    assert_eq!(
+        message,
+        "execute_command refused for two lines/2.1.0 (stdio), audit record 2"
+    );
+    assert_eq!(get(&fields, "PROXMOX_MCP_RECORD"), Some(on_disk(2)));
+
+    // Too large for one datagram: sent again with the record cut.
+    let wmem: usize = fs::read_to_string("/proc/sys/net/core/wmem_default")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(212_992);
+    let mut e = event("proxmox_api", Outcome::Failed);
+    e.arguments = json!({ "bulk": "x".repeat(2 * wmem + 65_536) });
+    log.append(&e).unwrap();
+    let (_, fields) = receive();
+    assert_eq!(
+        get(&fields, "PROXMOX_MCP_RECORD_TRUNCATED").as_deref(),
+        Some("1")
+    );
+    let cut = get(&fields, "PROXMOX_MCP_RECORD").unwrap();
+    assert!(cut.len() <= proxmox_mcp::audit::journal::RECORD_CUT && cut.len() > 1000);
+    assert!(on_disk(3).starts_with(&cut));
+    assert_eq!(get(&fields, "PROXMOX_MCP_SEQ").as_deref(), Some("3"));
+    assert_eq!(get(&fields, "PRIORITY").as_deref(), Some("4"));
+
+    // No journal listening any more: skipped, the call goes on.
+    drop(journal);
+    fs::remove_file(&socket_path).unwrap();
+    log.append(&event("t", Outcome::Allowed)).unwrap();
+    assert!(log.verify().is_intact());
 }
 
 /// One case a line: the arguments (JSON) `=>` the seeded secrets (`|`-separated). `{NAME}` are
@@ -524,7 +947,7 @@ fn secret_corpus() -> Vec<(Event, Vec<String>)> {
 #[test]
 fn no_seeded_secret_reaches_the_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = open(tmp.path());
+    let log = open(&audit_dir(&tmp));
     let corpus = secret_corpus();
     assert!(corpus.len() >= 30);
     for (i, (e, secrets)) in corpus.iter().enumerate() {
@@ -539,7 +962,7 @@ fn no_seeded_secret_reaches_the_files() {
         }
     }
     let mut raw = Vec::new();
-    for file in day_files(tmp.path()) {
+    for file in day_files(&audit_dir(&tmp)) {
         raw.extend(fs::read(file).unwrap());
     }
     let raw = String::from_utf8(raw).unwrap();
@@ -559,7 +982,7 @@ fn no_seeded_secret_reaches_the_files() {
 #[test]
 fn query_filters_and_pages() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = open(tmp.path());
+    let log = open(&audit_dir(&tmp));
     let decisions = [
         Outcome::Allowed,
         Outcome::Refused,

@@ -44,9 +44,8 @@ fn targets(class: Class) -> [(&'static str, Request); 5] {
         protection_flag: false,
     };
     let hit = |p: Protected| Request {
-        class,
         protected: vec![p],
-        target_guest: None,
+        ..Request::new(class)
     };
     [
         ("ordinary", Request::new(class).with_guest(ordinary)),
@@ -112,7 +111,8 @@ fn unprotecting_a_protected_guest_is_refused() {
         };
         Request::api("PUT", "/nodes/pve1/qemu/200/config", &map, &p.identity)
     };
-    let ctx = p.identity.context();
+    let server = proxmox_mcp::policy::command::ServerFiles::standard();
+    let ctx = p.identity.context(&server, "/", "/root");
     let shell = |cmd: &str| Request::command(&analyze(cmd, &ctx));
     let requests = [
         api(serde_json::json!({"protection": 0})),

@@ -335,12 +335,18 @@ impl Cli {
     }
 
     fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("PROXMOX_MCP_STATE_DIR", &self.state)
             .env("PROXMOX_MCP_CONFIG", &self.config)
+            .env("PROXMOX_MCP_JOURNAL_SOCKET", "off")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         Run {
@@ -445,6 +451,128 @@ fn cli_approvals_approve_deny() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("unknown approval id"), "{}", r.stderr);
     assert_eq!(snapshot(&cli.state), before);
+}
+
+#[test]
+fn an_approval_is_good_once_per_host_across_instances_and_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (clock, now) = manual_clock();
+    let first = ApprovalStore::open_with_clock(tmp.path(), clock.clone()).unwrap();
+    let second = ApprovalStore::open_with_clock(tmp.path(), clock.clone()).unwrap();
+    let a = first
+        .request("delete_vm", &args(), "delete VM 100", TTL)
+        .unwrap();
+    first.approve(&a.id).unwrap();
+    // Granted through one instance, spent through another (two server processes).
+    second.consume(&a.id, "delete_vm", &args()).unwrap();
+    for store in [&first, &second] {
+        assert!(matches!(
+            store.consume(&a.id, "delete_vm", &args()),
+            Err(ApprovalError::AlreadyUsed(_))
+        ));
+    }
+    // A restart does not forget it, and approving again does not revive it.
+    drop((first, second));
+    let restarted = ApprovalStore::open_with_clock(tmp.path(), clock.clone()).unwrap();
+    assert_eq!(restarted.get(&a.id).unwrap().status, ApprovalStatus::Used);
+    for result in [
+        restarted.consume(&a.id, "delete_vm", &args()),
+        restarted.approve(&a.id).map(drop),
+    ] {
+        assert!(
+            matches!(result, Err(ApprovalError::AlreadyUsed(_))),
+            "{result:?}"
+        );
+    }
+
+    // Long after expiry the used record is pruned: its id is then unknown for good, and
+    // neither a grant nor a spend can bring it back.
+    now.fetch_add(TTL.as_millis() as u64 + 2 * 3600 * 1000, Ordering::SeqCst);
+    let later = ApprovalStore::open_with_clock(tmp.path(), clock).unwrap();
+    assert!(later.list().unwrap().is_empty());
+    for result in [
+        later.approve(&a.id).map(drop),
+        later.deny(&a.id).map(drop),
+        later.consume(&a.id, "delete_vm", &args()),
+    ] {
+        assert!(
+            matches!(result, Err(ApprovalError::Unknown(_))),
+            "{result:?}"
+        );
+    }
+    assert!(fs::read_dir(later.dir()).unwrap().all(|e| {
+        let name = e.unwrap().file_name();
+        !name.to_string_lossy().ends_with(".json")
+    }));
+}
+
+#[test]
+fn cli_operator_commands_refuse_inside_a_tool_call() {
+    let cli = Cli::new();
+    let store = ApprovalStore::open(&cli.state).unwrap();
+    let a = store
+        .request("delete_vm", &args(), "delete VM 100 on pve1", TTL)
+        .unwrap();
+    let marker = [("PROXMOX_MCP_TOOL_CALL", "1")];
+    let cases: [(&[&str], &str); 3] = [
+        (&["approve", &a.id], "approve"),
+        (&["deny", &a.id], "deny"),
+        (&["mode", "normal"], "mode"),
+    ];
+    for (args, tool) in cases {
+        let r = cli.run_with(args, &marker);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        for needle in [
+            format!("`proxmox-mcp {tool}` refused"),
+            "PROXMOX_MCP_TOOL_CALL is set".to_owned(),
+            "run it from an operator's own shell".to_owned(),
+        ] {
+            assert!(
+                r.stderr.contains(&needle),
+                "{args:?}: {needle:?} in {}",
+                r.stderr
+            );
+        }
+    }
+    assert_eq!(store.get(&a.id).unwrap().status, ApprovalStatus::Pending);
+    assert_eq!(ModeStore::open(&cli.state).get(), StoredMode::Safe);
+
+    // Reading is fine from anywhere.
+    for args in [&["mode"][..], &["approvals"], &["audit", "verify"]] {
+        let r = cli.run_with(args, &marker);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+
+    // Each attempt is in the audit log, refused, as the operator's own actions are.
+    let audit = cli.state.join("audit");
+    let log =
+        proxmox_mcp::audit::AuditLog::open(&audit, proxmox_mcp::audit::AuditLog::DEFAULT_RETENTION)
+            .unwrap();
+    let page = log.query(&proxmox_mcp::audit::Query::default()).unwrap();
+    let refused: Vec<(&str, String)> = page
+        .records
+        .iter()
+        .rev()
+        .map(|r| (r.event.tool.as_str(), r.event.decision.to_string()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("approve", "refused".to_owned()),
+            ("deny", "refused".to_owned()),
+            ("mode", "refused".to_owned()),
+        ]
+    );
+    assert!(
+        page.records
+            .iter()
+            .all(|r| r.event.reason.contains("inside a tool call"))
+    );
+
+    // From an operator's shell (no marker) the same approval is granted.
+    let r = cli.run(&["approve", &a.id]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(store.get(&a.id).unwrap().status, ApprovalStatus::Approved);
 }
 
 #[test]

@@ -304,7 +304,78 @@ async fn run(quick: bool) -> bool {
 
     sim.finish().await;
     lifecycle(&bin, &mut report).await;
+    classification(&mut report, quick);
     report.print()
+}
+
+/// (i) shell-command classification, the pure function every command goes through: the worst
+/// of several 16 KiB adversarial commands, and the throughput over the whole corpus.
+fn classification(report: &mut Report, quick: bool) {
+    use proxmox_mcp::policy::command::{Context, ServerFiles, analyze};
+    let server = ServerFiles::standard();
+    let ctx = Context::for_identity(&server, "pve1", "mcp@pve", "mcp@pve!mcp");
+    let fill = |chunk: &str| chunk.repeat(16 * 1024 / chunk.len() + 1)[..16 * 1024].to_string();
+    let adversarial = [
+        fill("eval \"$(printf '%s' 'p'v'eum')\" ${x@P} $((a[$(id)])) `date`; "),
+        fill("cat /etc/*sh*/**/*?[a-z]*[!x]*; "),
+        fill("*"),
+        fill("*a"),
+        fill("echo {a,b}{c,d}{e,f} ~root/x $'\\x70' \"q\\\"\" 'x'; "),
+        fill("$(echo $(echo $(echo `id`))) "),
+        fill("bash -c 'sh -c \"eval ls\"'; "),
+        fill("qm list | grep x | awk '{print $1}' | sort | uniq -c && "),
+        fill("cHZldW0gdXNlciBkZWxldGUgcm9vdEBwYW0g"),
+        fill("[[[[(((({{{{"),
+        fill("cd a; "),
+        fill("x=1 "),
+    ];
+    let rounds = if quick { 5 } else { 20 };
+    let mut worst = Duration::ZERO;
+    let mut worst_name = String::new();
+    for cmd in &adversarial {
+        let mut samples: Vec<Duration> = (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(analyze(std::hint::black_box(cmd), &ctx));
+                t.elapsed()
+            })
+            .collect();
+        let p50 = percentile(&mut samples, 0.5);
+        if p50 > worst {
+            worst = p50;
+            worst_name = cmd.chars().take(24).collect();
+        }
+    }
+    report.check(
+        "(i) classify a 16 KiB adversarial command, worst p50",
+        ms(worst),
+        "ms",
+        50.0,
+    );
+    report.info("    the worst one starts with", format!("{worst_name:?}"));
+
+    let dir = e2e::workspace_root().join("proxmox-mcp/tests/corpus/commands");
+    let mut lines = Vec::new();
+    for f in std::fs::read_dir(&dir).expect("the corpus").flatten() {
+        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+        lines.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .filter_map(|l| l.split_once(' ').map(|(_, c)| c.replace('⏎', "\n"))),
+        );
+    }
+    let passes = if quick { 3 } else { 10 };
+    let t = Instant::now();
+    for _ in 0..passes {
+        for l in &lines {
+            std::hint::black_box(analyze(std::hint::black_box(l), &ctx));
+        }
+    }
+    let per_sec = (lines.len() * passes) as f64 / t.elapsed().as_secs_f64();
+    report.info(
+        "    corpus throughput",
+        format!("{per_sec:.0} commands/s ({} lines)", lines.len()),
+    );
 }
 
 /// (g) how soon `vm_action start` with `wait` returns after the task ends, and (h) 20

@@ -288,7 +288,7 @@ impl HarnessBuilder {
 }
 
 /// Environment that isolates the server from the host: an empty config file, state and HOME in
-/// a temporary directory, logs on stderr.
+/// a temporary directory, logs on stderr, no copy of audit records in the host's journal.
 pub fn isolation_env(dir: &Path) -> Vec<(String, String)> {
     let d = |s: &str| dir.join(s).display().to_string();
     // An explicit config file must exist: an empty one means "environment only".
@@ -297,6 +297,7 @@ pub fn isolation_env(dir: &Path) -> Vec<(String, String)> {
         ("PROXMOX_MCP_CONFIG".into(), d("empty-config.toml")),
         ("PROXMOX_MCP_STATE_DIR".into(), d("state")),
         ("PROXMOX_MCP_LOG".into(), "warn".into()),
+        ("PROXMOX_MCP_JOURNAL_SOCKET".into(), "off".into()),
         ("HOME".into(), d("home")),
         ("XDG_CONFIG_HOME".into(), d("home/.config")),
         ("XDG_STATE_HOME".into(), d("home/.local/state")),

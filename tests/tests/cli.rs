@@ -1,25 +1,29 @@
-//! The human command line: `--version`, `tools`, `call … --output json` against a sim, and the
-//! README's try-it command `proxmox-mcp demo call list_vms`.
+//! The human command line: `--version`, `tools`, `call … --output json` against a sim, the
+//! README's try-it command `proxmox-mcp demo call list_vms`, and operator commands refused
+//! inside a tool call.
 
 use std::{process::Output, time::Duration};
 
 use e2e::{Sim, Value, json, rows, vmids};
 
-/// Runs the binary with the host's Proxmox settings scrubbed, plus `env`.
+/// Runs the binary with the host's Proxmox settings scrubbed, plus `env`, in a fresh directory.
 async fn run(args: &[&str], env: &[(String, String)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
+    run_in(dir.path(), args, env).await
+}
+
+/// [`run`] with its config, state and home in `dir`.
+async fn run_in(dir: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Output {
     let mut cmd = tokio::process::Command::new(e2e::binary());
     e2e::mcp::scrub_env(cmd.as_std_mut());
-    cmd.envs(e2e::isolation_env(dir.path()))
+    cmd.envs(e2e::isolation_env(dir))
         .envs(env.iter().cloned())
         .args(args)
         .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+    tokio::time::timeout(Duration::from_secs(60), cmd.output())
         .await
         .unwrap_or_else(|_| panic!("proxmox-mcp {args:?} did not finish in 60 s"))
-        .expect("running proxmox-mcp");
-    drop(dir);
-    out
+        .expect("running proxmox-mcp")
 }
 
 fn stdout(o: &Output) -> String {
@@ -301,4 +305,70 @@ async fn config_check_tests_the_connection() {
     let o = run(&["config", "check"], &bad).await;
     assert!(!o.status.success(), "a bad fingerprint must fail the check");
     sim.finish().await;
+}
+
+/// `proxmox-mcp approve` run by a command the server started (it carries the executors' marker)
+/// refuses, leaves the approval pending and audits the attempt; from an operator's shell it works.
+#[tokio::test]
+async fn approve_refuses_inside_a_tool_call() {
+    use proxmox_mcp::state::{ApprovalStatus, ApprovalStore};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let store = ApprovalStore::open(&state).unwrap();
+    let args = json!({"node": "pve1", "vmid": 100});
+    let a = store
+        .request(
+            "vm_action",
+            &args,
+            "destroy VM 100",
+            Duration::from_secs(600),
+        )
+        .unwrap();
+
+    let marker = [("PROXMOX_MCP_TOOL_CALL".to_owned(), "1".to_owned())];
+    let o = run_in(dir.path(), &["approve", &a.id], &marker).await;
+    assert_eq!(o.status.code(), Some(2), "stderr:\n{}", stderr(&o));
+    let err = stderr(&o);
+    for needle in [
+        "`proxmox-mcp approve` refused",
+        "inside a tool call",
+        "run it from an operator's own shell",
+    ] {
+        assert!(err.contains(needle), "{needle:?} in:\n{err}");
+    }
+    assert!(!stdout(&o).contains("approved"), "{}", stdout(&o));
+    assert_eq!(store.get(&a.id).unwrap().status, ApprovalStatus::Pending);
+
+    // The attempt is on record, and the log is intact.
+    let records: Vec<Value> = std::fs::read_dir(state.join("audit"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .flat_map(|e| {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!(
+        (r["tool"].as_str(), r["decision"].as_str()),
+        (Some("approve"), Some("refused"))
+    );
+    assert_eq!(r["transport"], json!("cli"));
+    assert_eq!(r["target"], json!(format!("approval {}", a.id)));
+    let o = run_in(dir.path(), &["audit", "verify"], &[]).await;
+    assert_success(&o, "audit verify");
+    assert!(
+        stdout(&o).contains("1 records in 1 files: intact"),
+        "{}",
+        stdout(&o)
+    );
+
+    // The operator, in their own shell.
+    let o = run_in(dir.path(), &["approve", &a.id], &[]).await;
+    assert_success(&o, "approve");
+    assert_eq!(store.get(&a.id).unwrap().status, ApprovalStatus::Approved);
 }

@@ -180,8 +180,8 @@ async fn vm_power_snapshots_config_and_disks() {
     assert_eq!(config(&h, vm).await["memory"], before);
     assert_eq!(
         h.mcp.asked().len(),
-        1,
-        "rollback is destructive: one question"
+        2,
+        "stop (a hard power-off) and rollback are destructive: two questions"
     );
 
     h.ok(

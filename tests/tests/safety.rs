@@ -349,13 +349,21 @@ async fn execute_vm_command_reads_run_and_writes_ask(p: Protocol) {
     let r = h
         .ok(
             "execute_vm_command",
-            json!({"vmid": vmid, "command": "sh -c 'exit 3'"}),
+            json!({"vmid": vmid, "command": "cat /etc/missing"}),
         )
         .await;
     assert_eq!(
         (r["exit_code"].clone(), r["success"].clone()),
-        (json!(3), json!(false))
+        (json!(1), json!(false))
     );
+    // A shell runs whatever its script says: never a proven read, even `exit 3`.
+    let msg = h
+        .err(
+            "execute_vm_command",
+            json!({"vmid": vmid, "command": "sh -c 'exit 3'"}),
+        )
+        .await;
+    assert!(msg.contains("proxmox-mcp approve"), "{msg}");
 
     let before = h.writes().len();
     let msg = h
@@ -784,7 +792,8 @@ async fn protected_guests_refuse_destructive_actions() {
         "nobody may be asked to lift a protection"
     );
     assert!(h.writes().is_empty(), "{:?}", h.writes());
-    // An ordinary guest: the same DELETE asks a human (who accepts here), then runs.
+    // An ordinary guest: the hard stop and the same DELETE each ask a human (who accepts
+    // here), then run.
     let (n, v) = at(ordinary);
     h.call(
         "proxmox_api",
@@ -797,7 +806,7 @@ async fn protected_guests_refuse_destructive_actions() {
         json!({"method": "DELETE", "path": format!("/nodes/{n}/qemu/{v}")}),
     )
     .await;
-    assert_eq!(h.mcp.asked().len(), 1);
+    assert_eq!(h.mcp.asked().len(), 2);
     h.finish().await;
 }
 

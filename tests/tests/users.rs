@@ -179,7 +179,7 @@ async fn acl_grant_shows_in_permissions_and_revoke_removes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_secret_is_shown_once_and_never_audited() {
+async fn token_secret_goes_to_the_human_never_to_the_model_or_the_log() {
     let h = normal().await;
     let r = h
         .call(
@@ -189,12 +189,31 @@ async fn token_secret_is_shown_once_and_never_audited() {
         )
         .await;
     r.ok("token_create");
-    let secret = r.structured()["data"]["secret"]
+    // The human reads the secret from a private file on the host; the model never sees it.
+    let file = r.structured()["data"]["stored_in"]
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(secret.len(), 36, "a UUID secret: {}", r.text());
-    assert!(r.text().contains(&secret), "the human must see it");
+    assert!(
+        r.text().contains(&file),
+        "the model must say where: {}",
+        r.text()
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{file}");
+    let secret = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    assert_eq!(secret.len(), 36, "a UUID secret in {file}");
+    assert!(
+        !r.text().contains(&secret),
+        "the model saw the secret: {}",
+        r.text()
+    );
+    assert!(
+        !r.structured().to_string().contains(&secret),
+        "the model saw the secret: {}",
+        r.structured()
+    );
     // The secret really authenticates.
     let api = e2e::ApiClient::new(&h.sim.url(), &format!("PVEAPIToken=alice@pve!ci={secret}"));
     api.get("/version").await.expect("the new token works");

@@ -1,6 +1,9 @@
 //! Masking secrets before anything is written: credential keys, secret shapes in strings, argv flags.
 //!
-//! Pure functions. Three rules, applied recursively to nested JSON:
+//! Four rules, applied recursively to nested JSON:
+//! - every secret this process holds ([`register_secret`]: token secrets, passwords, the
+//!   confirmation-sealing key, in their common encodings) is masked wherever it appears, as a
+//!   literal, whatever surrounds it;
 //! - an object member whose key names a credential (`password`, `token_secret`, `ticket`,
 //!   `CSRFPreventionToken`, `cipassword`, `Authorization`, `privateKey`, …) has its value replaced
 //!   by `****`, whatever its type; so has `value` beside `name`/`key` naming one (header lists);
@@ -13,16 +16,127 @@
 //! side of masking: `mkdir -p foo` loses `foo`, a VM's `uuid=…` is masked.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, RwLock};
 
-use regex::{Captures, Regex};
+use base64::Engine as _;
+use regex::{Captures, Regex, RegexSet};
 use serde_json::{Map, Value};
 
 /// What a secret is replaced with.
 pub const MASK: &str = "****";
 
+/// Shorter secrets are not masked as literals (they would mask ordinary words); the patterns
+/// still apply.
+const MIN_NEEDLE: usize = 8;
+
+/// The secrets this process holds, each in the spellings it could be printed in.
+static LIVE: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Adds a secret this process holds (a token secret, a password): from now on it is masked
+/// wherever it appears, as written, upper- or lower-cased, and base64-encoded.
+pub fn register_secret(secret: &str) {
+    let secret = secret.trim();
+    if secret.len() < MIN_NEEDLE {
+        return;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    let forms = [
+        secret.to_string(),
+        secret.to_lowercase(),
+        secret.to_uppercase(),
+        b64.trim_end_matches('=').to_string(),
+    ];
+    add_needles(forms);
+}
+
+/// Adds a binary secret (a key): masked as hex (either case) and as base64 (standard and
+/// URL-safe alphabets, with or without padding).
+pub fn register_secret_bytes(secret: &[u8]) {
+    if secret.len() < MIN_NEEDLE / 2 {
+        return;
+    }
+    let hex = hex::encode(secret);
+    let forms = [
+        hex.to_uppercase(),
+        hex,
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+    ];
+    add_needles(forms);
+}
+
+fn add_needles(forms: impl IntoIterator<Item = String>) {
+    let mut live = LIVE.write().unwrap_or_else(|e| e.into_inner());
+    for f in forms {
+        if f.len() >= MIN_NEEDLE && !live.contains(&f) {
+            live.push(f);
+        }
+    }
+    // Longest first, so a needle inside another one does not leave part of it behind.
+    live.sort_by_key(|n| std::cmp::Reverse(n.len()));
+}
+
+/// `s` with every registered secret masked; borrowed when none occurs.
+fn mask_live(s: &str) -> Cow<'_, str> {
+    let live = LIVE.read().unwrap_or_else(|e| e.into_inner());
+    let mut out = Cow::Borrowed(s);
+    for needle in live.iter() {
+        if out.contains(needle.as_str()) {
+            out = Cow::Owned(out.replace(needle.as_str(), MASK));
+        }
+    }
+    out
+}
+
+/// Whether `text` (a serialised value) may hold anything [`redact_value`] would mask: a live
+/// secret, a secret shape, or a key that names a credential. A cheap superset, so results that
+/// hold nothing secret (most of them) are returned without being rebuilt.
+fn may_need_redaction(text: &str) -> bool {
+    static SHAPES: LazyLock<RegexSet> = LazyLock::new(|| {
+        let mut pats: Vec<String> = RULES.iter().map(|r| r.re.as_str().to_string()).collect();
+        // Keys `is_secret_key` masks, as they appear in JSON.
+        pats.push(
+            r#"(?i)"[a-z0-9_-]*(?:password|passwd|passphrase|secret|ticket|private_?key|authorization|cookie|api_?key|credential|token)"\s*:"#
+                .into(),
+        );
+        pats.push(r#"(?i)"(?:pass|pwd|key|auth)"\s*:"#.into());
+        pats.push(r"(?:^|\s)-p".into());
+        RegexSet::new(pats).expect("valid regexes")
+    });
+    let live = LIVE.read().unwrap_or_else(|e| e.into_inner());
+    live.iter().any(|n| text.contains(n.as_str())) || SHAPES.is_match(text)
+}
+
+/// A tool result made safe for the model: every string redacted ([`redact_str`]: live secrets
+/// and secret shapes), and the values of keys that name a credential outright masked. Unlike
+/// [`redact_value`] (for the audit log), generic keys such as `key` stay: results use
+/// `{"key": "cores", "value": 4}` for ordinary data. Returned as is, without a copy, when it
+/// cannot hold anything to mask.
+pub fn redact_output(value: serde_json::Value) -> serde_json::Value {
+    match serde_json::to_string(&value) {
+        Ok(text) if !may_need_redaction(&text) => value,
+        _ => walk(&value, Keys::Credentials),
+    }
+}
+
+/// Which object members have their values masked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// Every key that may name a credential, `key` and `auth` included, and the argument after
+    /// a password flag in argv arrays: what the audit log records.
+    All,
+    /// Keys that name a credential outright (`password`, `secret`, `ticket`, `*token`, …).
+    Credentials,
+}
+
 /// True when an object key names a credential. Case, `_` and `-` are ignored.
 pub fn is_secret_key(key: &str) -> bool {
+    const EXACT: &[&str] = &["pass", "pwd", "key", "auth"];
+    is_credential_key(key) || EXACT.contains(&normal_key(key).as_str())
+}
+
+/// True when an object key names a credential outright.
+fn is_credential_key(key: &str) -> bool {
     const CONTAINS: &[&str] = &[
         "password",
         "passwd",
@@ -35,38 +149,47 @@ pub fn is_secret_key(key: &str) -> bool {
         "apikey",
         "credential",
     ];
-    const EXACT: &[&str] = &["pass", "pwd", "key", "auth"];
-    let k: String = key
-        .chars()
+    let k = normal_key(key);
+    CONTAINS.iter().any(|s| k.contains(s)) || k.ends_with("token")
+}
+
+fn normal_key(key: &str) -> String {
+    key.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    CONTAINS.iter().any(|s| k.contains(s)) || EXACT.contains(&k.as_str()) || k.ends_with("token")
+        .collect()
 }
 
 /// A copy of `value` with every secret masked.
 pub fn redact_value(value: &Value) -> Value {
+    walk(value, Keys::All)
+}
+
+fn walk(value: &Value, keys: Keys) -> Value {
     match value {
         Value::String(s) => Value::String(redact_str(s).into_owned()),
-        Value::Array(items) => redact_argv(items),
-        Value::Object(map) => redact_object(map),
+        Value::Array(items) if keys == Keys::All => redact_argv(items),
+        Value::Array(items) => Value::Array(items.iter().map(|v| walk(v, keys)).collect()),
+        Value::Object(map) => redact_object(map, keys),
         other => other.clone(),
     }
 }
 
-fn redact_object(map: &Map<String, Value>) -> Value {
+fn redact_object(map: &Map<String, Value>, keys: Keys) -> Value {
+    let secret_key = |k: &str| match keys {
+        Keys::All => is_secret_key(k),
+        Keys::Credentials => is_credential_key(k),
+    };
     // `{"name": "Authorization", "value": "…"}`: the secret sits beside the key that names it.
-    let names_secret = ["name", "key", "header"].iter().any(|k| {
-        map.get(*k)
-            .and_then(Value::as_str)
-            .is_some_and(is_secret_key)
-    });
+    let names_secret = ["name", "key", "header"]
+        .iter()
+        .any(|k| map.get(*k).and_then(Value::as_str).is_some_and(secret_key));
     let out = map.iter().map(|(k, v)| {
-        let secret = is_secret_key(k) || (names_secret && k == "value");
+        let secret = secret_key(k) || (names_secret && k == "value");
         let v = if secret && !v.is_null() {
             Value::String(MASK.to_owned())
         } else {
-            redact_value(v)
+            walk(v, keys)
         };
         (redact_str(k).into_owned(), v)
     });
@@ -180,10 +303,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // name=value and "name": value pairs whose name says secret (not PVEAPIToken, done above).
         rule(
             &format!(
-                r#"(?i)\b([a-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|ticket|token|cookie|apikey|api_key|private_?key)["']?\s*[:=]\s*){VALUE}"#
+                r#"(?i)((?:^|[^/a-z0-9_.-])[a-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|ticket|token|cookie|apikey|api_key|private_?key)["']?\s*[:=]\s*){VALUE}"#
             ),
             |c, m| {
-                if c[1].to_ascii_lowercase().starts_with("pveapitoken") {
+                let name = c[1].trim_start_matches(|ch: char| !ch.is_ascii_alphanumeric());
+                if name.to_ascii_lowercase().starts_with("pveapitoken") {
                     m.to_owned()
                 } else {
                     keep_prefix(c, m)
@@ -208,9 +332,10 @@ static P_FLAG: LazyLock<Regex> =
 static P_ATTACHED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"((?:^|\s)-p)([^\s*][^\s]*)").expect("valid regex"));
 
-/// `s` with every secret shape masked; borrowed when nothing matched.
+/// `s` with every registered secret and every secret shape masked; borrowed when nothing
+/// matched.
 pub fn redact_str(s: &str) -> Cow<'_, str> {
-    let mut out = Cow::Borrowed(s);
+    let mut out = mask_live(s);
     for r in RULES.iter() {
         if r.re.is_match(&out) {
             let replaced =
@@ -340,6 +465,51 @@ mod tests {
             "tokenid=root@pam!x",
         );
         check("qm list", "never", "qm list");
+        // A path that ends in a secret-sounding name is not a name=value pair.
+        check(
+            "url \"file:///etc/passwd\": only http:// and https://",
+            "never",
+            "only http://",
+        );
+    }
+
+    #[test]
+    fn live_secrets_are_masked_in_any_common_spelling() {
+        let secret = "Zq9-live-secret-Xv2";
+        register_secret(secret);
+        let key = [0x5au8, 0x01, 0xfe, 0x33, 0x10, 0x99, 0xab, 0xcd, 0xef, 0x42];
+        register_secret_bytes(&key);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        for text in [
+            format!("out: {secret}!"),
+            secret.to_uppercase(),
+            format!("x{b64}y"),
+            format!("key {}", hex::encode(key)),
+            format!("key {}", hex::encode_upper(key)),
+            format!(
+                "key {}",
+                base64::engine::general_purpose::STANDARD_NO_PAD.encode(key)
+            ),
+        ] {
+            let out = redact_str(&text);
+            assert!(out.contains(MASK), "{text} -> {out}");
+            assert!(
+                !out.contains(secret) && !out.contains(&hex::encode(key)),
+                "{out}"
+            );
+        }
+        let v = redact_output(json!({"stdout": format!("env: X={secret}"), "n": 1}));
+        assert!(!v.to_string().contains(secret), "{v}");
+        // A result with nothing secret comes back as it was; generic key/value data stays.
+        let plain = json!({"vms": [{"vmid": 100, "name": "web"}]});
+        assert_eq!(redact_output(plain.clone()), plain);
+        let pending =
+            json!({"pending": [{"key": "cores", "value": 4}, {"key": "cipassword", "value": "x"}]});
+        let out = redact_output(pending);
+        assert_eq!(out["pending"][0], json!({"key": "cores", "value": 4}));
+        assert_eq!(out["pending"][1]["value"], MASK);
+        register_secret("short");
+        assert_eq!(redact_str("a short word"), "a short word");
     }
 
     #[test]

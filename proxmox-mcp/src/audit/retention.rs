@@ -59,16 +59,13 @@ pub(crate) fn expired(days: &[i64], now: SystemTime, retention: Duration) -> Vec
         .collect()
 }
 
-/// Deletes the expired day files in `dir`; returns how many.
-pub(crate) fn prune(dir: &Path, now: SystemTime, retention: Duration) -> io::Result<usize> {
-    let files = list(dir)?;
-    let days: Vec<i64> = files.iter().map(|f| f.day).collect();
-    let doomed = expired(&days, now, retention);
-    for file in files.iter().filter(|f| doomed.contains(&f.day)) {
+/// Deletes `files` (the expired ones: see [`expired`]).
+pub(crate) fn remove(files: &[DayFile]) -> io::Result<()> {
+    for file in files {
         fs::remove_file(&file.path)?;
         tracing::info!(file = %file.path.display(), "audit: pruned day file past retention");
     }
-    Ok(doomed.len())
+    Ok(())
 }
 
 #[cfg(test)]

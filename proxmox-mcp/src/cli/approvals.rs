@@ -1,5 +1,6 @@
 //! `proxmox-mcp mode`, `approvals`, `approve`, `deny`, `audit verify`: the operator's side of
-//! the host state. Every change an operator makes here is audited too (transport `cli`).
+//! the host state. Every change an operator makes here is audited too (transport `cli`), and so
+//! is every refusal to make one from inside a tool call ([`super::guard`]).
 
 use std::process::ExitCode;
 
@@ -10,16 +11,19 @@ use crate::policy::Class;
 use crate::state::{ApprovalStore, Listed, ModeStore, StoredMode};
 
 /// Writes an operator action to the audit log; an operator is told when that fails.
-fn audit(cfg: &Config, tool: &str, reason: String, target: Option<String>) {
-    let mut ev = Event::new(tool, Class::Modify, Outcome::Allowed);
+fn audit(cfg: &Config, tool: &str, decision: Outcome, reason: String, target: Option<String>) {
+    let mut ev = Event::new(tool, Class::Modify, decision);
     let origin = Origin::cli();
     ev.client = origin.client;
     ev.transport = Transport::Cli;
     ev.reason = reason;
     ev.target = target;
     ev.mode = ModeStore::open(&cfg.state_dir).get().to_string();
-    let written = AuditLog::open(&cfg.state_dir.join("audit"), cfg.audit.retention)
-        .and_then(|log| log.append(&ev));
+    let written =
+        AuditLog::open(&cfg.state_dir.join("audit"), cfg.audit.retention).and_then(|log| {
+            log.with_journal(cfg.audit.journal_socket.as_deref())
+                .append(&ev)
+        });
     if let Err(e) = written {
         eprintln!("proxmox-mcp: warning: the audit record was not written: {e}");
     }
@@ -38,13 +42,33 @@ pub fn audit_verify(load: &LoadOptions) -> anyhow::Result<ExitCode> {
     })
 }
 
-use super::out;
+use super::{guard, out};
+
+/// Refuses the operator command `tool` when a tool call started this process, and audits the
+/// attempt as refused (when the configuration can be read).
+fn refuse_inside_tool_call(load: &LoadOptions, tool: &str, target: String) -> anyhow::Result<()> {
+    let Some(why) = guard::inside_tool_call() else {
+        return Ok(());
+    };
+    let message = format!(
+        "`proxmox-mcp {tool}` refused: this process was started from inside a tool call ({why}). \
+         Operator commands act as the human operator and never run from a tool call; run it \
+         from an operator's own shell."
+    );
+    if let Ok(cfg) = config::load(load) {
+        audit(&cfg, tool, Outcome::Refused, message.clone(), Some(target));
+    }
+    anyhow::bail!(message)
+}
 
 /// `proxmox-mcp mode [MODE]`: print the mode, or set it (the operator on the host is trusted:
 /// no confirmation, in either direction).
 pub fn mode(load: &LoadOptions, new: Option<&str>) -> anyhow::Result<ExitCode> {
     // Validate before reading the config, so a typo fails the same way everywhere.
     let new = new.map(str::parse::<StoredMode>).transpose()?;
+    if new.is_some() {
+        refuse_inside_tool_call(load, "mode", "mode".into())?;
+    }
     let cfg = config::load(load)?;
     let store = ModeStore::open(&cfg.state_dir);
     match new {
@@ -60,6 +84,7 @@ pub fn mode(load: &LoadOptions, new: Option<&str>) -> anyhow::Result<ExitCode> {
             audit(
                 &cfg,
                 "mode",
+                Outcome::Allowed,
                 format!("the operator set the mode from {previous} to {mode}"),
                 Some("mode".into()),
             );
@@ -133,12 +158,14 @@ pub fn list(load: &LoadOptions, all: bool) -> anyhow::Result<ExitCode> {
 pub fn approve(load: &LoadOptions, id: &str) -> anyhow::Result<ExitCode> {
     // Parse first: a malformed id fails before any file is read or created.
     let id = crate::state::ApprovalId::parse(id)?;
+    refuse_inside_tool_call(load, "approve", format!("approval {id}"))?;
     let cfg = config::load(load)?;
     let store = ApprovalStore::open(&cfg.state_dir)?;
     let a = store.approve(id.as_str())?;
     audit(
         &cfg,
         "approve",
+        Outcome::Allowed,
         format!(
             "the operator approved {} for {}: {}",
             a.id,
@@ -159,12 +186,14 @@ pub fn approve(load: &LoadOptions, id: &str) -> anyhow::Result<ExitCode> {
 /// `proxmox-mcp deny ID`.
 pub fn deny(load: &LoadOptions, id: &str) -> anyhow::Result<ExitCode> {
     let id = crate::state::ApprovalId::parse(id)?;
+    refuse_inside_tool_call(load, "deny", format!("approval {id}"))?;
     let cfg = config::load(load)?;
     let store = ApprovalStore::open(&cfg.state_dir)?;
     let a = store.deny(id.as_str())?;
     audit(
         &cfg,
         "deny",
+        Outcome::Allowed,
         format!(
             "the operator denied {} for {}: {}",
             a.id,

@@ -259,7 +259,7 @@ mod tests {
             state_dir: PathBuf::from("/var/lib/proxmox-mcp"),
             source: None,
             policy: PolicyConfig::default(),
-            audit: AuditConfig::default(),
+            audit: AuditConfig::without_journal(),
             api_schema: None,
         };
         assert_eq!(

@@ -74,7 +74,8 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
         state_dir,
         source: None,
         policy: Default::default(),
-        audit: Default::default(),
+        // Records of a simulated cluster do not belong in the system journal.
+        audit: crate::config::AuditConfig::without_journal(),
         api_schema: None,
     };
     let code = match args.command.unwrap_or(DemoCommand::Serve) {

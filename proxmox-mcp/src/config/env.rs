@@ -53,6 +53,12 @@ pub const PROXMOX_MCP_PROTECTED_TAGS: &str = "PROXMOX_MCP_PROTECTED_TAGS";
 pub const PROXMOX_MCP_APPROVAL_TTL_SECS: &str = "PROXMOX_MCP_APPROVAL_TTL_SECS";
 /// How many days of audit log are kept (1 to 3650, default 7).
 pub const PROXMOX_MCP_AUDIT_RETENTION_DAYS: &str = "PROXMOX_MCP_AUDIT_RETENTION_DAYS";
+/// The system journal's native socket audit records are copied to, or `off`
+/// (default `/run/systemd/journal/socket`).
+pub const PROXMOX_MCP_JOURNAL_SOCKET: &str = "PROXMOX_MCP_JOURNAL_SOCKET";
+/// Set (to `1`) in the environment of every command `execute_command` runs. Not a setting: the
+/// operator commands (`approve`, `deny`, `mode MODE`) refuse to run when they see it.
+pub const PROXMOX_MCP_TOOL_CALL: &str = "PROXMOX_MCP_TOOL_CALL";
 
 /// Every variable with a one-line description, in the order the docs and `--help` list them.
 pub const ALL: &[(&str, &str)] = &[
@@ -145,6 +151,15 @@ pub const ALL: &[(&str, &str)] = &[
     (
         PROXMOX_MCP_AUDIT_RETENTION_DAYS,
         "days of audit log to keep (default 7)",
+    ),
+    (
+        PROXMOX_MCP_JOURNAL_SOCKET,
+        "system journal socket audit records are copied to, or off \
+         (default /run/systemd/journal/socket)",
+    ),
+    (
+        PROXMOX_MCP_TOOL_CALL,
+        "set by proxmox-mcp for the commands it runs; operator commands refuse to run with it",
     ),
 ];
 

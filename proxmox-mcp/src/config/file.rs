@@ -21,6 +21,7 @@ use super::secret::Secret;
 ///
 /// [audit]
 /// retention_days = 7
+/// journal_socket = "/run/systemd/journal/socket"
 ///
 /// [[cluster]]
 /// name = "home"
@@ -140,6 +141,10 @@ pub struct FileAudit {
     /// `retention_days`: audit log days older than this are pruned, 1 to 3650
     /// (env `PROXMOX_MCP_AUDIT_RETENTION_DAYS`). Default 7.
     pub retention_days: Option<u64>,
+    /// `journal_socket`: the system journal's native socket every record is copied to, an
+    /// absolute path, or `"off"` (env `PROXMOX_MCP_JOURNAL_SOCKET`). Default
+    /// `/run/systemd/journal/socket`, skipped when it does not exist.
+    pub journal_socket: Option<String>,
 }
 
 /// A `[cluster.exec]` table. The `ssh_*` keys and `hosts` are read whatever the executor, but

@@ -399,6 +399,19 @@ enum PendingAuth {
 impl Shape {
     fn finish(self, secrets: &dyn SecretSource) -> Result<ClusterConfig, ConfigError> {
         let name = &self.name;
+        let mut secret_files: Vec<PathBuf> = Vec::new();
+        if let PendingAuth::Token {
+            secret: SecretFrom::File(p),
+            ..
+        }
+        | PendingAuth::Password {
+            password: SecretFrom::File(p),
+            ..
+        } = &self.auth
+        {
+            secret_files.push(p.clone());
+        }
+        secret_files.extend(self.exec.ssh.key.clone());
         let auth = match self.auth {
             PendingAuth::Token {
                 id,
@@ -428,6 +441,7 @@ impl Shape {
             name: self.name,
             url: self.url,
             auth,
+            secret_files,
             tls: self.tls,
             timeouts: self.timeouts,
             exec,

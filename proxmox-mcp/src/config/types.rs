@@ -17,7 +17,7 @@ pub struct Config {
     pub source: Option<PathBuf>,
     /// `[policy]`: protected guests and out-of-band approvals.
     pub policy: PolicyConfig,
-    /// `[audit]`: retention of the audit log.
+    /// `[audit]`: retention of the audit log, and the system journal it is copied to.
     pub audit: AuditConfig,
     /// `api_schema`: the PVE API schema `explain_command` reads descriptions from
     /// (`apidata.js` or its JSON). Default: `/usr/share/pve-docs/api-viewer/apidata.js` if present.
@@ -45,17 +45,31 @@ impl Default for PolicyConfig {
     }
 }
 
-/// `[audit]`: how long audit records are kept.
+/// `[audit]`: how long audit records are kept, and where they are copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditConfig {
     /// Day files older than this are pruned (default 7 days).
     pub retention: Duration,
+    /// The system journal's native socket every record is copied to (`None`: off). Default
+    /// `/run/systemd/journal/socket`, skipped when it does not exist.
+    pub journal_socket: Option<PathBuf>,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
             retention: Duration::from_secs(7 * 86_400),
+            journal_socket: Some(PathBuf::from(crate::audit::journal::DEFAULT_SOCKET)),
+        }
+    }
+}
+
+impl AuditConfig {
+    /// The defaults without the system journal: for tests and throw-away state (the demo).
+    pub fn without_journal() -> Self {
+        AuditConfig {
+            journal_socket: None,
+            ..AuditConfig::default()
         }
     }
 }
@@ -149,6 +163,9 @@ pub struct ClusterConfig {
     pub tls: TlsConfig,
     pub timeouts: Timeouts,
     pub exec: ExecConfig,
+    /// Files its credentials were read from (secret files, the SSH key): the server's own
+    /// secrets, out of every command's reach.
+    pub secret_files: Vec<PathBuf>,
 }
 
 impl ClusterConfig {
@@ -174,6 +191,7 @@ impl ClusterConfig {
             },
             timeouts: Timeouts::default(),
             exec: ExecConfig::default(),
+            secret_files: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio::process::{ChildStdin, Command};
 use tokio_util::sync::CancellationToken;
 
 use super::{ExecError, ExecOutput, OUTPUT_CAP};
+use crate::config::env::PROXMOX_MCP_TOOL_CALL;
 
 /// `PATH` of every child we start.
 pub(super) const SAFE_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -22,13 +23,18 @@ const ENV: [(&str, &str); 2] = [("PATH", SAFE_PATH), ("LANG", "C.UTF-8")];
 /// process that left the group with `setsid` can hold them open forever).
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
-/// `program` with an empty environment but [`ENV`] and `HOME`, cwd `/`, piped stdout and stderr,
-/// leading a new process group.
+/// `program` with an empty environment but [`ENV`], `HOME` and the tool-call marker, cwd `/`,
+/// piped stdout and stderr, leading a new process group.
+///
+/// The marker ([`PROXMOX_MCP_TOOL_CALL`]`=1`) tells our own operator commands (`proxmox-mcp
+/// approve` …) that they were started by a tool call, which they refuse. For the SSH executor it
+/// marks the local `ssh` client only.
 pub(super) fn command(program: &str, home: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear()
         .envs(ENV)
         .env("HOME", home)
+        .env(PROXMOX_MCP_TOOL_CALL, "1")
         .current_dir("/")
         .process_group(0)
         .stdout(Stdio::piped())

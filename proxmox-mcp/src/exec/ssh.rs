@@ -4,6 +4,9 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+/// Put before every remote command: the remote login shell starts in the user's home.
+const START_IN_ROOT: &str = "cd / || exit 125\n";
+
 use super::ExecError;
 use crate::config::SshConfig;
 
@@ -63,6 +66,15 @@ impl<'a> Target<'a> {
         Ok(Target { cfg, node, host })
     }
 
+    /// The remote home directory of `user` (what `~` and `cd` mean there).
+    pub(super) fn remote_home(user: &str) -> String {
+        if user == "root" {
+            "/root".into()
+        } else {
+            format!("/home/{user}")
+        }
+    }
+
     /// `ssh` arguments that run `command` non-interactively with strict host key checking. The
     /// command is one argument after `--`: ssh sends it as is, the remote login shell parses it.
     pub(super) fn args(&self, command: &str) -> Vec<OsString> {
@@ -107,7 +119,9 @@ impl<'a> Target<'a> {
         ] {
             push(s);
         }
-        push(command);
+        // Every command starts in `/`, as local ones do: the classifier resolves relative
+        // paths against the directory the command really runs in.
+        push(&format!("{START_IN_ROOT}{command}"));
         a
     }
 
@@ -306,7 +320,7 @@ mod tests {
                 "LogLevel=ERROR",
                 "127.0.0.1",
                 "--",
-                "echo hi; exit 3",
+                "cd / || exit 125\necho hi; exit 3",
             ]
         );
     }
@@ -317,7 +331,7 @@ mod tests {
         let args = Target::new(&cfg, "pve2").unwrap().args("true");
         let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
         assert!(!args.iter().any(|a| a == "-i" || a.contains("KnownHosts")));
-        assert!(args.ends_with(&["pve2".into(), "--".into(), "true".into()]));
+        assert!(args.ends_with(&["pve2".into(), "--".into(), "cd / || exit 125\ntrue".into()]));
         assert!(args.contains(&"ConnectTimeout=10".into()));
     }
 

@@ -200,8 +200,18 @@ async fn the_environment_is_scrubbed() {
         .filter_map(|l| l.split_once('=').map(|(k, _)| k))
         .filter(|k| *k != "cwd")
         .collect();
-    let allowed = BTreeSet::from(["PATH", "HOME", "LANG", "PWD", "SHLVL", "_"]);
+    let allowed = BTreeSet::from([
+        "PATH",
+        "HOME",
+        "LANG",
+        "PROXMOX_MCP_TOOL_CALL",
+        "PWD",
+        "SHLVL",
+        "_",
+    ]);
     assert!(keys.is_subset(&allowed), "unexpected: {keys:?}");
+    // The marker our operator commands refuse to run with.
+    assert!(out.stdout.contains("PROXMOX_MCP_TOOL_CALL=1\n"));
     assert!(out.stdout.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"));
     assert!(out.stdout.contains("LANG=C.UTF-8\n"));
     assert!(out.stdout.contains("cwd=/\n"));

@@ -402,10 +402,10 @@ mod tests {
     fn shell_suggestions() {
         use Class::*;
         check(&[
-            ("qm stop 100", Lifecycle, "`qm shutdown 100 --timeout 60`"),
+            ("qm stop 100", Destructive, "`qm shutdown 100 --timeout 60`"),
             (
                 "/usr/sbin/pct stop 101",
-                Lifecycle,
+                Destructive,
                 "`pct shutdown 101 --timeout 60`",
             ),
             ("qm reset 100", Destructive, "`qm reboot 100`"),

@@ -8,13 +8,15 @@ use serde::{Deserialize, Serialize};
 pub enum Class {
     /// Reads state, changes nothing.
     Read,
-    /// Power and run state: start, stop, shutdown, reboot, suspend, resume.
+    /// Power and run state: start, clean shutdown, reboot, suspend, resume (a hard stop is
+    /// Destructive).
     Lifecycle,
     /// Configuration changes and creation.
     Modify,
-    /// Deletes, destroys, rollbacks, resets, purges, wipes.
+    /// Deletes, destroys, rollbacks, hard stops and resets, purges, wipes, and what cuts a node
+    /// off (its cluster services, firewall or network).
     Destructive,
-    /// Runs arbitrary commands on a node or in a guest.
+    /// Runs arbitrary commands on a node or in a guest, or makes something run later.
     Exec,
 }
 

@@ -38,6 +38,11 @@ pub struct Request {
     /// Root-protection hits, from command analysis or [`api_protection`].
     pub protected: Vec<Protected>,
     pub target_guest: Option<GuestTarget>,
+    /// It may destroy data: Destructive, or a command that could do anything. Protected
+    /// guests refuse it.
+    pub may_destroy: bool,
+    /// It would destroy guests chosen only at run time, so protected guests cannot be ruled out.
+    pub guests_unknown: bool,
 }
 
 impl Request {
@@ -47,16 +52,18 @@ impl Request {
             class,
             protected: Vec::new(),
             target_guest: None,
+            may_destroy: class == Class::Destructive,
+            guests_unknown: false,
         }
     }
 
     /// A raw API request: classified by [`classify_api_call`] (parameters can raise the
     /// class), checked by [`api_protection`].
     pub fn api(method: &str, path: &str, params: &Map<String, Value>, id: &Identity) -> Self {
+        let class = classify_api_call(method, path, params);
         Request {
-            class: classify_api_call(method, path, params),
             protected: api_protection(method, path, params, id),
-            target_guest: None,
+            ..Request::new(class)
         }
     }
 
@@ -66,6 +73,8 @@ impl Request {
             class: analysis.class,
             protected: analysis.protected.clone(),
             target_guest: None,
+            may_destroy: analysis.may_destroy || analysis.class == Class::Destructive,
+            guests_unknown: analysis.guests_unknown,
         }
     }
 
@@ -104,7 +113,7 @@ impl ProtectedGuests {
 }
 
 /// Decides one request. Root protection first (nothing lifts it), then protected guests for
-/// destructive work, then the mode.
+/// work that may destroy (destructive, or commands that could do anything), then the mode.
 pub fn evaluate(policy: &Policy, req: &Request) -> Decision {
     if let Some(hit) = req.protected.first() {
         return Decision::Refuse(format!(
@@ -112,7 +121,14 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Decision {
              away; leave it to an administrator working on the host."
         ));
     }
-    if req.class == Class::Destructive
+    if req.may_destroy && req.guests_unknown {
+        return Decision::Refuse(
+            "Refused: this destroys guests that are only chosen when it runs, so protected \
+             guests cannot be ruled out. Name every vmid literally."
+                .to_string(),
+        );
+    }
+    if req.may_destroy
         && let Some(why) = req
             .target_guest
             .as_ref()
@@ -136,8 +152,8 @@ pub fn evaluate(policy: &Policy, req: &Request) -> Decision {
         )),
         (Mode::Normal, Class::Lifecycle | Class::Modify) => Decision::Allow,
         (Mode::Normal, Class::Destructive) => Decision::Confirm(
-            "Normal mode: destructive actions (delete, destroy, rollback, reset, wipe) need a \
-             human's approval."
+            "Normal mode: destructive actions (delete, destroy, rollback, hard stop, reset, \
+             wipe, cutting a node off) need a human's approval."
                 .to_string(),
         ),
         (Mode::Normal, Class::Exec) => Decision::Confirm(

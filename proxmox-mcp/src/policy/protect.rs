@@ -5,7 +5,7 @@
 //! slashes, `/api2/<format>` prefixes, quotes and whitespace around list items.
 //!
 //! What is protected, in one place:
-//! - **Changing** root@pam, our own user, token or ACLs, or removing our own node: refused in
+//! - **Changing** root@pam, our own user, token or ACLs, or removing any node: refused in
 //!   every mode, through the API (here) and through commands ([`super::command`]).
 //! - **Writing** `/etc/pve/priv`, `/etc/pve/user.cfg`, `/root/.ssh`, `/etc/shadow`,
 //!   `/etc/passwd`, `/etc/sudoers*` with a command: refused in every mode.
@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::api::{decode, segments};
-use super::command::{Context, Protected};
+use super::command::{Context, Protected, ServerFiles};
 
 const ROOT: &str = "root@pam";
 
@@ -39,12 +39,21 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The same identity for shell-command analysis ([`super::command::analyze`]).
-    pub fn context(&self) -> Context<'_> {
+    /// The same identity for shell-command analysis ([`super::command::analyze`]), with where
+    /// commands run: the executor's working directory and home, and the server's own files.
+    pub fn context<'a>(
+        &'a self,
+        server: &'a ServerFiles,
+        cwd: &'a str,
+        home: &'a str,
+    ) -> Context<'a> {
         Context {
             own_node: self.own_node.as_deref(),
             own_user: self.own_user.as_deref(),
             own_token: self.own_token.as_deref(),
+            cwd,
+            home,
+            server,
         }
     }
 
@@ -169,10 +178,11 @@ pub fn api_protection(
             (s(0), s(1), s(2), segs.get(3)),
             (Some("cluster"), Some("config"), Some("nodes"), Some(_))
         )
-        && let (Some(own), Some(node)) = (&id.own_node, segs.get(3))
-        && own.trim().eq_ignore_ascii_case(node)
+        && let Some(node) = segs.get(3)
+        && !node.trim().is_empty()
     {
-        hit(Protected::OwnNode(shown.clone()));
+        // Any node: removing one cannot be undone without reinstalling it.
+        hit(Protected::NodeRemoval(format!("{} ({shown})", node.trim())));
     }
     hits
 }
@@ -205,7 +215,7 @@ mod tests {
             let ok = match *want {
                 "" => got.is_empty(),
                 "root" => got.iter().any(|h| matches!(h, Protected::RootAccount(_))),
-                "node" => got.iter().any(|h| matches!(h, Protected::OwnNode(_))),
+                "node" => got.iter().any(|h| matches!(h, Protected::NodeRemoval(_))),
                 "own" => got.iter().any(|h| matches!(h, Protected::OwnIdentity(_))),
                 other => panic!("bad expectation {other}"),
             };
@@ -301,7 +311,8 @@ mod tests {
         check(&[
             ("DELETE", "/cluster/config/nodes/pve1", json!({}), "node"),
             ("DELETE", "/cluster/config/nodes/PVE1/", json!({}), "node"),
-            ("DELETE", "/cluster/config/nodes/pve2", json!({}), ""),
+            ("DELETE", "/cluster/config/nodes/pve2", json!({}), "node"),
+            ("POST", "/cluster/config/nodes/pve2", json!({}), ""),
             ("PUT", "/access/users/mcp@pve", json!({"enable": 0}), "own"),
             (
                 "DELETE",

@@ -3,6 +3,7 @@
 //! classified by [`crate::policy::command::analyze`] before anything runs; the most dangerous
 //! part of a command decides.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use schemars::JsonSchema;
@@ -16,8 +17,9 @@ use crate::config::{ExecConfig, ExecutorKind};
 use crate::exec::{ExecError, ExecOutput, ExecRequest, Executor, OUTPUT_CAP};
 use crate::policy::Class;
 use crate::policy::advice;
-use crate::policy::command::{Analysis, MAX_COMMAND_LEN, analyze};
+use crate::policy::command::{Analysis, MAX_COMMAND_LEN, ServerFiles, analyze};
 use crate::policy::engine::Request;
+use crate::policy::protect::Identity;
 use crate::pve::Method;
 use crate::pve::types::GuestKind;
 
@@ -46,7 +48,7 @@ pub fn tools() -> Vec<ToolDef> {
             &["GET /cluster/resources"],
             execute_command,
         )
-        .assessed_by(assess_command),
+        .assessed_async_by(assess_command),
         ToolDef::new(
             "execute_vm_command",
             "Run a command inside a VM",
@@ -61,7 +63,7 @@ pub fn tools() -> Vec<ToolDef> {
             ],
             execute_vm_command,
         )
-        .assessed_by(assess_vm_command),
+        .assessed_async_by(assess_vm_command),
     ]
 }
 
@@ -155,21 +157,67 @@ fn timeout(requested: Option<u64>, exec: &ExecConfig) -> Result<Duration, ToolEr
     }
 }
 
-fn assess_shell(
+/// Past this, a classification is abandoned and the command refused. Classification is linear
+/// in the command (at most 64 KiB), so only a starved host ever gets near it.
+const CLASSIFY_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Where a command runs, for classification: a node's shell through the configured executor,
+/// or inside a guest (a container through `pct exec`, a VM through its agent).
+pub(crate) enum Site<'a> {
+    Node(&'a ExecConfig),
+    Guest,
+}
+
+/// Analyses `command` as it would run at `site`, on the blocking pool with a deadline, so no
+/// command can hold up the async workers or other calls.
+pub(crate) async fn analyze_bounded(
+    command: &str,
+    identity: &Identity,
+    server: &Arc<ServerFiles>,
+    site: Site<'_>,
+) -> Result<Analysis, ToolError> {
+    let home = match site {
+        Site::Node(exec) => Executor::new(exec).workdir().1,
+        Site::Guest => "/root".to_string(),
+    };
+    let (command, identity, server) = (command.to_owned(), identity.clone(), server.clone());
+    let task = tokio::task::spawn_blocking(move || {
+        let ctx = identity.context(&server, "/", &home);
+        analyze(&command, &ctx)
+    });
+    match tokio::time::timeout(CLASSIFY_DEADLINE, task).await {
+        Ok(Ok(analysis)) => Ok(analysis),
+        Ok(Err(e)) => Err(ToolError::Refused(format!(
+            "the command could not be classified ({e}); nothing was run"
+        ))),
+        Err(_) => Err(ToolError::Refused(format!(
+            "the command could not be classified within {} s; nothing was run. Send a \
+             shorter, plainer command",
+            CLASSIFY_DEADLINE.as_secs()
+        ))),
+    }
+}
+
+async fn assess_shell(
     ctx: &AssessCtx,
     command: &str,
     shown: String,
-    extra_guest: Option<u32>,
+    guest: Option<u32>,
 ) -> Result<(Assessment, Analysis), ToolError> {
     check_command(command)?;
-    let analysis = analyze(command, &ctx.identity.context());
+    let site = if guest.is_some() {
+        Site::Guest
+    } else {
+        Site::Node(&ctx.exec)
+    };
+    let analysis = analyze_bounded(command, &ctx.identity, &ctx.server, site).await?;
     let mut guests = analysis.vmids();
-    guests.extend(extra_guest);
+    guests.extend(guest);
     let a = Assessment::new(Request::command(&analysis), shown).guests(guests);
     Ok((a, analysis))
 }
 
-fn assess_command(ctx: &AssessCtx, p: CommandParams) -> Result<Assessment, ToolError> {
+async fn assess_command(ctx: AssessCtx, p: CommandParams) -> Result<Assessment, ToolError> {
     timeout(p.timeout, &ctx.exec)?;
     let target = match (p.vmid, &p.node) {
         (Some(v), _) => format!("container {}", v.0),
@@ -177,23 +225,27 @@ fn assess_command(ctx: &AssessCtx, p: CommandParams) -> Result<Assessment, ToolE
         (None, None) => "the local node".to_string(),
     };
     let shown = format!("on {target}: {}", shown_command(&p.command));
-    let (a, _) = assess_shell(ctx, &p.command, shown, p.vmid.map(|v| v.0))?;
+    let (a, _) = assess_shell(&ctx, &p.command, shown, p.vmid.map(|v| v.0)).await?;
     Ok(a.target(target))
 }
 
-fn assess_vm_command(ctx: &AssessCtx, p: VmCommandParams) -> Result<Assessment, ToolError> {
+async fn assess_vm_command(ctx: AssessCtx, p: VmCommandParams) -> Result<Assessment, ToolError> {
     timeout(p.timeout, &ctx.exec)?;
     let argv = argv_of(&p.command)?;
     let line = shell_join(&argv);
     let vmid = p.vmid.0;
-    let shown = format!("in VM {vmid}: {}", shown_command(&line));
-    let (a, _) = assess_shell(ctx, &line, shown, Some(vmid))?;
+    let mut shown = format!("in VM {vmid}: {}", shown_command(&line));
+    if let Some(input) = &p.input {
+        shown.push_str(&format!("\nwith standard input:\n{}", shown_command(input)));
+    }
+    let (a, _) = assess_shell(&ctx, &line, shown, Some(vmid)).await?;
     Ok(a.target(format!("qemu/{vmid}")))
 }
 
-/// A command as a human (and the audit log) sees it: secrets masked, long ones cut.
+/// A command as a human (and the audit log) sees it: whole, with secrets masked. Control and
+/// invisible characters are escaped where it is shown ([`super::render::visible`]).
 pub fn shown_command(command: &str) -> String {
-    super::render::clip(&crate::audit::redact::redact_str(command), 2000)
+    crate::audit::redact::redact_str(command).into_owned()
 }
 
 /// The argv of a command argument: a list as given (checked), a string split into words.
@@ -407,7 +459,13 @@ async fn execute_command(ctx: ToolCtx, p: CommandParams) -> Result<ExecResult, T
         return Err(exec_error(ExecError::Disabled));
     }
     let timeout = timeout(p.timeout, &cfg)?;
-    let analysis = analyze(&p.command, &ctx.identity.context());
+    let site = if p.vmid.is_some() {
+        Site::Guest
+    } else {
+        Site::Node(&cfg)
+    };
+    let analysis =
+        analyze_bounded(&p.command, &ctx.identity, ctx.engine.server_files(), site).await?;
     let (node, line, target) = match p.vmid {
         Some(vmid) => {
             let vmid = vmid.0;
@@ -461,7 +519,13 @@ async fn execute_vm_command(ctx: ToolCtx, p: VmCommandParams) -> Result<ExecResu
             "input is over the guest agent's limit of {MAX_AGENT_INPUT} bytes"
         )));
     }
-    let analysis = analyze(&shell_join(&argv), &ctx.identity.context());
+    let analysis = analyze_bounded(
+        &shell_join(&argv),
+        &ctx.identity,
+        ctx.engine.server_files(),
+        Site::Guest,
+    )
+    .await?;
     let vmid = p.vmid.0;
     let guest = ctx.pve.locate_guest(vmid).await?;
     if guest.guest_kind() != Some(GuestKind::Qemu) {

@@ -14,7 +14,6 @@ use super::raw_api::{HttpMethod, normalize_path};
 use super::{AssessCtx, Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::apidoc::ApiDoc;
 use crate::policy::advice;
-use crate::policy::command::analyze;
 use crate::policy::engine::Policy;
 use crate::policy::mode::Mode;
 use crate::policy::{Class, api::classify_api_call};
@@ -150,12 +149,14 @@ async fn explain(ctx: ToolCtx, p: ExplainParams) -> Result<Explanation, ToolErro
         .cluster(Some(&ctx.cluster))
         .map(|c| c.exec.clone())
         .unwrap_or_default();
+    let exec_cfg = exec.clone();
     let assess_ctx = AssessCtx {
         cluster: ctx.cluster.clone(),
         identity: ctx.identity.clone(),
         mode: ctx.mode,
         exec,
         pve: ctx.pve.clone(),
+        server: ctx.engine.server_files().clone(),
     };
     let assessment = def.assess(assess_ctx, &args).await?;
     let base = ctx.engine.safety().policy(ctx.identity.clone());
@@ -199,7 +200,10 @@ async fn explain(ctx: ToolCtx, p: ExplainParams) -> Result<Explanation, ToolErro
         api: None,
     };
     if let Some(command) = &p.command {
-        let analysis = analyze(command, &ctx.identity.context());
+        let site = super::exec::Site::Node(&exec_cfg);
+        let analysis =
+            super::exec::analyze_bounded(command, &ctx.identity, ctx.engine.server_files(), site)
+                .await?;
         out.parse_error = analysis.parse_error.clone();
         out.reversible =
             analysis.parse_error.is_none() && analysis.parts.iter().all(|p| p.reversible);

@@ -259,10 +259,7 @@ async fn assess(ctx: AssessCtx, kind: GuestKind, a: Args) -> Result<Assessment, 
         summary.push_str(&format!(": {} {}", first.method.as_str(), first.path));
         if !first.params.is_empty() {
             let shown = crate::audit::redact::redact_value(&Value::Object(first.params.clone()));
-            summary.push_str(&format!(
-                " {}",
-                super::render::clip(&shown.to_string(), 600)
-            ));
+            summary.push_str(&format!(" {shown}"));
         }
     }
     if let Some(n) = &built.note {

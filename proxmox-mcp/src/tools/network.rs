@@ -323,8 +323,9 @@ async fn assess(ctx: AssessCtx, p: NetParams) -> Result<Assessment, ToolError> {
         );
         a.summary = plan.summary.clone();
     }
+    // The request itself is Destructive (the API rules classify firewall lockdowns, so the
+    // same request gets the same verdict through `proxmox_api`); the human is told why.
     if let Some(why) = firewall::lockout_risk(&p) {
-        a.request.class = a.request.class.max(Class::Destructive);
         plan.summary = format!("{} — {why}", plan.summary);
         a.summary = plan.summary.clone();
     }

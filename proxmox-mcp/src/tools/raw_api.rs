@@ -68,7 +68,7 @@ fn assess(ctx: &AssessCtx, p: ApiParams) -> Result<Assessment, ToolError> {
     if !params.is_empty() {
         // What the human approves is shown with secrets (passwords, keys) masked.
         let shown = crate::audit::redact::redact_value(&Value::Object(params)).to_string();
-        summary.push_str(&format!(" with {}", super::render::clip(&shown, 400)));
+        summary.push_str(&format!(" with {shown}"));
     }
     Ok(Assessment::new(request, summary)
         .target(format!("{method} {path}"))

@@ -1,5 +1,34 @@
 //! Small formatting helpers for the compact text the model reads: sizes, percentages, durations.
 
+/// `s` as a human must read it before approving: control characters (but newlines) and
+/// invisible or direction-changing Unicode characters are written as escapes (`\r`, `\u{202e}`),
+/// so nothing can hide or reorder what will run.
+pub fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push('\n'),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push('\\'),
+            c if c.is_control() || is_invisible(c) => {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Unicode format, separator and other invisible characters that can hide or reorder text.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x2028..=0x202E | 0x205F..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF)
+}
+
 /// Bytes to MiB, rounded (the unit of `list_vms` memory columns).
 pub fn mib(bytes: u64) -> u64 {
     (bytes + (1 << 19)) >> 20
@@ -98,6 +127,16 @@ pub fn clip(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_escapes_what_could_hide_text() {
+        let shown = visible("ls\r rm -rf /\u{202e}fdp\u{200b}x\u{1b}[2K\tz\nnext");
+        assert_eq!(
+            shown,
+            "ls\\r rm -rf /\\u{202e}fdp\\u{200b}x\\u{001b}[2K\\tz\nnext"
+        );
+        assert_eq!(visible("qm list ä"), "qm list ä");
+    }
 
     #[test]
     fn sizes() {

@@ -3,8 +3,8 @@
 //! Every action is one PVE request (`request`); mutations are assessed as that request, so
 //! root protection (root@pam, our own user and token, grants to ourselves) is enforced by the
 //! policy exactly as for `proxmox_api`. Passwords go into the create request only and never
-//! into the summary, the output or the audit log; a new token's secret is shown once, in the
-//! result the human reads, and never in the audit log.
+//! into the summary, the output or the audit log; a new token's secret goes to a 0600 file for
+//! the human ([`crate::state::handover`]), never to the model or the audit log.
 
 pub mod ids;
 
@@ -24,7 +24,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "user_management",
             "Users, groups, ACLs, tokens",
-            "PVE users, groups, roles, ACLs, API tokens (secret shown once), effective \
+            "PVE users, groups, roles, ACLs, API tokens (the secret goes to a file for the human), effective \
              permissions. root@pam and our own account are protected.",
             Class::Destructive,
             Hints {
@@ -575,15 +575,26 @@ async fn user_management(ctx: ToolCtx, p: UserParams) -> Result<ActionResult, To
                 .and_then(Value::as_str)
                 .unwrap_or(&c.target)
                 .to_string();
+            // The secret never reaches the model: it goes to a file only the operator can read.
+            let file =
+                crate::state::handover::hand_over(ctx.engine.safety().state_dir(), &full, &secret)
+                    .map_err(|e| {
+                        ToolError::Config(format!(
+                            "created API token {full}, but its secret could not be stored for the \
+                     operator ({e}); delete the token (token_delete) and create it again"
+                        ))
+                    })?;
             let message = format!(
-                "created API token {full}. Its secret is shown ONCE and cannot be retrieved \
-                 again; give it to the human to store now: {secret}"
+                "created API token {full}. Its secret is not shown here: it was written to {} \
+                 on the server host (mode 0600). Ask the human to copy it from there and then \
+                 delete the file; it cannot be retrieved from Proxmox again",
+                file.display()
             );
             let info = data.get("info").cloned().unwrap_or(Value::Null);
             ActionResult::done(
                 name,
                 c.target,
-                json!({"full-tokenid": full, "secret": secret, "info": info}),
+                json!({"full-tokenid": full, "stored_in": file.display().to_string(), "info": info}),
                 message,
             )
         }

@@ -108,7 +108,7 @@ fn vmid(id: u64) -> Result<u32, Bad> {
     })
 }
 
-/// `[audit]` with `PROXMOX_MCP_AUDIT_RETENTION_DAYS` on top.
+/// `[audit]` with `PROXMOX_MCP_AUDIT_RETENTION_DAYS` and `PROXMOX_MCP_JOURNAL_SOCKET` on top.
 pub(super) fn audit(file: FileAudit, env: &EnvVars) -> Result<AuditConfig, ConfigError> {
     let file_days = file
         .retention_days
@@ -120,12 +120,37 @@ pub(super) fn audit(file: FileAudit, env: &EnvVars) -> Result<AuditConfig, Confi
         env::PROXMOX_MCP_AUDIT_RETENTION_DAYS,
         &values::RETENTION_DAYS,
     )?;
-    Ok(match env_days.or(file_days) {
-        Some(days) => AuditConfig {
-            retention: Duration::from_secs(days * 86_400),
-        },
-        None => AuditConfig::default(),
-    })
+    let mut audit = AuditConfig::default();
+    if let Some(days) = env_days.or(file_days) {
+        audit.retention = Duration::from_secs(days * 86_400);
+    }
+    if let Some(v) = &file.journal_socket {
+        audit.journal_socket = journal_socket(v.trim()).map_err(bad("audit.journal_socket"))?;
+    }
+    if let Some(v) = env.get(env::PROXMOX_MCP_JOURNAL_SOCKET) {
+        audit.journal_socket = journal_socket(v).map_err(bad_env(
+            env::PROXMOX_MCP_JOURNAL_SOCKET,
+            v,
+            values::JOURNAL_SOCKET,
+        ))?;
+    }
+    Ok(audit)
+}
+
+/// `off` (any case), or an absolute path.
+fn journal_socket(v: &str) -> Result<Option<PathBuf>, Bad> {
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let path = PathBuf::from(v);
+    if path.is_absolute() {
+        Ok(Some(path))
+    } else {
+        Err(Bad {
+            value: v.to_owned(),
+            expected: values::JOURNAL_SOCKET,
+        })
+    }
 }
 
 /// `PROXMOX_MCP_API_SCHEMA` > the file's `api_schema` (already made absolute); either must

@@ -116,7 +116,7 @@ const HOME_SECRET: &[(&str, &str, u32)] = &[(
 )];
 
 /// `name url auth [ca=..] [fp=AA:BB:CC] [insecure] connect/request [exec[..]]` per cluster, then
-/// `policy[..]`, `audit=..d`, `schema=..` when they are not the defaults, then `state=..`;
+/// `policy[..]`, `audit=..d`, `journal=..`, `schema=..` when they are not the defaults, then `state=..`;
 /// a token secret shows only its first group (`eeeeeeee`), a password all of it.
 fn render(config: &Config, dir: &str) -> String {
     let mut parts: Vec<String> = config
@@ -160,10 +160,15 @@ fn render(config: &Config, dir: &str) -> String {
             policy.approval_ttl.as_secs()
         ));
     }
-    if config.audit != AuditConfig::default() {
+    let audit = &config.audit;
+    if audit.retention != AuditConfig::default().retention {
+        parts.push(format!("audit={}d", audit.retention.as_secs() / 86_400));
+    }
+    if audit.journal_socket != AuditConfig::default().journal_socket {
+        let socket = audit.journal_socket.as_ref();
         parts.push(format!(
-            "audit={}d",
-            config.audit.retention.as_secs() / 86_400
+            "journal={}",
+            socket.map_or_else(|| "off".to_owned(), |p| p.display().to_string())
         ));
     }
     if let Some(schema) = &config.api_schema {
@@ -756,6 +761,7 @@ fn the_full_example() {
 
         [audit]
         retention_days = 30
+        journal_socket = "/run/systemd/journal/socket"
 
         [[cluster]]
         name = "home"

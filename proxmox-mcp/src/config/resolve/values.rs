@@ -82,6 +82,7 @@ pub(super) const VMID: Bounded = Bounded {
     expected: "guest ids (VMIDs) from 100 to 999999999",
 };
 
+pub(super) const JOURNAL_SOCKET: &str = "`off` or the absolute path of the system journal's socket";
 pub(super) const VMIDS_ENV: &str =
     "guest ids (VMIDs) from 100 to 999999999 separated by commas, e.g. 100,101";
 const TAG: &str = "PVE tags: letters, digits, `_`, `-`, `+` and `.`, not empty";

@@ -17,6 +17,15 @@ pub(crate) const PROTECTED: &[&str] = &[
     "/etc/passwd",
     "/etc/sudoers",
     "/etc/sudoers.d",
+    "/proc/*/root",
+    "/proc/*/cwd",
+    "/proc/*/fd",
+    "/proc/*/mem",
+    "/proc/*/environ",
+    "/proc/*/task/*/root",
+    "/proc/*/task/*/cwd",
+    "/proc/*/task/*/mem",
+    "/proc/*/map_files",
 ];
 
 /// Files and trees whose contents are secrets: no command may read them, whatever the mode
@@ -38,6 +47,25 @@ pub(crate) const SECRETS: &[&str] = &[
     "/etc/shadow-",
     "/etc/gshadow",
     "/etc/gshadow-",
+    "/proc/*/environ",
+    "/proc/*/mem",
+    "/proc/*/task/*/environ",
+    "/proc/*/task/*/mem",
+    "/proc/*/root",
+    "/proc/*/cwd",
+    "/proc/*/fd",
+    "/proc/*/map_files",
+    "/proc/*/task/*/root",
+    "/proc/*/task/*/cwd",
+    "/proc/*/task/*/fd",
+    "/proc/kcore",
+    "/var/backups/*shadow*",
+    "/var/lib/ceph/*/*/keyring",
+    "/var/lib/ceph/bootstrap-*",
+    "/run/credentials",
+    "/dev/mem",
+    "/dev/kmem",
+    "/dev/port",
 ];
 
 /// A guest's configuration file: writing it directly bypasses the API's checks (and can drop
@@ -86,6 +114,53 @@ pub(crate) fn normalize(path: &str, cwd: Option<&str>) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
+/// `path` (normalised) with links the kernel always follows written out, so the checks see
+/// where it leads: `/dev/fd/N/…` (a directory descriptor) is `/proc/self/fd/N/…`.
+pub(crate) fn canonical(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/dev/fd/")
+        && rest.contains('/')
+    {
+        return format!("/proc/self/fd/{rest}");
+    }
+    path.to_string()
+}
+
+/// Block devices (whole disks, partitions, volumes): reading one reads every file on it.
+pub(crate) fn is_block_device(path: &str) -> bool {
+    const DEVICES: &[&str] = &[
+        "/dev/sd*",
+        "/dev/hd*",
+        "/dev/vd*",
+        "/dev/xvd*",
+        "/dev/nvme*",
+        "/dev/mmcblk*",
+        "/dev/dm-*",
+        "/dev/md*",
+        "/dev/zd*",
+        "/dev/rbd*",
+        "/dev/nbd*",
+        "/dev/loop*",
+        "/dev/mapper/*",
+        "/dev/disk/*",
+        "/dev/zvol/*",
+        "/dev/pve/*",
+        "/dev/block/*",
+        "/dev/bcache*",
+    ];
+    DEVICES.iter().any(|d| glob_match(d, path))
+}
+
+/// Redirection targets that write nowhere: `/dev/null`, the standard streams and a plain
+/// descriptor (`/dev/fd/2`; not a path below one, which a directory descriptor allows).
+pub(crate) fn is_harmless_sink(path: &str) -> bool {
+    matches!(
+        path,
+        "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty"
+    ) || path
+        .strip_prefix("/dev/fd/")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// True when `prog` (an absolute or relative path) lives in a system binary directory.
 pub(crate) fn in_system_dir(prog: &str) -> bool {
     let Some(norm) = normalize(prog, None) else {
@@ -96,43 +171,121 @@ pub(crate) fn in_system_dir(prog: &str) -> bool {
 }
 
 /// Shell glob match of `pat` against the literal `s` (`*`, `?`, `[…]`, backslash escapes).
+///
+/// Linear in each input for the short strings it meets here (at most `|pat| · |s|` steps, with
+/// one side a fixed protected name): the pattern is compiled once, and only the last `*` is
+/// ever backtracked to, so no input makes it exponential.
 pub(crate) fn glob_match(pat: &str, s: &str) -> bool {
-    let p: Vec<char> = pat.chars().collect();
+    let toks = compile(pat);
     let t: Vec<char> = s.chars().collect();
-    glob_rec(&p, &t)
+    let (mut p, mut k) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while k < t.len() {
+        match toks.get(p) {
+            Some(Tok::Star) => {
+                star = Some((p, k));
+                p += 1;
+            }
+            Some(tok) if tok.matches(t[k]) => {
+                p += 1;
+                k += 1;
+            }
+            _ => match star {
+                Some((sp, sk)) => {
+                    p = sp + 1;
+                    k = sk + 1;
+                    star = Some((sp, sk + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[p..].iter().all(|t| matches!(t, Tok::Star))
 }
 
-fn glob_rec(p: &[char], t: &[char]) -> bool {
-    match p.first() {
-        None => t.is_empty(),
-        Some('*') => (0..=t.len()).any(|k| glob_rec(&p[1..], &t[k..])),
-        Some('?') => !t.is_empty() && glob_rec(&p[1..], &t[1..]),
-        Some('[') => {
-            let Some(close) = p.iter().skip(2).position(|&c| c == ']').map(|k| k + 2) else {
-                return t.first() == Some(&'[') && glob_rec(&p[1..], &t[1..]);
-            };
-            let Some(&c) = t.first() else { return false };
-            let mut set = &p[1..close];
-            let negate = matches!(set.first(), Some('!' | '^'));
-            if negate {
-                set = &set[1..];
+/// One element of a compiled glob pattern.
+enum Tok {
+    Star,
+    Any,
+    Char(char),
+    /// `[…]`: ranges as (low, high), negated or not.
+    Class(Vec<(char, char)>, bool),
+}
+
+impl Tok {
+    fn matches(&self, c: char) -> bool {
+        match self {
+            Tok::Star => true,
+            Tok::Any => true,
+            Tok::Char(x) => *x == c,
+            Tok::Class(ranges, negate) => {
+                ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negate
             }
-            let mut hit = false;
-            let mut k = 0;
-            while k < set.len() {
-                if k + 2 < set.len() && set[k + 1] == '-' {
-                    hit |= set[k] <= c && c <= set[k + 2];
-                    k += 3;
-                } else {
-                    hit |= set[k] == c;
-                    k += 1;
-                }
-            }
-            hit != negate && glob_rec(&p[close + 1..], &t[1..])
         }
-        Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && glob_rec(&p[2..], &t[1..]),
-        Some(&c) => t.first() == Some(&c) && glob_rec(&p[1..], &t[1..]),
     }
+}
+
+/// Compiles a glob in one pass; a `[` without its `]` is a plain character, as in the shell.
+fn compile(pat: &str) -> Vec<Tok> {
+    let p: Vec<char> = pat.chars().collect();
+    // next_close[i]: the first `]` at or after i (a class needs one at i + 1 or later).
+    let mut next_close = vec![usize::MAX; p.len() + 1];
+    for i in (0..p.len()).rev() {
+        next_close[i] = if p[i] == ']' { i } else { next_close[i + 1] };
+    }
+    let mut toks = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '*' => {
+                if !matches!(toks.last(), Some(Tok::Star)) {
+                    toks.push(Tok::Star);
+                }
+                i += 1;
+            }
+            '?' => {
+                toks.push(Tok::Any);
+                i += 1;
+            }
+            '\\' if i + 1 < p.len() => {
+                toks.push(Tok::Char(p[i + 1]));
+                i += 2;
+            }
+            '[' => {
+                let mut j = i + 1;
+                let negate = matches!(p.get(j), Some('!' | '^'));
+                if negate {
+                    j += 1;
+                }
+                // A `]` right after the opening bracket belongs to the set.
+                let close = next_close.get(j + 1).copied().unwrap_or(usize::MAX);
+                if close == usize::MAX {
+                    toks.push(Tok::Char('['));
+                    i += 1;
+                    continue;
+                }
+                let set = &p[j..close];
+                let mut ranges = Vec::new();
+                let mut k = 0;
+                while k < set.len() {
+                    if k + 2 < set.len() && set[k + 1] == '-' {
+                        ranges.push((set[k], set[k + 2]));
+                        k += 3;
+                    } else {
+                        ranges.push((set[k], set[k]));
+                        k += 1;
+                    }
+                }
+                toks.push(Tok::Class(ranges, negate));
+                i = close + 1;
+            }
+            c => {
+                toks.push(Tok::Char(c));
+                i += 1;
+            }
+        }
+    }
+    toks
 }
 
 /// How a written path relates to the protected trees.
@@ -153,7 +306,7 @@ pub(crate) fn protected_hit(pattern: &str) -> Option<(&'static str, Hit)> {
         let pc: Vec<&str> = prot.split('/').filter(|c| !c.is_empty()).collect();
         let n = comps.len().min(pc.len());
         let prefix_ok = (0..n).all(|k| {
-            glob_match(comps[k], pc[k])
+            may_overlap(comps[k], pc[k])
                 || (pc[k] == "sudoers" && unescape(comps[k]).starts_with("sudoers"))
         });
         if !prefix_ok {
@@ -189,6 +342,30 @@ pub(crate) fn secret_hit(pattern: &str, recursive: bool) -> Option<(&'static str
         if !public_key {
             return Some((secret, Hit::Inside));
         }
+    }
+    ancestor.filter(|_| recursive)
+}
+
+/// Checks a normalised path pattern against `trees` (absolute, `*` globs allowed, each covering
+/// what is below it): the path is (or may be) inside one ([`Hit::Inside`]), or, when
+/// `recursive`, a parent of one ([`Hit::Ancestor`]).
+pub(crate) fn tree_hit<'t>(
+    pattern: &str,
+    trees: &'t [String],
+    recursive: bool,
+) -> Option<(&'t str, Hit)> {
+    let comps: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let mut ancestor = None;
+    for tree in trees {
+        let tc: Vec<&str> = tree.split('/').filter(|c| !c.is_empty()).collect();
+        let n = comps.len().min(tc.len());
+        if tc.is_empty() || !(0..n).all(|k| may_overlap(comps[k], tc[k])) {
+            continue;
+        }
+        if comps.len() >= tc.len() {
+            return Some((tree, Hit::Inside));
+        }
+        ancestor.get_or_insert((tree.as_str(), Hit::Ancestor));
     }
     ancestor.filter(|_| recursive)
 }

@@ -110,13 +110,7 @@ impl super::Analysis {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Context, analyze};
-
-    const CTX: Context = Context {
-        own_node: Some("pve1"),
-        own_user: Some("mcp@pve"),
-        own_token: Some("mcp@pve!mcp"),
-    };
+    use super::super::{analyze, test_context};
 
     #[test]
     fn vmids() {
@@ -142,7 +136,7 @@ mod tests {
             ("rm /tmp/xvm-100-disk-0", &[]),
             ("qm set 99 --memory 1", &[]),
         ] {
-            assert_eq!(analyze(cmd, &CTX).vmids(), want, "{cmd}");
+            assert_eq!(analyze(cmd, &test_context()).vmids(), want, "{cmd}");
         }
     }
 }

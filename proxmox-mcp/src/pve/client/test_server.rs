@@ -224,6 +224,7 @@ pub fn cfg(url: &str, auth: Auth) -> ClusterConfig {
             request: Duration::from_secs(2),
         },
         exec: Default::default(),
+        secret_files: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::super::ToolError;
 use super::super::render::clip;
 use super::{Action, Level, NetParams, Plan, Shape, validate};
+use crate::policy::api::firewall_lockdown;
 use crate::pve::{Method, Params, Pve};
 
 /// The `…/firewall` base path of a level, resolving a guest's node and kind from its vmid.
@@ -348,25 +349,33 @@ fn option_params(opts: &serde_json::Map<String, Value>) -> Result<Params, ToolEr
     Ok(out)
 }
 
-/// Why a firewall change could lock the server out of the nodes, if it could: enabling the
-/// firewall or an inbound DROP/REJECT policy at cluster or node level.
+/// Why a cluster- or node-level firewall change is dangerous, if it is: the very changes the
+/// API rules classify as Destructive ([`firewall_lockdown`]). Turning the firewall off leaves
+/// the nodes unprotected; turning it on or a blocking policy can lock the server out.
 pub(super) fn lockout_risk(p: &NetParams) -> Option<String> {
     if p.action != Action::FwOptions || !matches!(p.level, Some(Level::Cluster | Level::Node)) {
         return None;
     }
     let opts = p.options.as_ref()?;
+    let params = option_params(opts).ok()?;
+    if !firewall_lockdown(&params) {
+        return None;
+    }
     let truthy = |v: &Value| match v {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_u64() == Some(1),
-        Value::String(s) => matches!(s.as_str(), "1" | "true" | "yes" | "on"),
+        Value::String(s) => matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        ),
         _ => false,
     };
-    let enables = opts.get("enable").is_some_and(truthy);
-    let blocks = opts
-        .get("policy_in")
-        .and_then(Value::as_str)
-        .is_some_and(|s| matches!(s, "DROP" | "REJECT"));
-    (enables || blocks).then(|| {
+    let off = opts.get("enable").is_some_and(|v| !truthy(v));
+    Some(if off {
+        "DANGER: this turns the firewall off (or back to its default), leaving the nodes \
+         unprotected"
+            .to_string()
+    } else {
         "DANGER: this can block access to the nodes (API port 8006, SSH) unless rules allow it"
             .to_string()
     })

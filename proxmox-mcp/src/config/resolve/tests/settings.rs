@@ -89,6 +89,32 @@ fn policy_and_audit() {
             ..BASE
         },
         Case {
+            name: "journal socket: a path or off, from the file or the environment",
+            toml: Some("[audit]\njournal_socket = \"/run/j.sock\""),
+            expect: Ok("journal=/run/j.sock; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "journal socket: off in any case, env beats the file",
+            toml: Some("[audit]\njournal_socket = \"/run/j.sock\""),
+            env: &[(PROXMOX_MCP_JOURNAL_SOCKET, "OFF")],
+            expect: Ok("journal=off; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "journal socket: off in the file, a path in the env",
+            toml: Some("[audit]\njournal_socket = \"off\""),
+            env: &[(PROXMOX_MCP_JOURNAL_SOCKET, "/tmp/j.sock")],
+            expect: Ok("journal=/tmp/j.sock; state={user}"),
+            ..BASE
+        },
+        Case {
+            name: "journal socket: the default path stated is the default",
+            env: &[(PROXMOX_MCP_JOURNAL_SOCKET, "/run/systemd/journal/socket")],
+            expect: Ok("state={user}"),
+            ..BASE
+        },
+        Case {
             name: "env only, no cluster needed",
             env: &[(PROXMOX_MCP_PROTECTED_VMIDS, "100")],
             expect: Ok("policy[vmids=100 tags=protected ttl=600s]; state={user}"),
@@ -129,7 +155,8 @@ fn policy_and_audit_errors() {
         ("[audit]\nretention_days = 0", "audit.retention_days: 0 is invalid: expected 1 to 3650 (days)".to_owned()),
         ("[audit]\nretention_days = 3651", "audit.retention_days: 3651 is invalid: expected 1 to 3650 (days)".to_owned()),
         ("[policy]\nprotected_vmid = [100]", "{dir}/config.toml:2: unknown key `protected_vmid` (expected one of `protected_vmids`, `protected_tags`, `approval_ttl_secs`)".to_owned()),
-        ("[audit]\nretention = 7", "{dir}/config.toml:2: unknown key `retention` (expected `retention_days`)".to_owned()),
+        ("[audit]\nretention = 7", "{dir}/config.toml:2: unknown key `retention` (expected `retention_days` or `journal_socket`)".to_owned()),
+        ("[audit]\njournal_socket = \"journal.sock\"", "audit.journal_socket: journal.sock is invalid: expected `off` or the absolute path of the system journal's socket".to_owned()),
     ];
     for (toml, want) in &files {
         check(Case {
@@ -157,6 +184,8 @@ fn policy_and_audit_errors() {
         (PROXMOX_MCP_AUDIT_RETENTION_DAYS, "0", "expected 1 to 3650 (days)"),
         (PROXMOX_MCP_AUDIT_RETENTION_DAYS, "3651", "expected 1 to 3650 (days)"),
         (PROXMOX_MCP_AUDIT_RETENTION_DAYS, "-1", "expected 1 to 3650 (days)"),
+        (PROXMOX_MCP_JOURNAL_SOCKET, "run/journal.sock", "expected `off` or the absolute path of the system journal's socket"),
+        (PROXMOX_MCP_JOURNAL_SOCKET, "no", "expected `off` or the absolute path of the system journal's socket"),
     ];
     for (var, value, expected) in envs {
         let want = format!("{var}=`{value}` is invalid: {expected}");

@@ -1,8 +1,44 @@
-//! What common system commands do; Proxmox tools live in `pve.rs`. Unknown commands are Exec.
+//! What a command that is not a proven read does: its class (lifecycle, modify, destructive,
+//! exec), whether it can be undone, and what root protection must check in its arguments.
+//! [`lookup`] sends each program to its family: Proxmox tools in `effects/pve.rs`, the
+//! option-dependent system tools in `disks`, `network`, `firewall`, `kernel`, `services`,
+//! `packages`, `scripts`, `fetch`, `git`, `files` and `other`; the path tables of what a write
+//! must not reach are `raw_targets` and `persistence`. Unknown programs are `Exec` and opaque:
+//! they could do anything.
+
+mod disks;
+mod fetch;
+mod files;
+mod firewall;
+mod git;
+mod kernel;
+mod network;
+mod other;
+mod packages;
+mod persistence;
+mod pve;
+mod raw_targets;
+mod scripts;
+mod services;
+
+#[cfg(test)]
+mod tests;
 
 use std::ops::Range;
 
-use super::tools::{awk, curl, disk, find, firewall, ip, other, sed, systemctl};
+use disks::disk;
+use fetch::curl;
+use files::{scp_runs, system_tree, tar_runs};
+use firewall::{firewall, nft};
+use git::git;
+use kernel::{clock_by_hand, date_sets, hwclock, sysctl};
+use network::{ethtool, ifupdown, ip};
+use other::other;
+use packages::{apt, dpkg};
+pub(crate) use persistence::{holds_persistence, persistence};
+pub(crate) use raw_targets::raw_target;
+use scripts::{awk, find, sed};
+use services::{service, systemctl};
 
 use crate::policy::Class::{self, Destructive, Exec, Lifecycle, Modify, Read};
 
@@ -24,6 +60,9 @@ pub(crate) struct Verdict {
     pub node: bool,
     /// Argument ranges that are commands of their own (`pct exec`, `find -exec`).
     pub inner: Vec<Range<usize>>,
+    /// What it runs cannot be known (an unknown program, a script, a command in an option):
+    /// root protection scans its text, and it may destroy anything.
+    pub opaque: bool,
 }
 
 pub(crate) fn v(class: Class, explanation: &str) -> Verdict {
@@ -37,6 +76,7 @@ pub(crate) fn v(class: Class, explanation: &str) -> Verdict {
         unix_user: false,
         node: false,
         inner: Vec::new(),
+        opaque: false,
     }
 }
 
@@ -61,6 +101,10 @@ impl Verdict {
         self.inner.push(r);
         self
     }
+    pub fn opaque(mut self) -> Self {
+        self.opaque = true;
+        self
+    }
     fn user(mut self) -> Self {
         self.unix_user = true;
         self
@@ -83,6 +127,34 @@ pub(super) fn has(args: &[String], flags: &[&str]) -> bool {
 pub(super) fn short(args: &[String], c: char) -> bool {
     args.iter()
         .any(|a| a.starts_with('-') && !a.starts_with("--") && a.len() > 1 && a[1..].contains(c))
+}
+
+/// Whether an argument is a long option GNU getopt would take for one of `names` (given
+/// without dashes): the full name or an abbreviation of at least three letters, with or
+/// without `=value`. Names in `exact` are options of their own that happen to be prefixes.
+pub(super) fn long_opt(args: &[String], names: &[&str], exact: &[&str]) -> bool {
+    args.iter().any(|a| {
+        let Some(opt) = a.strip_prefix("--") else {
+            return false;
+        };
+        let name = opt.split('=').next().unwrap_or("");
+        name.len() >= 3 && !exact.contains(&name) && names.iter().any(|n| n.starts_with(name))
+    })
+}
+
+/// The values given to a short option (`-o VALUE`, `-oVALUE`).
+pub(super) fn short_values<'a>(args: &'a [String], opt: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (k, a) in args.iter().enumerate() {
+        if a == opt {
+            if let Some(next) = args.get(k + 1) {
+                out.push(next.as_str());
+            }
+        } else if let Some(rest) = a.strip_prefix(opt).filter(|r| !r.is_empty()) {
+            out.push(rest.trim_start_matches('='));
+        }
+    }
+    out
 }
 
 pub(super) fn first(args: &[String]) -> &str {
@@ -115,14 +187,97 @@ const READ_ONLY: &[&str] = &[
 
 /// The knowledge base for one command (wrappers are handled by the caller).
 pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
-    if let Some(verdict) = super::pve::lookup(prog, args) {
+    if let Some(verdict) = pve::lookup(prog, args) {
         return verdict;
     }
-    if prog.starts_with("mkfs") || prog.starts_with("mke2fs") || prog.starts_with("mkswap") {
+    if [
+        "mkfs",
+        "mke2fs",
+        "mkswap",
+        "mkdosfs",
+        "mkntfs",
+        "mkexfatfs",
+        "mkudffs",
+        "mkreiserfs",
+    ]
+    .iter()
+    .any(|p| prog.starts_with(p))
+    {
         return v(Destructive, "creates a file system, erasing the device");
     }
     let s0 = first(args);
     match prog {
+        "sort" if long_opt(args, &["compress-program"], &[]) => v(
+            Exec,
+            "sort runs the compression program it is given on its temporary files",
+        )
+        .opaque(),
+        "less"
+            if args.iter().any(|a| {
+                a.strip_prefix('+').is_some_and(|c| {
+                    !(c.is_empty()
+                        || c.chars().all(|x| x.is_ascii_digit())
+                        || matches!(c, "G" | "g" | "F")
+                        || c.starts_with('/')
+                        || c.starts_with('?'))
+                })
+            }) || has(args, &["-k", "--lesskey-file", "--lesskey-src", "--lesskey-content"]) =>
+        {
+            v(
+                Exec,
+                "less runs initial commands or key bindings it is given, which can run a shell",
+            )
+            .opaque()
+        }
+        "man"
+            if long_opt(args, &["pager", "html", "config-file", "gxditview"], &[])
+                || args.iter().any(|a| {
+                    !a.starts_with("--")
+                        && ["-P", "-H", "-C", "-X"].iter().any(|o| a.starts_with(o))
+                }) =>
+        {
+            v(Exec, "man runs the pager, browser or configuration it is given").opaque()
+        }
+        "man" => v(Read, "shows a manual page"),
+        "tcpdump" if args.iter().any(|a| a.starts_with("-z")) => v(
+            Exec,
+            "tcpdump runs the command it is given on every capture file",
+        )
+        .opaque(),
+        "tcpdump" if args.iter().any(|a| a.starts_with("-w")) => {
+            v(Modify, "writes captured packets to a file").writes()
+        }
+        "tcpdump" => v(Read, "captures and shows packets"),
+        "logrotate"
+            if args
+                .iter()
+                .all(|a| matches!(a.as_str(), "--version" | "--help" | "-?" | "--usage")) =>
+        {
+            v(Read, "shows logrotate's version or usage")
+        }
+        "logrotate" => v(
+            Exec,
+            "rotates logs by a configuration whose pre- and postrotate scripts run as root",
+        )
+        .opaque(),
+        "update-rc.d" | "insserv" | "chkconfig" => v(
+            Exec,
+            "changes which init scripts run at boot (persistence)",
+        ),
+        "ifdown" | "ifup" | "ifreload" | "ifquery" | "ifconfig" => ifupdown(prog, args),
+        "resize2fs" => {
+            let operands = args.iter().filter(|a| !a.starts_with('-')).count();
+            if short(args, 'P') {
+                v(Read, "prints a file system's minimum size")
+            } else if short(args, 'M') || operands >= 2 {
+                v(
+                    Destructive,
+                    "resizes a file system to a given size, which may shrink it",
+                )
+            } else {
+                v(Modify, "grows a file system to fill its device")
+            }
+        }
         "journalctl"
             if has(
                 args,
@@ -143,7 +298,10 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
             v(Modify, "clears the kernel ring buffer")
         }
         "hostname" if !s0.is_empty() => v(Modify, "changes the host name"),
-        "date" if has(args, &["-s", "--set"]) => v(Modify, "sets the system clock"),
+        "date" if date_sets(args) => v(
+            Destructive,
+            "sets the system clock: a jump breaks cluster quorum, certificates and tickets",
+        ),
         "sort" if has(args, &["-o", "--output"]) => {
             v(Modify, "writes sorted output to a file").writes()
         }
@@ -153,7 +311,7 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
                 .iter()
                 .any(|a| a.starts_with("-s") || a.starts_with("-K") || a == "--change") =>
         {
-            v(Modify, "changes NIC settings")
+            ethtool(args)
         }
         "journalctl" | "mount" | "smartctl" | "wipefs" | "fdisk" | "sfdisk" | "parted"
         | "sgdisk" => disk(prog, args),
@@ -161,13 +319,16 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
         "env" => v(Read, "prints the environment"),
         "ip" | "bridge" => ip(args),
         "systemctl" => systemctl(args),
-        "service" => match args.get(1).map(String::as_str).unwrap_or("") {
-            "status" | "" => v(Read, "shows a service's status"),
-            "start" | "stop" | "restart" | "reload" | "force-reload" | "try-restart" => {
-                v(Lifecycle, "starts, stops or restarts a service")
-            }
-            _ => v(Modify, "changes a service"),
-        },
+        "service" => service(args),
+        "timedatectl" | "chronyc" if clock_by_hand(args) => {
+            v(
+                Destructive,
+                "sets the clock by hand or stops time synchronisation: a jump or drift breaks \
+                 cluster quorum, certificates and tickets",
+            )
+        }
+        "hwclock" => hwclock(args),
+        "sysctl" => sysctl(args),
         "hostnamectl" | "timedatectl" | "localectl" | "loginctl" | "networkctl" | "resolvectl"
         | "chronyc" => match s0 {
             "" | "status" | "show" | "list" | "tracking" | "sources" | "sourcestats"
@@ -178,11 +339,7 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
         "iptables" | "ip6tables" | "iptables-legacy" | "iptables-nft" | "ebtables" => {
             firewall(args)
         }
-        "nft" => match s0 {
-            "list" => v(Read, "shows nftables rules"),
-            "flush" | "delete" | "destroy" => v(Destructive, "deletes firewall rules"),
-            _ => v(Modify, "changes firewall rules"),
-        },
+        "nft" => nft(args),
         "ipset" | "conntrack" | "ovs-vsctl" | "ovs-ofctl" | "brctl" => {
             if matches!(
                 s0,
@@ -204,6 +361,16 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
         "sed" => sed(args),
         "find" => find(args),
         "curl" => curl(args),
+        "wget"
+            if long_opt(args, &["use-askpass", "execute", "config"], &[])
+                || args.iter().any(|a| a.starts_with("-e")) =>
+        {
+            v(
+                Exec,
+                "wget runs the askpass program or wgetrc commands it is given, which can write anywhere",
+            )
+            .opaque()
+        }
         "wget" => {
             if has(args, &["--spider", "-O-", "-qO-", "-qO", "-O"])
                 && args.iter().any(|a| a == "-" || a.ends_with("O-"))
@@ -215,6 +382,11 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
                 v(Modify, "downloads a file").writes()
             }
         }
+        "tar" if tar_runs(args) => v(
+            Exec,
+            "tar runs the program, script or checkpoint action it is given",
+        )
+        .opaque(),
         "tar" => {
             let flags = args.first().map(String::as_str).unwrap_or("");
             let listing =
@@ -226,6 +398,20 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
             }
         }
         "unzip" if short(args, 'l') => v(Read, "lists an archive"),
+        "zip"
+            if args.iter().any(|a| a.starts_with("-TT"))
+                || long_opt(args, &["unzip-command"], &[]) =>
+        {
+            v(Exec, "zip runs the test command it is given").opaque()
+        }
+        "gpg" | "gpg2"
+            if long_opt(args, &["photo-viewer", "exec-path"], &[]) =>
+        {
+            v(Exec, "gpg runs the viewer or helper program it is given").opaque()
+        }
+        "gpg" | "gpg2" if args.iter().any(|a| a.starts_with("--delete-")) => {
+            v(Destructive, "deletes keys from the keyring")
+        }
         "zip" | "unzip" | "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd"
         | "unzstd" | "split" | "ssh-keygen" | "openssl" | "gpg" | "patch" | "install"
         | "mktemp" | "mkfifo" | "mknod" => {
@@ -242,6 +428,30 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
             } else {
                 v(Modify, "writes files").writes()
             }
+        }
+        "rsync" if short(args, 'e') || long_opt(args, &["rsh", "rsync-path"], &[]) => v(
+            Exec,
+            "rsync runs the remote shell or remote rsync command it is given",
+        )
+        .opaque(),
+        "scp" | "sftp" if scp_runs(args) => v(
+            Exec,
+            "runs the program, proxy command or SSH configuration it is given",
+        )
+        .opaque(),
+        "chmod" | "chown" | "chgrp" | "setfacl"
+            if (short(args, 'R') || has(args, &["--recursive"])) && system_tree(args).is_some() =>
+        {
+            v(
+                Destructive,
+                &format!(
+                    "changes the permissions or owner of everything under {}, which cannot be \
+                     undone and can lock everyone out",
+                    system_tree(args).unwrap_or_default()
+                ),
+            )
+            .writes()
+            .recursive_if(args)
         }
         "cp" | "mv" | "ln" | "touch" | "mkdir" | "tee" | "chgrp" | "setfacl" | "chattr"
         | "rsync" | "scp" => {
@@ -312,18 +522,33 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
                 v(Destructive, "removes or shrinks LVM volumes")
             }
         }
-        "lvcreate" | "vgcreate" | "lvextend" | "lvresize" | "vgextend" | "lvchange"
-        | "vgchange" | "lvrename" | "vgrename" | "pvresize" | "pvmove" => {
-            if prog == "lvresize"
-                && args
-                    .iter()
-                    .any(|a| a.starts_with("-L-") || a.starts_with("-l-"))
-            {
-                v(Destructive, "shrinks a logical volume")
+        "vgcreate" | "vgextend" => v(
+            Destructive,
+            "initialises devices as LVM physical volumes, erasing what is on them",
+        ),
+        "lvresize" => {
+            let mut sizes = short_values(args, "-L");
+            sizes.extend(short_values(args, "-l"));
+            for (k, a) in args.iter().enumerate() {
+                for o in ["--size", "--extents"] {
+                    if a == o {
+                        sizes.extend(args.get(k + 1).map(String::as_str));
+                    } else if let Some(val) = a.strip_prefix(&format!("{o}=")) {
+                        sizes.push(val);
+                    }
+                }
+            }
+            if !sizes.is_empty() && sizes.iter().all(|s| s.starts_with('+')) {
+                v(Modify, "grows a logical volume")
             } else {
-                v(Modify, "changes LVM volumes")
+                v(
+                    Destructive,
+                    "resizes a logical volume to a size that may be smaller, destroying its end",
+                )
             }
         }
+        "lvcreate" | "lvextend" | "lvchange" | "vgchange" | "lvrename" | "vgrename"
+        | "pvresize" | "pvmove" => v(Modify, "changes LVM volumes"),
         "userdel" | "deluser" | "groupdel" | "delgroup" => {
             v(Destructive, "deletes a user or group").user()
         }
@@ -343,60 +568,31 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Verdict {
         "chpasswd" | "newusers" => v(Modify, "sets passwords from standard input"),
         "visudo" | "vipw" | "vigr" => v(Modify, "edits sudoers or the user database"),
         "crontab" => {
-            if has(args, &["-l"]) {
-                v(Read, "lists cron jobs")
-            } else if has(args, &["-r"]) {
+            if short(args, 'r') {
                 v(Destructive, "deletes all cron jobs")
+            } else if short(args, 'l') {
+                v(Read, "lists cron jobs")
             } else {
-                v(Modify, "installs cron jobs")
+                v(
+                    Exec,
+                    "installs or edits cron jobs, which run commands later (persistence)",
+                )
             }
         }
         "atrm" => v(Destructive, "deletes scheduled jobs"),
-        "apt" | "apt-get" | "aptitude" => match s0 {
-            "list" | "show" | "search" | "policy" | "depends" | "rdepends" | "changelog"
-            | "showsrc" | "" => v(Read, "queries packages"),
-            "remove" | "purge" | "autoremove" | "autopurge" | "clean" | "autoclean" => {
-                v(Destructive, "removes packages")
-            }
-            _ if has(args, &["-s", "--simulate", "--dry-run"]) => {
-                v(Read, "simulates a package change")
-            }
-            _ => v(Modify, "installs or upgrades packages"),
-        },
-        "dpkg" => {
-            if has(
-                args,
-                &[
-                    "-l",
-                    "-L",
-                    "-S",
-                    "-s",
-                    "--status",
-                    "--list",
-                    "--listfiles",
-                    "--search",
-                    "--get-selections",
-                    "--print-architecture",
-                ],
-            ) {
-                v(Read, "queries packages")
-            } else if has(args, &["-r", "-P", "--remove", "--purge"]) {
-                v(Destructive, "removes packages")
-            } else {
-                v(Modify, "installs or configures packages")
-            }
-        }
+        "apt" | "apt-get" | "aptitude" => apt(s0, args),
+        "dpkg" => dpkg(args),
         "apt-mark" if s0.starts_with("show") => v(Read, "shows package marks"),
-        "apt-mark" | "update-grub" | "update-initramfs" | "proxmox-boot-tool" | "sysctl"
-        | "modprobe" | "rmmod" | "insmod" | "swapoff" | "swapon" | "umount" | "exportfs"
-        | "iscsiadm" | "multipath" | "mdadm" | "cryptsetup" | "hdparm" | "nvme" | "qemu-img"
-        | "ceph" | "rbd" | "rados" | "git" | "ssh-copy-id" | "alias" | "trap" => {
-            other(prog, s0, args)
-        }
+        "apt-mark" | "update-grub" | "update-initramfs" | "proxmox-boot-tool" | "modprobe"
+        | "rmmod" | "insmod" | "swapoff" | "swapon" | "umount" | "exportfs" | "iscsiadm"
+        | "multipath" | "mdadm" | "cryptsetup" | "hdparm" | "nvme" | "qemu-img" | "ceph"
+        | "rbd" | "rados" | "ssh-copy-id" | "alias" | "trap" => other(prog, s0, args),
+        "git" => git(args),
         _ => v(
             Exec,
             &format!("`{prog}` is not in the knowledge base: it could do anything"),
         )
-        .writes(),
+        .writes()
+        .opaque(),
     }
 }

@@ -1,6 +1,17 @@
-//! Word-level lexing for the shell parser: quoting, escapes, `$'…'`, expansions, substitutions.
+//! Word-level lexing: quoting, escapes, `$'…'`, expansions and substitutions.
 
-use super::parse::{MAX_DEPTH, Parser, Script, Seg, Term, Word, fill_bodies, is_meta};
+use super::parse::{Parser, Term, is_meta};
+use super::{Script, Seg, Word};
+
+/// An unquoted here-document body: text with its `$…` and `` `…` `` expansions, as bash sees
+/// it (backslash escapes only `$`, `` ` ``, `\` and newline).
+pub(super) fn heredoc_body(body: &str, depth: usize) -> Result<Word, String> {
+    let mut p = Parser::new(body.chars().collect(), depth);
+    p.deeper()?;
+    let mut w = Word::default();
+    p.quoted_text(&mut w, None)?;
+    Ok(w)
+}
 
 impl Parser {
     pub(super) fn word(&mut self) -> Result<Word, String> {
@@ -15,7 +26,7 @@ impl Parser {
             let mut k = self.i + 1;
             let mut user = String::new();
             while let Some(&c) = self.s.get(k) {
-                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+') {
                     user.push(c);
                     k += 1;
                 } else {
@@ -53,7 +64,7 @@ impl Parser {
                 '"' => {
                     flush(&mut lit, &mut w);
                     self.i += 1;
-                    self.double_quoted(&mut w)?;
+                    self.quoted_text(&mut w, Some('"'))?;
                 }
                 '`' => {
                     flush(&mut lit, &mut w);
@@ -69,7 +80,7 @@ impl Parser {
                     } else if self.peek_at(1) == Some('"') {
                         flush(&mut lit, &mut w);
                         self.i += 2;
-                        self.double_quoted(&mut w)?;
+                        self.quoted_text(&mut w, Some('"'))?;
                     } else if let Some(seg) = self.dollar()? {
                         flush(&mut lit, &mut w);
                         w.segs.push(seg);
@@ -87,7 +98,7 @@ impl Parser {
         Ok(w)
     }
 
-    pub(super) fn until(&mut self, end: char) -> Result<String, String> {
+    fn until(&mut self, end: char) -> Result<String, String> {
         let mut t = String::new();
         loop {
             match self.peek() {
@@ -104,14 +115,18 @@ impl Parser {
         }
     }
 
-    fn double_quoted(&mut self, w: &mut Word) -> Result<(), String> {
+    /// Double-quoted text up to `end` (or to the end of input for a here-document body).
+    pub(super) fn quoted_text(&mut self, w: &mut Word, end: Option<char>) -> Result<(), String> {
         let mut t = String::new();
         loop {
             let Some(c) = self.peek() else {
+                if end.is_none() {
+                    break;
+                }
                 return Err("unterminated `\"` quote".into());
             };
             match c {
-                '"' => {
+                _ if Some(c) == end => {
                     self.i += 1;
                     break;
                 }
@@ -119,8 +134,12 @@ impl Parser {
                     self.i += 1;
                     match self.peek() {
                         Some('\n') => self.i += 1,
-                        Some(e @ ('$' | '`' | '"' | '\\')) => {
+                        Some(e @ ('$' | '`' | '\\')) => {
                             t.push(e);
+                            self.i += 1;
+                        }
+                        Some('"') if end.is_some() => {
+                            t.push('"');
                             self.i += 1;
                         }
                         _ => t.push('\\'),
@@ -149,52 +168,57 @@ impl Parser {
         Ok(())
     }
 
+    /// Text up to the `close` that balances the `open` just consumed (`${…}`, `$((…))`).
+    fn balanced_text(
+        &mut self,
+        open: char,
+        close: char,
+        mut depth: usize,
+    ) -> Result<String, String> {
+        let start = self.i;
+        while depth > 0 {
+            match self.peek() {
+                None => return Err(format!("unterminated `{open}`")),
+                Some('\\') => self.i += 1,
+                Some(c) if c == open => depth += 1,
+                Some(c) if c == close => depth -= 1,
+                _ => {}
+            }
+            self.i += 1;
+        }
+        let end = self.i - 1;
+        Ok(self.s[start..end.max(start)].iter().collect())
+    }
+
     /// `$…` at the cursor; `None` when the dollar is a plain character.
     fn dollar(&mut self) -> Result<Option<Seg>, String> {
+        if self.peek_at(1) == Some('\\') && self.peek_at(2) == Some('\n') {
+            // bash removes the line continuation first: `$\⏎(…)` is `$(…)`, `$\⏎HOME` is
+            // `$HOME`. Whatever follows, the word is only known at run time.
+            self.i += 3;
+            return Ok(Some(Seg::Var("(after a line continuation)".into())));
+        }
         match self.peek_at(1) {
             Some('(') if self.peek_at(2) == Some('(') => {
-                let start = self.i + 3;
-                self.i = start;
-                let mut depth = 2usize;
-                while depth > 0 {
-                    match self.peek() {
-                        None => return Err("unterminated `$((`".into()),
-                        Some('(') => depth += 1,
-                        Some(')') => depth -= 1,
-                        _ => {}
-                    }
-                    self.i += 1;
-                }
-                let text: String = self.s[start..self.i - 2].iter().collect();
-                if text.contains('$') || text.contains('`') {
-                    return Err("expansion inside arithmetic `$((…))`".into());
-                }
-                Ok(Some(Seg::Var(format!("(({text}))"))))
+                self.i += 3;
+                let text = self.balanced_text('(', ')', 2)?;
+                Ok(Some(Seg::Arith(text.trim_end_matches(')').to_string())))
             }
             Some('(') => {
                 self.i += 2;
+                self.deeper()?;
                 let mut inner = Script::default();
                 self.list(&mut inner.cmds, Term::Paren)?;
+                self.depth -= 1;
                 Ok(Some(Seg::Subst(inner)))
             }
+            Some('[') => {
+                self.i += 2;
+                Ok(Some(Seg::Arith(self.balanced_text('[', ']', 1)?)))
+            }
             Some('{') => {
-                let start = self.i + 2;
-                self.i = start;
-                let mut depth = 1usize;
-                while depth > 0 {
-                    match self.peek() {
-                        None => return Err("unterminated `${`".into()),
-                        Some('{') => depth += 1,
-                        Some('}') => depth -= 1,
-                        _ => {}
-                    }
-                    self.i += 1;
-                }
-                let text: String = self.s[start..self.i - 1].iter().collect();
-                if text.contains("$(") || text.contains('`') {
-                    return Err("command substitution inside `${…}`".into());
-                }
-                Ok(Some(Seg::Var(text)))
+                self.i += 2;
+                Ok(Some(Seg::Var(self.balanced_text('{', '}', 1)?)))
             }
             Some(c) if c.is_ascii_alphabetic() || c == '_' => {
                 self.i += 1;
@@ -238,20 +262,11 @@ impl Parser {
                 }
             }
         }
-        let mut p = Parser {
-            s: t.chars().collect(),
-            i: 0,
-            pending: Vec::new(),
-            bodies: Vec::new(),
-            depth: self.depth + 1,
-        };
-        if p.depth > MAX_DEPTH {
-            return Err("nesting is too deep".into());
-        }
+        let mut p = Parser::new(t.chars().collect(), self.depth);
+        p.deeper()?;
         let mut script = Script::default();
         p.list(&mut script.cmds, Term::Eof)?;
-        p.read_heredocs();
-        fill_bodies(&mut script, &p.bodies);
+        p.finish(&mut script)?;
         Ok(script)
     }
 
@@ -264,7 +279,8 @@ impl Parser {
             };
             self.i += 1;
             match c {
-                '\'' => return Ok(t),
+                // bash ends the string at a NUL: `$'/etc/shadow\0/../x'` is `/etc/shadow`.
+                '\'' => return Ok(t.split('\0').next().unwrap_or_default().to_string()),
                 '\\' => {
                     let Some(e) = self.peek() else { continue };
                     self.i += 1;
@@ -277,12 +293,24 @@ impl Parser {
                         'e' | 'E' => t.push('\x1b'),
                         'f' => t.push('\x0c'),
                         'v' => t.push('\x0b'),
-                        'x' => t.push(self.radix(16, 2)),
-                        'u' => t.push(self.radix(16, 4)),
-                        'U' => t.push(self.radix(16, 8)),
+                        'x' | 'u' | 'U' => {
+                            let max = match e {
+                                'x' => 2,
+                                'u' => 4,
+                                _ => 8,
+                            };
+                            match self.radix(16, max) {
+                                // No digits: bash keeps the escape as written.
+                                None => {
+                                    t.push('\\');
+                                    t.push(e);
+                                }
+                                Some(c) => t.push(c),
+                            }
+                        }
                         '0'..='7' => {
                             self.i -= 1;
-                            t.push(self.radix(8, 3));
+                            t.push(self.radix(8, 3).unwrap_or('\0'));
                         }
                         'c' => {
                             if let Some(x) = self.peek() {
@@ -290,7 +318,12 @@ impl Parser {
                                 t.push(char::from((x as u8) & 0x1f));
                             }
                         }
-                        other => t.push(other),
+                        other => {
+                            if !matches!(other, '\\' | '\'' | '"' | '?') {
+                                t.push('\\');
+                            }
+                            t.push(other);
+                        }
                     }
                 }
                 _ => t.push(c),
@@ -298,7 +331,8 @@ impl Parser {
         }
     }
 
-    fn radix(&mut self, radix: u32, max: usize) -> char {
+    /// Up to `max` digits in `radix` at the cursor as a character; `None` when there is none.
+    fn radix(&mut self, radix: u32, max: usize) -> Option<char> {
         let mut v = 0u32;
         let mut n = 0;
         while n < max {
@@ -311,6 +345,6 @@ impl Parser {
                 None => break,
             }
         }
-        char::from_u32(v).unwrap_or('\u{fffd}')
+        (n > 0).then(|| char::from_u32(v).unwrap_or('\u{fffd}'))
     }
 }

@@ -1,0 +1,26 @@
+//! Tests of the API classification: by path in `tests/classify.rs`, with parameters in
+//! `tests/params.rs`.
+
+mod classify;
+mod params;
+
+use serde_json::Value;
+
+use super::*;
+
+/// (method, path, parameters, class) through [`classify_api_call`]; with no parameters it
+/// is [`classify_api`] as well.
+fn check(cases: &[(&str, &str, Value, Class)]) {
+    let bad: Vec<String> = cases
+        .iter()
+        .filter_map(|(m, p, params, want)| {
+            let Value::Object(map) = params else {
+                return Some(format!("{m} {p}: parameters must be an object"));
+            };
+            let got = classify_api_call(m, p, map);
+            let plain = map.is_empty() && classify_api(m, p) != got;
+            (got != *want || plain).then(|| format!("{m} {p} {params}: got {got}, want {want}"))
+        })
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

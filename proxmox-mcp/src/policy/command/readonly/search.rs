@@ -1,0 +1,281 @@
+//! Read-only programs that search and query: `grep` and its relatives, `rg`, `jq` and `yq`.
+
+use super::{Inner, NONE, Operands, Opts, Parsed, Reader};
+use crate::policy::command::walk::Arg;
+
+pub(in crate::policy::command) static READERS: &[Reader] = &[
+    Reader {
+        names: &[
+            "grep", "egrep", "fgrep", "zgrep", "zegrep", "zfgrep", "bzgrep", "xzgrep",
+        ],
+        what: "searches text",
+        opts: Opts {
+            flags: "EFGPivwxyclLoqsbHhnTZzUaIrRV",
+            valued: "efmABCdD",
+            long: &[
+                "extended-regexp",
+                "fixed-strings",
+                "basic-regexp",
+                "perl-regexp",
+                "ignore-case",
+                "no-ignore-case",
+                "invert-match",
+                "word-regexp",
+                "line-regexp",
+                "count",
+                "files-without-match",
+                "files-with-matches",
+                "only-matching",
+                "quiet",
+                "silent",
+                "no-messages",
+                "byte-offset",
+                "with-filename",
+                "no-filename",
+                "line-buffered",
+                "line-number",
+                "initial-tab",
+                "null",
+                "null-data",
+                "text",
+                "recursive",
+                "dereference-recursive",
+                "binary",
+                "no-group-separator",
+                "help",
+                "version",
+            ],
+            long_valued: &[
+                "regexp",
+                "file",
+                "max-count",
+                "after-context",
+                "before-context",
+                "context",
+                "label",
+                "binary-files",
+                "devices",
+                "directories",
+                "exclude",
+                "exclude-from",
+                "exclude-dir",
+                "include",
+                "group-separator",
+            ],
+            long_optional: &["color", "colour"],
+            numeric: true,
+            ..NONE
+        },
+        operands: Operands::Any,
+    },
+    Reader {
+        // No `--pre`/`--pre-glob` (run a program on each file) and no `--hostname-bin`.
+        names: &["rg"],
+        what: "searches text",
+        opts: Opts {
+            flags: "abcFHhiIlLnNopqSsUuvVwxz0P",
+            valued: "ABCeEfgjMmrtT",
+            long: &[
+                "binary",
+                "block-buffered",
+                "byte-offset",
+                "case-sensitive",
+                "column",
+                "count",
+                "count-matches",
+                "crlf",
+                "debug",
+                "files",
+                "files-with-matches",
+                "files-without-match",
+                "fixed-strings",
+                "follow",
+                "glob-case-insensitive",
+                "heading",
+                "hidden",
+                "ignore-case",
+                "include-zero",
+                "invert-match",
+                "json",
+                "line-buffered",
+                "line-number",
+                "line-regexp",
+                "max-columns-preview",
+                "mmap",
+                "multiline",
+                "multiline-dotall",
+                "no-config",
+                "no-filename",
+                "no-heading",
+                "no-ignore",
+                "no-ignore-dot",
+                "no-ignore-exclude",
+                "no-ignore-files",
+                "no-ignore-global",
+                "no-ignore-messages",
+                "no-ignore-parent",
+                "no-ignore-vcs",
+                "no-line-number",
+                "no-messages",
+                "no-mmap",
+                "no-pcre2-unicode",
+                "no-require-git",
+                "no-unicode",
+                "null",
+                "null-data",
+                "one-file-system",
+                "only-matching",
+                "passthru",
+                "pcre2",
+                "pcre2-version",
+                "pretty",
+                "quiet",
+                "search-zip",
+                "smart-case",
+                "sort-files",
+                "stats",
+                "text",
+                "trim",
+                "type-list",
+                "unrestricted",
+                "vimgrep",
+                "with-filename",
+                "word-regexp",
+                "help",
+                "version",
+            ],
+            long_valued: &[
+                "after-context",
+                "before-context",
+                "context",
+                "color",
+                "colors",
+                "context-separator",
+                "dfa-size-limit",
+                "encoding",
+                "engine",
+                "field-context-separator",
+                "field-match-separator",
+                "file",
+                "glob",
+                "iglob",
+                "ignore-file",
+                "max-columns",
+                "max-count",
+                "max-depth",
+                "max-filesize",
+                "path-separator",
+                "regex-size-limit",
+                "regexp",
+                "replace",
+                "sort",
+                "sortr",
+                "threads",
+                "type",
+                "type-add",
+                "type-clear",
+                "type-not",
+            ],
+            ..NONE
+        },
+        operands: Operands::Any,
+    },
+    Reader {
+        // jq cannot write files or run programs; `-L` (module search path) is left out.
+        names: &["jq"],
+        what: "filters JSON",
+        opts: Opts {
+            flags: "cnesrajCMSRf",
+            long: &[
+                "compact-output",
+                "null-input",
+                "exit-status",
+                "slurp",
+                "raw-output",
+                "ascii-output",
+                "join-output",
+                "color-output",
+                "monochrome-output",
+                "sort-keys",
+                "raw-input",
+                "tab",
+                "unbuffered",
+                "stream",
+                "seq",
+                "args",
+                "jsonargs",
+                "from-file",
+                "help",
+                "version",
+            ],
+            long_valued: &["indent"],
+            long_pair: &["arg", "argjson", "slurpfile", "rawfile", "argfile"],
+            ..NONE
+        },
+        operands: Operands::Custom(jq_filter),
+    },
+    Reader {
+        // Options both `yq`s (the jq wrapper and the Go one) read the same way; no `-i` and
+        // no `-s`/`--split-exp` (they write files).
+        names: &["yq"],
+        what: "filters YAML",
+        opts: Opts {
+            flags: "yYrneCMPNcj",
+            valued: "opI",
+            long: &[
+                "yaml-output",
+                "yaml-roundtrip",
+                "raw-output",
+                "null-input",
+                "exit-status",
+                "colors",
+                "no-colors",
+                "prettyPrint",
+                "no-doc",
+                "compact-output",
+                "sort-keys",
+                "unwrapScalar",
+                "help",
+                "version",
+            ],
+            long_valued: &[
+                "output-format",
+                "input-format",
+                "indent",
+                "expression",
+                "width",
+            ],
+            long_pair: &["arg", "argjson"],
+            ..NONE
+        },
+        operands: Operands::Custom(yq_expression),
+    },
+];
+
+/// `jq [options] FILTER [FILE…]`: the filter is the first operand, never a glob (a file name
+/// could become the filter).
+fn jq_filter(p: &Parsed, _: &[Arg]) -> Inner {
+    match p.operands.first() {
+        Some((_, a)) if a.glob => Err(super::scripts::code_glob("jq", a)),
+        _ => Ok(None),
+    }
+}
+
+/// `yq [eval|eval-all] EXPRESSION [FILE…]`: the expression is never a glob (with
+/// `--expression`, every operand is a file).
+fn yq_expression(p: &Parsed, _: &[Arg]) -> Inner {
+    if p.has("expression") {
+        return Ok(None);
+    }
+    let mut ops = p.operands.iter().map(|(_, a)| a);
+    let mut expression = ops.next();
+    if expression
+        .is_some_and(|a| !a.glob && matches!(a.text.as_str(), "e" | "eval" | "ea" | "eval-all"))
+    {
+        expression = ops.next();
+    }
+    match expression {
+        Some(a) if a.glob => Err(super::scripts::code_glob("yq", a)),
+        _ => Ok(None),
+    }
+}
