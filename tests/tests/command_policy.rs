@@ -534,3 +534,49 @@ async fn a_confirmed_command_cannot_act_as_the_operator() {
     );
     h.finish().await;
 }
+
+/// The raw API's guest-agent exec is judged as `execute_vm_command` judges the same program:
+/// a read runs, root protection refuses, and bulk `POST /nodes/{node}/execute` is judged by the
+/// calls it carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_agent_exec_and_bulk_execute_get_the_command_verdict() {
+    let h = local("safe", Human::Absent).await;
+    let vms = e2e::sim::guests(&h.sim.api(), "qemu").await;
+    let vm = vms
+        .iter()
+        .find(|g| g["status"] == json!("running"))
+        .expect("a running VM");
+    let (node, vmid) = (vm["node"].as_str().unwrap(), vm["vmid"].as_u64().unwrap());
+    let exec = |argv: Value| {
+        json!({"method": "POST", "path": format!("/nodes/{node}/qemu/{vmid}/agent/exec"),
+               "params": {"command": argv}})
+    };
+    for (argv, want) in [
+        (json!(["passwd", "root"]), "refuse"),
+        (json!(["cat", "/etc/shadow"]), "refuse"),
+        (json!("sh -c 'pveum user delete root@pam'"), "refuse"),
+        (json!(["rm", "-rf", "/srv/data"]), "confirm"),
+    ] {
+        let raw = h.call("proxmox_api", exec(argv.clone())).await;
+        assert_eq!(outcome(&raw), want, "{argv}: {}", raw.text());
+        let vmc = h
+            .call("execute_vm_command", json!({"vmid": vmid, "command": argv}))
+            .await;
+        assert_eq!(outcome(&vmc), want, "{argv}: {}", vmc.text());
+    }
+    let ex = h
+        .ok(
+            "explain_command",
+            exec(json!(["uptime"])).as_object().unwrap().clone().into(),
+        )
+        .await;
+    assert_eq!(ex["decisions"]["read-only"]["decision"], "allow", "{ex}");
+    let bulk = json!({"method": "POST", "path": format!("/nodes/{node}/execute"),
+        "params": {"commands": "[{\"method\":\"DELETE\",\"path\":\"/access/users/root@pam\"}]"}});
+    assert_eq!(outcome(&h.call("proxmox_api", bulk).await), "refuse");
+    let garbled = json!({"method": "POST", "path": format!("/nodes/{node}/execute"),
+        "params": {"commands": "not json"}});
+    assert_eq!(outcome(&h.call("proxmox_api", garbled).await), "refuse");
+    assert!(h.writes().is_empty(), "{:?}", h.writes());
+    h.finish().await;
+}

@@ -61,10 +61,32 @@ impl Request {
     /// class), checked by [`api_protection`].
     pub fn api(method: &str, path: &str, params: &Map<String, Value>, id: &Identity) -> Self {
         let class = classify_api_call(method, path, params);
-        Request {
+        let mut req = Request {
             protected: api_protection(method, path, params, id),
             ..Request::new(class)
+        };
+        if let Some(inner) = bulk_commands(method, path, params) {
+            // `POST /nodes/{node}/execute` runs API calls of its own: each is judged as itself.
+            match inner {
+                Some(calls) => {
+                    for (m, p, a) in calls {
+                        let r = Request::api(&m, &p, &a, id);
+                        req.class = req.class.max(r.class);
+                        req.may_destroy |= r.may_destroy;
+                        for hit in r.protected {
+                            if !req.protected.contains(&hit) {
+                                req.protected.push(hit);
+                            }
+                        }
+                    }
+                }
+                None => req.protected.push(Protected::Unresolved(
+                    "its `commands` cannot be read, so the API calls it runs cannot be checked"
+                        .into(),
+                )),
+            }
         }
+        req
     }
 
     /// A shell command, from its [`Analysis`].
@@ -82,6 +104,50 @@ impl Request {
         self.target_guest = Some(guest);
         self
     }
+}
+
+/// The calls inside `POST /nodes/{node}/execute` (`commands`: a JSON list of
+/// `{method, path, args}`): `None` when the request is something else, `Some(None)` when the
+/// list cannot be read.
+#[allow(clippy::type_complexity)]
+fn bulk_commands(
+    method: &str,
+    path: &str,
+    params: &Map<String, Value>,
+) -> Option<Option<Vec<(String, String, Map<String, Value>)>>> {
+    let segs = super::api::segments(path);
+    let lower: Vec<String> = segs.iter().map(|s| s.to_lowercase()).collect();
+    let bulk = method.trim().eq_ignore_ascii_case("POST")
+        && lower.len() == 3
+        && lower[0] == "nodes"
+        && lower[2] == "execute";
+    if !bulk {
+        return None;
+    }
+    let list = match params.get("commands") {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+        Some(v @ Value::Array(_)) => Some(v.clone()),
+        _ => None,
+    };
+    let Some(Value::Array(items)) = list else {
+        return Some(None);
+    };
+    let mut calls = Vec::new();
+    for item in items {
+        let (Some(m), Some(p)) = (
+            item.get("method").and_then(Value::as_str),
+            item.get("path").and_then(Value::as_str),
+        ) else {
+            return Some(None);
+        };
+        let args = match item.get("args") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(a)) => a.clone(),
+            Some(_) => return Some(None),
+        };
+        calls.push((m.to_string(), p.to_string(), args));
+    }
+    Some(Some(calls))
 }
 
 impl ProtectedGuests {

@@ -38,7 +38,7 @@ pub fn tools() -> Vec<ToolDef> {
             &["GET *", "POST *", "PUT *", "DELETE *"],
             proxmox_api,
         )
-        .assessed_by(assess),
+        .assessed_async_by(assess),
     ]
 }
 
@@ -53,11 +53,33 @@ fn method_name(m: HttpMethod) -> &'static str {
 
 /// Classify one request: method, path and parameters through the policy's API rules; GETs with
 /// side effects (files, consoles, outside contact) count as command execution.
-fn assess(ctx: &AssessCtx, p: ApiParams) -> Result<Assessment, ToolError> {
+async fn assess(ctx: AssessCtx, p: ApiParams) -> Result<Assessment, ToolError> {
     let method = method_name(p.method.unwrap_or(HttpMethod::GET));
     let path = normalize_path(&p.path).map_err(ToolError::InvalidArgs)?;
     let params = to_params(p.params)?;
     let mut request = Request::api(method, &path, &params, &ctx.identity);
+    if let Some(argv) = guest_exec_argv(method, &path, &params) {
+        // A program run inside the guest is judged as `execute_vm_command` judges it.
+        let line = super::exec::shell_join(&argv?);
+        let analysis = super::exec::analyze_bounded(
+            &line,
+            &ctx.identity,
+            &ctx.server,
+            super::exec::Site::Guest,
+        )
+        .await?;
+        let inner = Request::command(&analysis);
+        // The same request `execute_vm_command` sends, so the same verdict: a proven read
+        // inside the guest is a read here too.
+        request.class = inner.class;
+        request.may_destroy |= inner.may_destroy;
+        request.guests_unknown |= inner.guests_unknown;
+        for hit in inner.protected {
+            if !request.protected.contains(&hit) {
+                request.protected.push(hit);
+            }
+        }
+    }
     let mut summary = format!("{method} {path}");
     if method == "GET"
         && let Some(why) = risky_get(&path)
@@ -73,6 +95,43 @@ fn assess(ctx: &AssessCtx, p: ApiParams) -> Result<Assessment, ToolError> {
     Ok(Assessment::new(request, summary)
         .target(format!("{method} {path}"))
         .guests(target_vmid(&path)))
+}
+
+/// The argv of `POST /nodes/{node}/qemu/{vmid}/agent/exec` (`command`: a list, or one string
+/// split like a shell would, without expansion); `None` for any other request.
+fn guest_exec_argv(
+    method: &str,
+    path: &str,
+    params: &crate::pve::Params,
+) -> Option<Result<Vec<String>, ToolError>> {
+    let segs: Vec<String> = crate::policy::api::segments(path)
+        .iter()
+        .map(|s| s.to_lowercase())
+        .collect();
+    let exec = method == "POST"
+        && matches!(
+            segs.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["nodes", _, "qemu", _, "agent", "exec"]
+        );
+    if !exec {
+        return None;
+    }
+    Some(match params.get("command") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Ok(other.to_string()),
+            })
+            .collect(),
+        Some(Value::String(s)) => super::exec::split_words(s).map_err(ToolError::invalid),
+        _ => Err(ToolError::invalid(
+            "agent/exec needs `command`: the program and its arguments",
+        )),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -105,7 +105,8 @@ impl<'a> Walker<'a> {
 
     /// Records code we cannot read: it may do anything, so root protection scans its text.
     pub(super) fn opaque(&mut self, argv: &[Arg], stdin: &Stdin) {
-        let mut text: Vec<&str> = argv.iter().map(|a| a.text.as_str()).collect();
+        // What it is handed, not its own name: `pvesh … agent/exec --command X` is judged by X.
+        let mut text: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
         if let Stdin::Text(t) | Stdin::Pipe(Some(t)) = stdin {
             text.push(t);
         }
