@@ -1,8 +1,9 @@
 //! The one pipeline every tool call goes through, from the MCP server and the CLI alike:
 //!
-//! look up → normalise arguments → resolve the cluster → **assess** (class, root-protection hits,
-//! target guests) → **decide** (the policy function) → **confirm** with a human when the decision
-//! says so → run (cancellable) → **audit** → map to an MCP result.
+//! **admit** (look up, normalise arguments, resolve the cluster and who we are on it, assess:
+//! class, root-protection hits, target guests, planned requests) → **judge** (the gate's
+//! verdict, a human's yes when it asks for one) → **execute** (the guests' protection in full,
+//! the start on disk, the handler, cancellable) → **audit** → map to an MCP result.
 //!
 //! Every call leaves one audit record with its final outcome. A call that can change anything
 //! also leaves a record *before* it runs, and does not run when that record cannot be written:
@@ -16,15 +17,18 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{Client, Event, Outcome, Transport, redact};
-use crate::engine::{Engine, Progress};
+use crate::engine::Engine;
+use crate::error::ToolError;
+use crate::gate::{self, AssessCtx, Assessment, Flags};
 use crate::policy::Class;
 use crate::policy::decision::Decision;
-use crate::policy::engine::{GuestTarget, Policy, evaluate};
+use crate::policy::engine::Policy;
+use crate::progress::Progress;
 use crate::pve::Pve;
 use crate::safety::confirm::{self, Answer, Channel};
 use crate::state::ApprovalId;
 use crate::state::approvals::call_hash;
-use crate::tools::{self, AssessCtx, Assessment, ToolCtx, ToolDef, ToolError, ToolOutput};
+use crate::tools::{self, ToolCtx, ToolDef, ToolOutput};
 
 /// Reserved argument: the id of an out-of-band approval a human granted for this very call.
 pub const APPROVAL_ARG: &str = "approval_id";
@@ -143,6 +147,39 @@ fn record(engine: &Engine, ev: &Event) {
 }
 
 async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
+    let admitted = match admit(engine, call, ev).await {
+        Ok(a) => a,
+        Err(flow) => return flow,
+    };
+    let outcome = match judge(engine, &admitted, ev).await {
+        Ok(outcome) => outcome,
+        Err(flow) => return flow,
+    };
+    execute(engine, admitted, outcome, ev).await
+}
+
+/// A call that passed admission: known tool, normalised arguments, its cluster, who we are
+/// there, and its assessment.
+struct Admitted {
+    tool: &'static ToolDef,
+    /// The arguments the tool runs with (cluster and approval id taken out).
+    args: JsonObject,
+    /// The arguments as given (cluster kept, approval id taken out): what a yes is bound to.
+    given: JsonObject,
+    approval_id: Option<String>,
+    channel: Channel,
+    progress: Progress,
+    cancel: CancellationToken,
+    cluster: String,
+    pve: Pve,
+    policy: Policy,
+    ctx: AssessCtx,
+    assessment: Assessment,
+}
+
+/// Look up, normalise, resolve the cluster and who we are on it (before assessing: a call
+/// that may change something is judged against the identity read from the cluster), assess.
+async fn admit(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Result<Admitted, Flow> {
     let Call {
         tool: name,
         mut args,
@@ -151,28 +188,25 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         cancel,
         ..
     } = call;
+    let refused = |e: ToolError| Flow::Stopped(Outcome::Refused, e.to_string());
     let Some(tool) = tools::find(&name) else {
-        return Flow::Stopped(
+        return Err(Flow::Stopped(
             Outcome::Refused,
             format!("unknown tool {name:?}; `proxmox-mcp tools` lists them"),
-        );
+        ));
     };
     ev.class = tool.class;
-    let refused = |e: ToolError| Flow::Stopped(Outcome::Refused, e.to_string());
-
-    if let Err(e) = tools::args::normalize(&tool.input_schema, &mut args) {
-        return refused(e);
-    }
+    tools::args::normalize(&tool.input_schema, &mut args).map_err(refused)?;
     let approval_id = match args.remove(APPROVAL_ARG) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match ApprovalId::parse(&s) {
             Ok(id) => Some(id.to_string()),
-            Err(e) => return refused(ToolError::invalid(e.to_string())),
+            Err(e) => return Err(refused(ToolError::invalid(e.to_string()))),
         },
         Some(other) => {
-            return refused(ToolError::invalid(format!(
+            return Err(refused(ToolError::invalid(format!(
                 "{APPROVAL_ARG} must be a string (got {other})"
-            )));
+            ))));
         }
     };
     ev.arguments = Value::Object(args.clone());
@@ -181,64 +215,75 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(other) => {
-            return refused(ToolError::invalid(format!(
+            return Err(refused(ToolError::invalid(format!(
                 "cluster must be a string (got {other})"
-            )));
+            ))));
         }
     };
     let (cluster, pve, connected) = match engine.pve(cluster.as_deref()) {
         Ok((name, pve)) => (name, pve, true),
         Err(e) if !tool.needs_cluster => (String::new(), Pve::unavailable(e.to_string()), false),
-        Err(e) => return refused(e),
+        Err(e) => return Err(refused(e)),
     };
-
-    let safety = engine.safety();
-    // Reads never touch root protection: the configured identity (no IO) assesses them. A call
-    // that may change something is assessed again once the node we run against is known.
-    let mut policy = safety.policy(engine.configured_identity(&cluster));
+    // Reads never touch root protection: the configured identity (no IO) assesses them. A tool
+    // that may change something is assessed with who we are on the cluster (cached).
+    let identity = if connected && tool.needs_identity(&args) {
+        engine.identity(&cluster, &pve).await
+    } else {
+        engine.configured_identity(&cluster)
+    };
+    let policy = engine.safety().policy(identity);
     let exec = engine
         .config()
         .cluster(Some(&cluster))
         .map(|c| c.exec.clone())
         .unwrap_or_default();
-    let assess = |policy: &Policy| {
-        let ctx = AssessCtx {
-            cluster: cluster.clone(),
-            identity: policy.identity.clone(),
-            mode: policy.mode,
-            exec: exec.clone(),
-            pve: pve.clone(),
-            server: engine.server_files().clone(),
-        };
-        tool.assess(ctx, &args)
-    };
-    let mut assessment = match assess(&policy).await {
-        Ok(a) => a,
-        Err(e) => return refused(e),
-    };
-    if connected && assessment.request.class.is_mutation() && policy.identity.own_node.is_none() {
-        policy.identity = engine.identity(&cluster, &pve).await;
-        assessment = match assess(&policy).await {
-            Ok(a) => a,
-            Err(e) => return refused(e),
-        };
-    }
+    let ctx = AssessCtx::for_call(
+        cluster.clone(),
+        policy.identity.clone(),
+        policy.mode,
+        exec,
+        pve.clone(),
+        engine.server_files().clone(),
+    );
+    let assessment = tool.assess(ctx.clone(), &args).await.map_err(refused)?;
     ev.class = assessment.request.class;
     ev.target = assessment.target.clone();
+    Ok(Admitted {
+        tool,
+        args,
+        given,
+        approval_id,
+        channel,
+        progress,
+        cancel,
+        cluster,
+        pve,
+        policy,
+        ctx,
+        assessment,
+    })
+}
 
-    let decision = match decide(&policy, &assessment, &pve).await {
-        Ok(d) => d,
-        Err(e) => return refused(e),
-    };
-    let outcome = match decision {
-        Decision::Allow => Outcome::Allowed,
+/// The verdict: the policy over the assessment, then a human's yes when it asks for one.
+async fn judge(engine: &Engine, a: &Admitted, ev: &mut Event) -> Result<Outcome, Flow> {
+    let refused = |e: ToolError| Flow::Stopped(Outcome::Refused, e.to_string());
+    // The guests' protection flags are read before anyone is asked: nobody is asked to
+    // approve what would be refused.
+    let flags = Flags::Check;
+    let decision = gate::decide(&a.policy, &a.assessment, &a.ctx, flags)
+        .await
+        .map_err(refused)?;
+    match decision {
+        Decision::Allow => Ok(Outcome::Allowed),
         Decision::Refuse(reason) => {
             ev.reason = reason.clone();
-            return Flow::Stopped(Outcome::Refused, reason);
+            Err(Flow::Stopped(Outcome::Refused, reason))
         }
         Decision::Confirm(reason) => {
             ev.reason = reason.clone();
-            let message = ask_text(tool, &assessment, &reason, &cluster);
+            let tool = a.tool;
+            let message = ask_text(tool, &a.assessment, &reason, &a.cluster);
             let shown = message.chars().count();
             if shown > MAX_SHOWN {
                 let why = format!(
@@ -248,41 +293,69 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
                      and run that file). Nothing was run."
                 );
                 ev.reason = why.clone();
-                return Flow::Stopped(Outcome::Refused, why);
+                return Err(Flow::Stopped(Outcome::Refused, why));
             }
             // What a human's yes is bound to: the tool, every argument but the approval id, and
             // what the assessment resolved (a tag's guests), so a changed selection needs a new yes.
-            let plan = assessment.plan.as_ref();
-            let hash = call_hash(tool.name, &bound(given.clone(), plan));
+            let plan = a.assessment.plan.as_ref();
+            let hash = call_hash(tool.name, &bound(a.given.clone(), plan));
             match confirm_call(
                 engine,
                 tool,
                 &hash,
-                &bound(args_for_approval(&args, &cluster), plan),
-                approval_id.as_deref(),
-                channel,
+                &bound(args_for_approval(&a.args, &a.cluster), plan),
+                a.approval_id.as_deref(),
+                a.channel.clone(),
                 &message,
-                &assessment.summary,
+                &a.assessment.summary,
             )
             .await
             {
                 Confirmation::Confirmed(how) => {
                     ev.reason = format!("{reason} Confirmed by a human ({how}).");
-                    Outcome::Confirmed
+                    Ok(Outcome::Confirmed)
                 }
-                Confirmation::Stop(outcome, why) => return Flow::Stopped(outcome, why),
-                Confirmation::Ask(input) => return Flow::Ask(input),
+                Confirmation::Stop(outcome, why) => Err(Flow::Stopped(outcome, why)),
+                Confirmation::Ask(input) => Err(Flow::Ask(input)),
             }
         }
-    };
+    }
+}
 
+/// Runs an allowed or confirmed call: the guests' protection checked in full, its start on
+/// disk, then the handler (cancellable).
+async fn execute(engine: &Arc<Engine>, a: Admitted, outcome: Outcome, ev: &mut Event) -> Flow {
+    let Admitted {
+        tool,
+        args,
+        progress,
+        cancel,
+        cluster,
+        pve,
+        policy,
+        ctx,
+        assessment,
+        ..
+    } = a;
+    if assessment.request.may_destroy && !assessment.guests.is_empty() {
+        // The flags a first round left for later (read once per call: no cost otherwise).
+        match gate::decide(&policy, &assessment, &ctx, Flags::Check).await {
+            Ok(Decision::Refuse(reason)) => {
+                ev.reason = reason.clone();
+                return Flow::Stopped(Outcome::Refused, reason);
+            }
+            Ok(_) => {}
+            Err(e) => return Flow::Stopped(Outcome::Refused, e.to_string()),
+        }
+    }
     let class = assessment.request.class;
     if class.is_mutation() {
         // Fail closed: nothing changes unless its start is on disk.
         let mut intent = ev.clone();
         intent.decision = outcome;
         intent.result = Some("started".into());
-        let written = safety
+        let written = engine
+            .safety()
             .audit()
             .and_then(|log| log.append(&intent).map_err(|e| e.to_string()));
         if let Err(e) = written {
@@ -292,9 +365,14 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
             );
         }
     }
-
-    let ctx = ToolCtx {
-        cluster,
+    let changes_access = assessment.requests.iter().any(|r| {
+        r.method.is_write()
+            && crate::policy::api::segments(&r.path)
+                .first()
+                .is_some_and(|s| s.eq_ignore_ascii_case("access"))
+    });
+    let tool_ctx = ToolCtx {
+        cluster: cluster.clone(),
         pve,
         progress,
         cancel: cancel.clone(),
@@ -304,9 +382,13 @@ async fn pipeline(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Flow {
         plan: assessment.plan.clone(),
     };
     let ran = tokio::select! {
-        out = tool.run(ctx, args) => out,
+        out = tool.run(tool_ctx, args) => out,
         () = cancel.cancelled() => Err(ToolError::Cancelled),
     };
+    if changes_access {
+        // Our own groups or roles may have changed: read them anew next time.
+        engine.forget_access(&cluster);
+    }
     ev.decision = outcome;
     match ran {
         Ok(out) => Flow::Ran(out),
@@ -329,57 +411,6 @@ fn bound(mut args: JsonObject, plan: Option<&Value>) -> Value {
         args.insert(" plan".into(), plan.clone());
     }
     Value::Object(args)
-}
-
-/// The policy decision, with every target guest's protection looked up for calls that may
-/// destroy (destructive, or commands that could do anything).
-/// The strictest decision over the guests wins; a lookup failure refuses (fail closed).
-pub async fn decide(policy: &Policy, a: &Assessment, pve: &Pve) -> Result<Decision, ToolError> {
-    let base = || match &a.decision {
-        Some(d) if a.request.protected.is_empty() => d.clone(),
-        _ => evaluate(policy, &a.request),
-    };
-    if !a.request.may_destroy || a.guests.is_empty() {
-        return Ok(base());
-    }
-    let guests = guest_targets(pve, &a.guests).await.map_err(|e| {
-        ToolError::Refused(format!(
-            "cannot check whether the target guests are protected ({e}); nothing was done"
-        ))
-    })?;
-    let mut worst = base();
-    for g in guests {
-        let d = evaluate(policy, &a.request.clone().with_guest(g));
-        if d.strictness() > worst.strictness() {
-            worst = d;
-        }
-    }
-    Ok(worst)
-}
-
-/// Tags (from `/cluster/resources`) and the `protection` flag (from each config) of `vmids`.
-/// Guests that do not exist are skipped: the call itself will report them.
-async fn guest_targets(pve: &Pve, vmids: &[u32]) -> Result<Vec<GuestTarget>, ToolError> {
-    let resources = pve.cluster_resources(Some("vm")).await?;
-    let mut out = Vec::new();
-    for &vmid in vmids {
-        let Some(r) = resources.iter().find(|r| r.vmid == Some(vmid)) else {
-            continue;
-        };
-        let (Some(kind), Some(node)) = (r.guest_kind(), r.node.as_deref()) else {
-            continue;
-        };
-        let config = pve.guest_config(kind, node, vmid).await?;
-        let flag = config
-            .get_str("protection")
-            .is_some_and(|v| matches!(v.trim(), "1" | "true"));
-        out.push(GuestTarget {
-            vmid,
-            tags: r.tag_list().into_iter().map(str::to_owned).collect(),
-            protection_flag: flag,
-        });
-    }
-    Ok(out)
 }
 
 /// What the human reads before saying yes: everything that will run, whole, with control and

@@ -1,19 +1,23 @@
-//! The shared runtime: configuration, one Proxmox client per cluster, progress reporting.
+//! The shared runtime: configuration, one Proxmox client per cluster, who we are on each, and
+//! the safety state.
 //!
 //! The stdio server, the CLI and the tests all drive tools through one [`Engine`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-use rmcp::model::{ProgressNotificationParam, ProgressToken};
-use rmcp::service::{Peer, RoleServer};
+use std::time::{Duration, Instant};
 
 use crate::config::{Auth, Config};
+use crate::error::ToolError;
+use crate::gate::identity::{self, Access};
 use crate::policy::command::ServerFiles;
 use crate::policy::protect::Identity;
 use crate::pve::{HttpClient, Pve};
 use crate::safety::Safety;
-use crate::tools::ToolError;
+
+/// How long our groups and roles are trusted before they are read again (a change we make
+/// ourselves forgets them at once).
+pub const ACCESS_TTL: Duration = Duration::from_secs(300);
 
 /// Everything a tool call needs beyond its arguments.
 pub struct Engine {
@@ -22,6 +26,8 @@ pub struct Engine {
     safety: Safety,
     /// Per cluster: the node our API URL lands on (`local` in `/cluster/status`), once known.
     own_nodes: Mutex<HashMap<String, String>>,
+    /// Per cluster: our groups and roles, and when they were read.
+    access: Mutex<HashMap<String, (Instant, Access)>>,
     /// The server's own files and programs, out of every command's reach.
     server_files: Arc<ServerFiles>,
 }
@@ -50,6 +56,7 @@ impl Engine {
             clients: Mutex::new(HashMap::new()),
             safety,
             own_nodes: Mutex::new(HashMap::new()),
+            access: Mutex::new(HashMap::new()),
             server_files,
         })
     }
@@ -89,26 +96,55 @@ impl Engine {
             own_node,
             own_user: Some(cfg.auth.user().to_owned()),
             own_token,
+            own_groups: None,
+            own_roles: None,
         }
     }
 
-    /// [`Engine::configured_identity`] completed with the node the API URL lands on (`local`
-    /// in `/cluster/status`), looked up once per cluster. A lookup failure leaves it unknown.
+    /// [`Engine::configured_identity`] completed from the cluster: the node the API URL lands
+    /// on (looked up once per cluster), and our groups and roles (read at most every
+    /// [`ACCESS_TTL`], and again after a change of access we made ourselves). What cannot be
+    /// read stays unknown, and the requests it matters for are refused.
     pub async fn identity(&self, cluster: &str, pve: &Pve) -> Identity {
         let mut id = self.configured_identity(cluster);
         if id.own_node.is_none()
-            && let Ok(items) = pve.cluster_status().await
-            && let Some(node) = items
-                .into_iter()
-                .find(|i| i.kind == "node" && i.local == Some(true))
+            && let Some(node) = identity::own_node(pve).await
         {
             self.own_nodes
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(cluster.to_owned(), node.name.clone());
-            id.own_node = Some(node.name);
+                .insert(cluster.to_owned(), node.clone());
+            id.own_node = Some(node);
         }
+        let cached = self
+            .access
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(cluster)
+            .filter(|(at, _)| at.elapsed() < ACCESS_TTL)
+            .map(|(_, a)| a.clone());
+        let access = match cached {
+            Some(a) => a,
+            None => {
+                let user = id.own_user.clone().unwrap_or_default();
+                let a = identity::access(pve, &user, id.own_token.as_deref()).await;
+                self.access
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(cluster.to_owned(), (Instant::now(), a.clone()));
+                a
+            }
+        };
+        access.apply(&mut id);
         id
+    }
+
+    /// Forgets our groups and roles on `cluster`: a call changed access, so read them anew.
+    pub fn forget_access(&self, cluster: &str) {
+        self.access
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(cluster);
     }
 
     /// The client for `cluster` (default: the first configured), built on first use.
@@ -165,34 +201,4 @@ fn server_files(config: &Config) -> ServerFiles {
     files
 }
 
-/// Where a long-running tool reports progress.
-#[derive(Clone, Default)]
-pub enum Progress {
-    /// Nobody is listening.
-    #[default]
-    None,
-    /// An MCP client that sent a `progressToken`.
-    Mcp {
-        peer: Peer<RoleServer>,
-        token: ProgressToken,
-    },
-    /// A human at the CLI: one line per update on stderr.
-    Stderr,
-}
-
-impl Progress {
-    pub async fn report(&self, done: f64, total: Option<f64>, message: impl Into<String>) {
-        match self {
-            Progress::None => {}
-            Progress::Mcp { peer, token } => {
-                let mut p = ProgressNotificationParam::new(token.clone(), done);
-                p.total = total;
-                p.message = Some(message.into());
-                if let Err(e) = peer.notify_progress(p).await {
-                    tracing::debug!("progress notification not delivered: {e}");
-                }
-            }
-            Progress::Stderr => eprintln!("… {}", message.into()),
-        }
-    }
-}
+pub use crate::progress::Progress;

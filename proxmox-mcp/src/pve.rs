@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error;
 pub mod params;
 pub mod perl;
+pub mod request;
 pub mod task;
 pub mod tls;
 pub mod types;
@@ -18,7 +19,8 @@ pub mod upid;
 
 pub use api::Pve;
 pub use auth::validate_token_id;
-pub use client::{HttpClient, Method, Params, PveApi};
+pub use client::{HttpClient, PveApi};
 pub use error::PveError;
+pub use request::{Method, Params, Request};
 pub use task::{TaskOutcome, TaskProgress, WaitOptions, wait_task};
 pub use upid::Upid;

@@ -20,6 +20,8 @@ fn policy(mode: Mode) -> Policy {
             own_node: Some("pve1".into()),
             own_user: Some("mcp@pve".into()),
             own_token: Some("mcp@pve!mcp".into()),
+            own_groups: Some(Default::default()),
+            own_roles: Some(Default::default()),
         },
     }
 }

@@ -261,3 +261,14 @@ pub async fn guests(api: &ApiClient, kind: &str) -> Vec<Map<String, Value>> {
     v.sort_by_key(|e| e.get("vmid").and_then(Value::as_u64));
     v
 }
+
+/// Whether `path` (as the sim logs it) is one of the reads the server makes to learn who it
+/// is on the cluster before judging a call that may change something: its node
+/// (`/cluster/status`), its groups (`/access/users/{own}`) and its roles
+/// (`/access/permissions`, `/access/acl`).
+pub fn identity_lookup(path: &str) -> bool {
+    let p = path.strip_prefix("/api2/json").unwrap_or(path);
+    matches!(p, "/cluster/status" | "/access/permissions" | "/access/acl")
+        || p.strip_prefix("/access/users/")
+            .is_some_and(|u| !u.is_empty() && !u.contains('/'))
+}

@@ -147,7 +147,15 @@ async fn path_traversal_never_leaves_the_json_api(p: Protocol) {
             "path={path:?}: the message should say what is wrong with the path: {msg}"
         );
     }
-    let seen: Vec<String> = h.sim.requests().iter().map(|r| r.path.clone()).collect();
+    // The server reads who it is on the cluster (its node, groups and roles) before judging a
+    // call that may change something; nothing else may reach the sim.
+    let seen: Vec<String> = h
+        .sim
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .filter(|p| !e2e::sim::identity_lookup(p))
+        .collect();
     assert!(
         seen.is_empty(),
         "refused paths still reached the sim: {seen:?}"

@@ -69,28 +69,6 @@ impl FromStr for Mode {
     }
 }
 
-impl From<crate::state::StoredMode> for Mode {
-    fn from(m: crate::state::StoredMode) -> Self {
-        use crate::state::StoredMode as S;
-        match m {
-            S::ReadOnly => Mode::ReadOnly,
-            S::Safe => Mode::Safe,
-            S::Normal => Mode::Normal,
-        }
-    }
-}
-
-impl From<Mode> for crate::state::StoredMode {
-    fn from(m: Mode) -> Self {
-        use crate::state::StoredMode as S;
-        match m {
-            Mode::ReadOnly => S::ReadOnly,
-            Mode::Safe => S::Safe,
-            Mode::Normal => S::Normal,
-        }
-    }
-}
-
 impl From<Mode> for &'static str {
     fn from(m: Mode) -> Self {
         m.as_str()

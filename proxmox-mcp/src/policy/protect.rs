@@ -36,6 +36,12 @@ pub struct Identity {
     pub own_user: Option<String>,
     /// The server's own API token, `user@realm!name`.
     pub own_token: Option<String>,
+    /// The groups our user belongs to; `None` when they could not be read, and then any grant
+    /// to a group, or change of one, could be a grant to us and is refused (fail closed).
+    pub own_groups: Option<BTreeSet<String>>,
+    /// The roles granted to our user, token or groups; `None` when they could not all be read,
+    /// and then editing any role is refused (fail closed).
+    pub own_roles: Option<BTreeSet<String>>,
 }
 
 impl Identity {
@@ -69,6 +75,21 @@ impl Identity {
 
     fn own_token(&self) -> Option<String> {
         self.own_token.as_deref().map(account)
+    }
+
+    /// Whether `group` is one of ours: `Some(true)`/`Some(false)`, `None` when our groups are
+    /// unknown. Compared without case: a near-spelling is not worth the risk.
+    fn holds_group(&self, group: &str) -> Option<bool> {
+        let group = account(group);
+        let own = self.own_groups.as_ref()?;
+        Some(own.iter().any(|g| account(g) == group))
+    }
+
+    /// Whether `role` is granted to us: `None` when our roles are unknown.
+    fn holds_role(&self, role: &str) -> Option<bool> {
+        let role = account(role);
+        let own = self.own_roles.as_ref()?;
+        Some(own.iter().any(|r| account(r) == role))
     }
 }
 
@@ -173,6 +194,9 @@ pub fn api_protection(
             }
         }
     }
+    if s(0) == Some("access") {
+        own_groups_and_roles(&lower, &segs, params, id, &mut hit);
+    }
     if method == "DELETE"
         && matches!(
             (s(0), s(1), s(2), segs.get(3)),
@@ -187,6 +211,52 @@ pub fn api_protection(
     hits
 }
 
+/// Self-escalation through a group or a role: a grant to a group we belong to (`PUT
+/// /access/acl` with `groups`), a change of such a group (`/access/groups/{id}`), and an edit
+/// of a role we hold (`/access/roles/{id}`) reach our own rights as surely as a grant to our
+/// user does. Unknown groups or roles refuse, naming what to give the token to read them.
+fn own_groups_and_roles(
+    lower: &[String],
+    segs: &[String],
+    params: &Map<String, Value>,
+    id: &Identity,
+    hit: &mut dyn FnMut(Protected),
+) {
+    let s = |i: usize| lower.get(i).map(String::as_str);
+    let mut check = |kind: &str, name: &str, held: Option<bool>| match held {
+        Some(true) => hit(Protected::OwnIdentity(format!(
+            "the {kind} {name}, which this server holds"
+        ))),
+        Some(false) => {}
+        None => hit(Protected::OwnIdentity(format!(
+            "the {kind} {name}: this server could not read its own {kind}s, so it cannot rule              out that {name} is one of them (give its token Sys.Audit on /access, or let an              administrator make the change)"
+        ))),
+    };
+    if s(1) == Some("acl") {
+        for (k, v) in params {
+            if decode(k)
+                .trim()
+                .trim_start_matches('-')
+                .eq_ignore_ascii_case("groups")
+            {
+                for g in accounts(v) {
+                    check("group", &g, id.holds_group(&g));
+                }
+            }
+        }
+    }
+    if s(1) == Some("groups")
+        && let Some(g) = segs.get(2)
+    {
+        check("group", g.trim(), id.holds_group(g));
+    }
+    if s(1) == Some("roles")
+        && let Some(r) = segs.get(2)
+    {
+        check("role", r.trim(), id.holds_role(r));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +267,8 @@ mod tests {
             own_node: Some("pve1".into()),
             own_user: Some("mcp@pve".into()),
             own_token: Some("mcp@pve!mcp".into()),
+            own_groups: Some(["mcp-ops".to_string()].into()),
+            own_roles: Some(["PVEVMUser".to_string(), "McpRole".to_string()].into()),
         }
     }
 
@@ -346,5 +418,85 @@ mod tests {
             ),
             ("PUT", "/access/users/alice@pve", json!({"enable": 0}), ""),
         ]);
+    }
+
+    #[test]
+    fn grants_to_our_groups_and_edits_of_our_roles() {
+        check(&[
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/vms", "roles": "Administrator", "groups": "mcp-ops"}),
+                "own",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "roles": "Administrator", "groups": ["x", " MCP-OPS "]}),
+                "own",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/", "roles": "Administrator", "--Groups": "x;mcp%2Dops"}),
+                "own",
+            ),
+            (
+                "PUT",
+                "/access/acl",
+                json!({"path": "/vms", "roles": "Administrator", "groups": "others"}),
+                "",
+            ),
+            (
+                "PUT",
+                "/access/groups/mcp-ops",
+                json!({"comment": "x"}),
+                "own",
+            ),
+            ("DELETE", "/access/groups/mcp-ops", json!({}), "own"),
+            ("PUT", "/access/groups/others", json!({"comment": "x"}), ""),
+            (
+                "PUT",
+                "/access/roles/PVEVMUser",
+                json!({"privs": "VM.PowerMgmt", "append": 1}),
+                "own",
+            ),
+            ("DELETE", "/access/roles/mcprole", json!({}), "own"),
+            (
+                "PUT",
+                "/access/roles/Other",
+                json!({"privs": "VM.Audit"}),
+                "",
+            ),
+            ("POST", "/access/roles", json!({"roleid": "New"}), ""),
+            (
+                "PUT",
+                "/access/users/mcp@pve",
+                json!({"groups": "admins"}),
+                "own",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn unknown_groups_and_roles_fail_closed() {
+        let blind = Identity {
+            own_groups: None,
+            own_roles: None,
+            ..id()
+        };
+        let grant = json!({"path": "/", "roles": "Administrator", "groups": "anyone"});
+        let Value::Object(grant) = grant else {
+            unreachable!()
+        };
+        let got = api_protection("PUT", "/access/acl", &grant, &blind);
+        assert!(
+            matches!(got.as_slice(), [Protected::OwnIdentity(why)] if why.contains("Sys.Audit")),
+            "{got:?}"
+        );
+        let edit = api_protection("PUT", "/access/roles/Any", &Map::new(), &blind);
+        assert_eq!(edit.len(), 1, "{edit:?}");
+        let other = api_protection("PUT", "/access/users/alice@pve", &Map::new(), &blind);
+        assert!(other.is_empty(), "{other:?}");
     }
 }

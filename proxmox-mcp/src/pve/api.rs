@@ -5,10 +5,11 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::client::{Method, Params, PveApi};
+use super::client::PveApi;
 use super::envelope;
 use super::error::PveError;
 use super::params::encode_segment;
+use super::request::{Method, Params};
 use super::types::{self, GuestKind};
 use super::upid::Upid;
 

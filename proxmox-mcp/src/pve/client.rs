@@ -1,7 +1,6 @@
 //! The `PveApi` trait and `HttpClient`, its reqwest implementation (auth, TLS, timeouts, safe retries).
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,40 +15,10 @@ use super::auth::{self, Ticket};
 use super::envelope::{self, Context};
 use super::error::PveError;
 use super::params;
+use super::request::{Method, Params};
 use super::tls::{self, Presented};
 
-/// Call parameters: flat JSON values, encoded as PVE expects by [`params::to_pairs`].
-pub type Params = serde_json::Map<String, Value>;
-
-/// The four HTTP methods the PVE API uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Method {
-    #[serde(alias = "get", alias = "Get")]
-    Get,
-    #[serde(alias = "post", alias = "Post")]
-    Post,
-    #[serde(alias = "put", alias = "Put")]
-    Put,
-    #[serde(alias = "delete", alias = "Delete")]
-    Delete,
-}
-
 impl Method {
-    /// POST, PUT and DELETE change state (and need the CSRF token with ticket auth).
-    pub fn is_write(self) -> bool {
-        !matches!(self, Method::Get)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Delete => "DELETE",
-        }
-    }
-
     fn to_reqwest(self) -> reqwest::Method {
         match self {
             Method::Get => reqwest::Method::GET,
@@ -62,28 +31,6 @@ impl Method {
     /// Whether parameters travel in a form body (POST/PUT) rather than the query string.
     fn has_body(self) -> bool {
         matches!(self, Method::Post | Method::Put)
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Method {
-    type Err = PveError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "GET" => Ok(Method::Get),
-            "POST" => Ok(Method::Post),
-            "PUT" => Ok(Method::Put),
-            "DELETE" => Ok(Method::Delete),
-            _ => Err(PveError::Config(format!(
-                "unknown HTTP method '{s}'; use GET, POST, PUT or DELETE"
-            ))),
-        }
     }
 }
 

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::client::Method;
 use super::error::PveError;
+use super::request::Method;
 
 /// What the error messages need to know about the request.
 #[derive(Clone, Copy, Debug)]

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use super::client::Params;
 use super::error::PveError;
+use super::request::Params;
 
 /// Flatten `params` into `(key, value)` pairs in PVE's form/query conventions.
 ///

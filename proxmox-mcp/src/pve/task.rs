@@ -152,7 +152,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::pve::client::{Method, Params, PveApi};
+    use crate::pve::{Method, Params, PveApi};
 
     /// A task that runs for `polls_until_done` status polls, then stops with `exitstatus`.
     struct FakeTask {

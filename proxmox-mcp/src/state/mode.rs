@@ -190,6 +190,29 @@ fn read_only(reason: String) -> ModeStatus {
     }
 }
 
+// The policy's mode is what is stored: state depends on policy, never the other way round.
+impl From<StoredMode> for crate::policy::mode::Mode {
+    fn from(m: StoredMode) -> Self {
+        use crate::policy::mode::Mode;
+        match m {
+            StoredMode::ReadOnly => Mode::ReadOnly,
+            StoredMode::Safe => Mode::Safe,
+            StoredMode::Normal => Mode::Normal,
+        }
+    }
+}
+
+impl From<crate::policy::mode::Mode> for StoredMode {
+    fn from(m: crate::policy::mode::Mode) -> Self {
+        use crate::policy::mode::Mode;
+        match m {
+            Mode::ReadOnly => StoredMode::ReadOnly,
+            Mode::Safe => StoredMode::Safe,
+            Mode::Normal => StoredMode::Normal,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,9 +41,14 @@ pub fn api_assessment(
     params: &Params,
     summary: impl Into<String>,
 ) -> Assessment {
-    Assessment::new(Request::api(method, path, params, &ctx.identity), summary)
+    let mut a = Assessment::new(Request::api(method, path, params, &ctx.identity), summary)
         .guests(target_vmid(path))
-        .target(format!("{method} {path}"))
+        .target(format!("{method} {path}"));
+    if let Ok(m) = method.parse() {
+        a.requests
+            .push(crate::pve::Request::new(m, path, params.clone()));
+    }
+    a
 }
 
 /// The names among `given` (name, whether the call set it) that `allowed` does not list: the
@@ -191,10 +196,10 @@ impl Target {
     }
 }
 
-/// Resolves a selector into guests of `kind`, with one `/cluster/resources` read. Exactly one of
+/// Resolves a selector into guests of `kind`, with the call's one `/cluster/resources` read. Exactly one of
 /// vmid, vmids, tag, pool must be given; unknown vmids and empty selections are errors.
 pub async fn resolve_guests(
-    pve: &crate::pve::Pve,
+    ctx: &AssessCtx,
     kind: GuestKind,
     sel: &Selector,
 ) -> Result<Vec<Target>, ToolError> {
@@ -212,7 +217,8 @@ pub async fn resolve_guests(
             "give exactly one of vmid, vmids, tag or pool",
         ));
     }
-    let all = pve.cluster_resources(Some("vm")).await?;
+    // The call's guest facts: read once, shared with the protection check.
+    let all = ctx.guests().await?;
     let of_kind = |r: &&ClusterResource| r.guest_kind() == Some(kind);
     let noun = match kind {
         GuestKind::Qemu => "VM",

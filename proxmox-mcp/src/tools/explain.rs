@@ -1,6 +1,6 @@
 //! `explain_command`: what a shell command or an API call would do, and what the policy would
 //! say in every mode. It assesses the call with the very assessor of the tool that would run it
-//! (`execute_command` or `proxmox_api`) and decides with [`crate::dispatch::decide`], the function
+//! (`execute_command` or `proxmox_api`) and decides with [`crate::gate::decide`], the function
 //! the dispatch pipeline uses, so explaining never disagrees with running.
 
 use std::collections::BTreeMap;
@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::raw_api::{HttpMethod, normalize_path};
 use super::{AssessCtx, Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::apidoc::ApiDoc;
+use crate::gate::{self, Flags};
 use crate::policy::advice;
 use crate::policy::engine::Policy;
 use crate::policy::mode::Mode;
@@ -150,23 +151,25 @@ async fn explain(ctx: ToolCtx, p: ExplainParams) -> Result<Explanation, ToolErro
         .map(|c| c.exec.clone())
         .unwrap_or_default();
     let exec_cfg = exec.clone();
-    let assess_ctx = AssessCtx {
-        cluster: ctx.cluster.clone(),
-        identity: ctx.identity.clone(),
-        mode: ctx.mode,
+    // Explained as the dispatcher would judge it: with who we are, read from the cluster.
+    let identity = ctx.engine.identity(&ctx.cluster, &ctx.pve).await;
+    let assess_ctx = AssessCtx::for_call(
+        ctx.cluster.clone(),
+        identity.clone(),
+        ctx.mode,
         exec,
-        pve: ctx.pve.clone(),
-        server: ctx.engine.server_files().clone(),
-    };
-    let assessment = def.assess(assess_ctx, &args).await?;
-    let base = ctx.engine.safety().policy(ctx.identity.clone());
+        ctx.pve.clone(),
+        ctx.engine.server_files().clone(),
+    );
+    let assessment = def.assess(assess_ctx.clone(), &args).await?;
+    let base = ctx.engine.safety().policy(identity);
     let mut decisions = BTreeMap::new();
     for mode in Mode::ALL {
         let policy = Policy {
             mode,
             ..base.clone()
         };
-        let d = match crate::dispatch::decide(&policy, &assessment, &ctx.pve).await {
+        let d = match gate::decide(&policy, &assessment, &assess_ctx, Flags::Check).await {
             Ok(d) => d,
             Err(e) => crate::policy::decision::Decision::Refuse(e.to_string()),
         };

@@ -239,7 +239,7 @@ async fn assess(ctx: AssessCtx, kind: GuestKind, a: Args) -> Result<Assessment, 
         Action::Create => provision::create(&ctx, kind, &a).await?,
         Action::Restore => copies::restore(&ctx, kind, &a).await?,
         _ => {
-            let targets = resolve_guests(&ctx.pve, kind, &a.sel).await?;
+            let targets = resolve_guests(&ctx, kind, &a.sel).await?;
             if multi {
                 power::many(kind, &a, &targets, &describe_selector(&a.sel))?
             } else {

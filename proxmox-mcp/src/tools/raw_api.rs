@@ -38,8 +38,25 @@ pub fn tools() -> Vec<ToolDef> {
             &["GET *", "POST *", "PUT *", "DELETE *"],
             proxmox_api,
         )
-        .assessed_async_by(assess),
+        .assessed_async_by(assess)
+        .identity_when(writes),
     ]
+}
+
+/// A GET never reaches root protection; every other method is judged against who we are.
+fn writes(args: &rmcp::model::JsonObject) -> bool {
+    args.get("method")
+        .and_then(Value::as_str)
+        .is_some_and(|m| !m.trim().eq_ignore_ascii_case("GET"))
+}
+
+fn http_method(m: Option<HttpMethod>) -> Method {
+    match m.unwrap_or(HttpMethod::GET) {
+        HttpMethod::GET => Method::Get,
+        HttpMethod::POST => Method::Post,
+        HttpMethod::PUT => Method::Put,
+        HttpMethod::DELETE => Method::Delete,
+    }
 }
 
 fn method_name(m: HttpMethod) -> &'static str {
@@ -89,12 +106,28 @@ async fn assess(ctx: AssessCtx, p: ApiParams) -> Result<Assessment, ToolError> {
     }
     if !params.is_empty() {
         // What the human approves is shown with secrets (passwords, keys) masked.
-        let shown = crate::audit::redact::redact_value(&Value::Object(params)).to_string();
+        let shown = crate::audit::redact::redact_value(&Value::Object(params.clone())).to_string();
         summary.push_str(&format!(" with {shown}"));
     }
-    Ok(Assessment::new(request, summary)
+    let mut a = Assessment::new(request, summary)
         .target(format!("{method} {path}"))
-        .guests(target_vmid(&path)))
+        .guests(target_vmid(&path));
+    a.requests.push(crate::pve::Request::new(
+        http_method(p.method),
+        path,
+        params,
+    ));
+    Ok(a)
+}
+
+/// `/access/users/{userid}/token/{tokenid}`: where a POST creates a token and PVE answers
+/// with its secret.
+fn creates_token(path: &str) -> bool {
+    let segs = crate::policy::api::segments(path);
+    matches!(
+        segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        [a, u, _, t, _] if a.eq_ignore_ascii_case("access") && u.eq_ignore_ascii_case("users") && t.eq_ignore_ascii_case("token")
+    )
 }
 
 /// The argv of `POST /nodes/{node}/qemu/{vmid}/agent/exec` (`command`: a list, or one string
@@ -326,14 +359,25 @@ fn to_params(params: Option<BTreeMap<String, Value>>) -> Result<Params, ToolErro
 async fn proxmox_api(ctx: ToolCtx, p: ApiParams) -> Result<ApiResult, ToolError> {
     let verb = p.method.unwrap_or(HttpMethod::GET);
     let path = normalize_path(&p.path).map_err(ToolError::InvalidArgs)?;
-    let method = match verb {
-        HttpMethod::GET => Method::Get,
-        HttpMethod::POST => Method::Post,
-        HttpMethod::PUT => Method::Put,
-        HttpMethod::DELETE => Method::Delete,
-    };
+    let method = http_method(p.method);
     let params = to_params(p.params)?;
-    let data = ctx.pve.call(method, &path, &params).await?;
+    let mut data = ctx.pve.call(method, &path, &params).await?;
+    if method == Method::Post && creates_token(&path) && data.get("value").is_some() {
+        // A new token's secret goes to the operator, as with `user_management token_create`.
+        let (full, file) = super::users::hand_over_token(&ctx, &data, &path)?;
+        if let Some(obj) = data.as_object_mut() {
+            obj.remove("value");
+            obj.insert("stored_in".into(), Value::from(file.display().to_string()));
+            obj.insert(
+                "note".into(),
+                Value::from(format!(
+                    "the secret of {full} is not shown: it was written to {} on the server \
+                     host (mode 0600) for the human to copy",
+                    file.display()
+                )),
+            );
+        }
+    }
     let upid = data
         .as_str()
         .filter(|s| s.starts_with("UPID:"))

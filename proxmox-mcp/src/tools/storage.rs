@@ -351,13 +351,10 @@ async fn prune_assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, To
         a.plan = Some(plan);
         return Ok(a);
     }
-    let summary = super::render::clip(
-        &format!(
-            "PRUNE (delete) {} backups on {storage} (node {node}): {}",
-            remove.len(),
-            volids.join(", ")
-        ),
-        600,
+    let summary = format!(
+        "PRUNE (delete) {} backups on {storage} (node {node}): {}",
+        remove.len(),
+        volids.join(", ")
     );
     let mut guests: Vec<u32> = remove.iter().filter_map(|(_, g)| *g).collect();
     guests.sort_unstable();

@@ -559,31 +559,41 @@ fn filter_acl(data: Value, p: &UserParams) -> Value {
     Value::Array(rows.into_iter().filter(keep).collect())
 }
 
+/// Takes a new token's secret out of PVE's answer (`value`) into an operator-only file:
+/// returns the token id and the file. Both `user_management` and `proxmox_api` create tokens
+/// through this, so the secret never reaches the model either way.
+pub(crate) fn hand_over_token(
+    ctx: &ToolCtx,
+    data: &Value,
+    fallback: &str,
+) -> Result<(String, std::path::PathBuf), ToolError> {
+    let secret = data
+        .get("value")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let full = data
+        .get("full-tokenid")
+        .and_then(Value::as_str)
+        .unwrap_or(fallback)
+        .to_string();
+    let file = crate::state::handover::hand_over(ctx.engine.safety().state_dir(), &full, &secret)
+        .map_err(|e| {
+        ToolError::Config(format!(
+            "created API token {full}, but its secret could not be stored for the operator \
+                 ({e}); delete the token (token_delete) and create it again"
+        ))
+    })?;
+    Ok((full, file))
+}
+
 async fn user_management(ctx: ToolCtx, p: UserParams) -> Result<ActionResult, ToolError> {
     let c = request(&p)?;
     let name = p.action.name();
     let data = ctx.pve.call(c.method, &c.path, &c.params).await?;
     let result = match p.action {
         Action::TokenCreate => {
-            let secret = data
-                .get("value")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let full = data
-                .get("full-tokenid")
-                .and_then(Value::as_str)
-                .unwrap_or(&c.target)
-                .to_string();
-            // The secret never reaches the model: it goes to a file only the operator can read.
-            let file =
-                crate::state::handover::hand_over(ctx.engine.safety().state_dir(), &full, &secret)
-                    .map_err(|e| {
-                        ToolError::Config(format!(
-                            "created API token {full}, but its secret could not be stored for the \
-                     operator ({e}); delete the token (token_delete) and create it again"
-                        ))
-                    })?;
+            let (full, file) = hand_over_token(&ctx, &data, &c.target)?;
             let message = format!(
                 "created API token {full}. Its secret is not shown here: it was written to {} \
                  on the server host (mode 0600). Ask the human to copy it from there and then \

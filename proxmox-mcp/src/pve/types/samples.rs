@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::*;
+use crate::pve::Method;
 use crate::pve::api::unwrap_agent_result;
-use crate::pve::client::Method;
 use crate::pve::envelope::{self, Context};
 use crate::pve::error::PveError;
 

@@ -81,7 +81,7 @@ pub fn many(kind: GuestKind, a: &Args, targets: &[Target], how: &str) -> Result<
     let what = format!("{} {}s by {how}: {list}", targets.len(), noun(kind));
     Ok(Built {
         calls,
-        what: crate::tools::render::clip(&what, 4000),
+        what,
         note: None,
         report: None,
         destructive: false,

@@ -175,7 +175,7 @@ pub(super) async fn iface_plan(pve: &Pve, p: &NetParams) -> Result<Plan, ToolErr
             }
             params.insert("iface".into(), json!(iface));
             params.insert("type".into(), json!(kind));
-            let shown = clip(&Value::Object(params.clone()).to_string(), 300);
+            let shown = Value::Object(params.clone()).to_string();
             Ok(Plan::new(
                 Method::Post,
                 base,
@@ -214,7 +214,7 @@ pub(super) async fn iface_plan(pve: &Pve, p: &NetParams) -> Result<Plan, ToolErr
                 ));
             }
             params.insert("type".into(), json!(kind));
-            let shown = clip(&Value::Object(params.clone()).to_string(), 300);
+            let shown = Value::Object(params.clone()).to_string();
             Ok(Plan::new(
                 Method::Put,
                 format!("{base}/{iface}"),

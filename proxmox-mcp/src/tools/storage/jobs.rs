@@ -14,6 +14,9 @@ use crate::pve::types::ClusterResource;
 use crate::pve::{Method, Params, Pve};
 
 /// Job settings `vzdump` takes as they are (PVE's GUI "Run now" passes the same).
+/// The job's guest selection: replaced by the resolved vmid list when a job is run now.
+const SELECTION_KEYS: [&str; 4] = ["all", "exclude", "pool", "vmid"];
+
 const VZDUMP_KEYS: [&str; 31] = [
     "all",
     "bwlimit",
@@ -359,13 +362,24 @@ async fn run_plan(pve: &Pve, p: &StorageParams) -> Result<(String, Vec<Value>), 
     }
     let mut params = Params::new();
     for k in VZDUMP_KEYS {
+        if SELECTION_KEYS.contains(&k) {
+            continue;
+        }
         if let Some(v) = text(&job[k]) {
             params.insert(k.into(), json!(v));
         }
     }
+    // Each node backs up exactly the guests the human approved, named by vmid: a selection
+    // (all, pool, exclude) would be resolved again when it runs and could take in guests
+    // added since.
     let plan = by_node
         .into_iter()
-        .map(|(node, vmids)| json!({"node": node, "vmids": vmids, "params": params}))
+        .map(|(node, vmids)| {
+            let mut params = params.clone();
+            let list: Vec<String> = vmids.iter().map(u32::to_string).collect();
+            params.insert("vmid".into(), json!(list.join(",")));
+            json!({"node": node, "vmids": vmids, "params": params})
+        })
         .collect();
     Ok((id, plan))
 }
@@ -395,6 +409,17 @@ pub(super) async fn run_assess(ctx: AssessCtx, p: StorageParams) -> Result<Asses
         .filter_map(|v| v.as_u64().and_then(|v| u32::try_from(v).ok()))
         .collect();
     let mut a = api_assessment(&ctx, "POST", &path, &params, summary).guests(guests);
+    // Every node's request is judged, not only the first.
+    for step in plan.iter().skip(1) {
+        let node = step["node"].as_str().unwrap_or_default();
+        let params = step["params"].as_object().cloned().unwrap_or_default();
+        let path = format!("/nodes/{}/vzdump", encode_segment(node));
+        let other = api_assessment(&ctx, "POST", &path, &params, String::new());
+        a.request.class = a.request.class.max(other.request.class);
+        a.request.may_destroy |= other.request.may_destroy;
+        a.request.protected.extend(other.request.protected);
+        a.requests.extend(other.requests);
+    }
     a.plan = Some(json!(plan));
     Ok(a)
 }

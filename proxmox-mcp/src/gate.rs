@@ -1,0 +1,221 @@
+//! The gate every call passes before it may run: what the call is ([`Assessment`]), what an
+//! assessor may consult ([`AssessCtx`]: who we are, the mode, the cluster, and the guest facts
+//! of this one call, fetched once), and the verdict ([`decide`]: the policy function over the
+//! assessment, with the target guests' protection looked up).
+//!
+//! The gate sits between the tools and the pure policy: tools build assessments through it,
+//! the dispatcher asks it for the verdict, and `explain_command` asks it the same question
+//! without running anything. It imports nothing from the tools or the dispatcher.
+
+pub mod identity;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::config::ExecConfig;
+use crate::error::ToolError;
+use crate::policy::command::ServerFiles;
+use crate::policy::decision::Decision;
+use crate::policy::engine::{GuestTarget, Policy, Request, evaluate};
+use crate::policy::mode::Mode;
+use crate::policy::protect::Identity;
+use crate::pve::types::ClusterResource;
+use crate::pve::{Pve, PveError};
+
+/// What the policy engine needs to know about one call before it runs. Tools with a fixed class
+/// get the registry's default; tools whose danger depends on their arguments (`proxmox_api`,
+/// `execute_command`, `toggle_mode`, the action tools) declare their own assessor.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// Class and root-protection hits; the gate fills in the target guest.
+    pub request: Request,
+    /// Guests the call acts on: their tags and PVE `protection` flag are looked up for
+    /// destructive calls.
+    pub guests: Vec<u32>,
+    /// One line a human reads before approving: what exactly will happen.
+    pub summary: String,
+    /// What the call acts on, for the audit log: `qemu/100`, `node pve1`, `POST /nodes/…`.
+    pub target: Option<String>,
+    /// A tool's own decision, replacing the mode table (root protection still comes first):
+    /// `toggle_mode` always asks before making the server less safe.
+    pub decision: Option<Decision>,
+    /// What the assessment resolved (e.g. the guests a tag selector matched), handed to the
+    /// handler so it acts on exactly what the human approved.
+    pub plan: Option<serde_json::Value>,
+    /// The PVE requests the call will make, as planned: what `proxmox_api` with the same
+    /// request is judged on, so both get the same verdict.
+    pub requests: Vec<crate::pve::Request>,
+}
+
+impl Assessment {
+    pub fn new(request: Request, summary: impl Into<String>) -> Self {
+        Assessment {
+            request,
+            guests: Vec::new(),
+            summary: summary.into(),
+            target: None,
+            decision: None,
+            plan: None,
+            requests: Vec::new(),
+        }
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn guests(mut self, vmids: impl IntoIterator<Item = u32>) -> Self {
+        self.guests.extend(vmids);
+        self
+    }
+}
+
+/// What an assessor may consult: who we are, the mode, how commands would run, and (for
+/// assessors that resolve targets) the cluster.
+#[derive(Clone)]
+pub struct AssessCtx {
+    pub cluster: String,
+    pub identity: Identity,
+    pub mode: Mode,
+    pub exec: ExecConfig,
+    pub pve: Pve,
+    /// The server's own files, out of every command's reach.
+    pub server: Arc<ServerFiles>,
+    /// What this call learned about guests, shared with the verdict.
+    pub facts: Arc<GuestFacts>,
+}
+
+/// What the gate learned about guests during one call: `/cluster/resources` (read at most
+/// once) and each guest's `protection` flag (one config read per guest, at most once). The
+/// assessor and the verdict share it, so a call resolves each guest once.
+#[derive(Default)]
+pub struct GuestFacts {
+    resources: tokio::sync::OnceCell<Arc<Vec<ClusterResource>>>,
+    flags: Mutex<HashMap<u32, bool>>,
+}
+
+impl AssessCtx {
+    /// The context of one call: its facts start empty.
+    pub fn for_call(
+        cluster: String,
+        identity: Identity,
+        mode: Mode,
+        exec: ExecConfig,
+        pve: Pve,
+        server: Arc<ServerFiles>,
+    ) -> Self {
+        AssessCtx {
+            cluster,
+            identity,
+            mode,
+            exec,
+            pve,
+            server,
+            facts: Arc::default(),
+        }
+    }
+
+    /// The cluster's guests (`GET /cluster/resources?type=vm`), read once per call.
+    pub async fn guests(&self) -> Result<Arc<Vec<ClusterResource>>, PveError> {
+        self.facts
+            .resources
+            .get_or_try_init(|| async {
+                self.pve.cluster_resources(Some("vm")).await.map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    /// PVE's `protection` flag of a guest, read once per call.
+    async fn protection_flag(&self, r: &ClusterResource, vmid: u32) -> Result<bool, ToolError> {
+        if let Some(&flag) = self
+            .facts
+            .flags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&vmid)
+        {
+            return Ok(flag);
+        }
+        let (Some(kind), Some(node)) = (r.guest_kind(), r.node.as_deref()) else {
+            return Ok(false);
+        };
+        let config = self.pve.guest_config(kind, node, vmid).await?;
+        let flag = config
+            .get_str("protection")
+            .is_some_and(|v| matches!(v.trim(), "1" | "true"));
+        self.facts
+            .flags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(vmid, flag);
+        Ok(flag)
+    }
+}
+
+/// Whether [`decide`] reads the target guests' `protection` flags (one config read each).
+/// The configured vmids and tags are always checked; the flag can wait for the round that
+/// runs the call when a human is asked first: the dispatcher checks it again before running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flags {
+    Check,
+    Later,
+}
+
+/// The policy decision, with every target guest's protection looked up for calls that may
+/// destroy (destructive, or commands that could do anything). The strictest decision over
+/// the guests wins; a lookup failure refuses (fail closed).
+pub async fn decide(
+    policy: &Policy,
+    a: &Assessment,
+    ctx: &AssessCtx,
+    flags: Flags,
+) -> Result<Decision, ToolError> {
+    let base = || match &a.decision {
+        Some(d) if a.request.protected.is_empty() => d.clone(),
+        _ => evaluate(policy, &a.request),
+    };
+    if !a.request.may_destroy || a.guests.is_empty() {
+        return Ok(base());
+    }
+    let guests = guest_targets(ctx, &a.guests, flags).await.map_err(|e| {
+        ToolError::Refused(format!(
+            "cannot check whether the target guests are protected ({e}); nothing was done"
+        ))
+    })?;
+    let mut worst = base();
+    for g in guests {
+        let d = evaluate(policy, &a.request.clone().with_guest(g));
+        if d.strictness() > worst.strictness() {
+            worst = d;
+        }
+    }
+    Ok(worst)
+}
+
+/// Tags (from `/cluster/resources`) and, with [`Flags::Check`], the `protection` flag (from
+/// each config) of `vmids`. Guests that do not exist are skipped: the call itself reports them.
+pub async fn guest_targets(
+    ctx: &AssessCtx,
+    vmids: &[u32],
+    flags: Flags,
+) -> Result<Vec<GuestTarget>, ToolError> {
+    let resources = ctx.guests().await?;
+    let mut out = Vec::new();
+    for &vmid in vmids {
+        let Some(r) = resources.iter().find(|r| r.vmid == Some(vmid)) else {
+            continue;
+        };
+        let protection_flag = match flags {
+            Flags::Check => ctx.protection_flag(r, vmid).await?,
+            Flags::Later => false,
+        };
+        out.push(GuestTarget {
+            vmid,
+            tags: r.tag_list().into_iter().map(str::to_owned).collect(),
+            protection_flag,
+        });
+    }
+    Ok(out)
+}
