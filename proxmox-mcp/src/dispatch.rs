@@ -37,6 +37,10 @@ pub const APPROVAL_ARG: &str = "approval_id";
 /// description is longer is refused, never shown cut short.
 pub const MAX_SHOWN: usize = 8 * 1024;
 
+/// Joins the sealed confirmation and the sealed guest facts in one `requestState` (neither
+/// contains it: both are dot-separated base64url).
+const FACTS_SEP: char = '~';
+
 /// Who made a call and how it reached us.
 #[derive(Debug, Clone)]
 pub struct Origin {
@@ -246,6 +250,26 @@ async fn admit(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Result<Admit
         pve.clone(),
         engine.server_files().clone(),
     );
+    let mut channel = channel;
+    if let Channel::Mrtr {
+        state: Some(state), ..
+    } = &mut channel
+        && let Some((main, facts)) = state.split_once(FACTS_SEP)
+    {
+        // The answering round of an MRTR confirmation: the guests the asking round read.
+        let facts = engine
+            .safety()
+            .open_facts(
+                facts,
+                tool.name,
+                &call_hash(tool.name, &Value::Object(given.clone())),
+            )
+            .and_then(|v| serde_json::from_value(v).ok());
+        if let Some(guests) = facts {
+            ctx.seed(guests);
+        }
+        *state = main.to_string();
+    }
     let assessment = tool.assess(ctx.clone(), &args).await.map_err(refused)?;
     ev.class = assessment.request.class;
     ev.target = assessment.target.clone();
@@ -299,6 +323,20 @@ async fn judge(engine: &Engine, a: &Admitted, ev: &mut Event) -> Result<Outcome,
             // what the assessment resolved (a tag's guests), so a changed selection needs a new yes.
             let plan = a.assessment.plan.as_ref();
             let hash = call_hash(tool.name, &bound(a.given.clone(), plan));
+            // What the answering round may reuse instead of reading it again.
+            let asking = matches!(a.channel, Channel::Mrtr { state: None, .. });
+            let facts = if asking {
+                a.ctx.known_guests(&a.assessment.guests)
+            } else {
+                Vec::new()
+            };
+            let facts = (!facts.is_empty())
+                .then(|| serde_json::to_value(&facts).ok())
+                .flatten()
+                .and_then(|v| {
+                    let args_hash = call_hash(tool.name, &Value::Object(a.given.clone()));
+                    engine.safety().seal_facts(tool.name, &args_hash, &v).ok()
+                });
             match confirm_call(
                 engine,
                 tool,
@@ -308,6 +346,7 @@ async fn judge(engine: &Engine, a: &Admitted, ev: &mut Event) -> Result<Outcome,
                 a.channel.clone(),
                 &message,
                 &a.assessment.summary,
+                facts,
             )
             .await
             {
@@ -442,6 +481,7 @@ async fn confirm_call(
     channel: Channel,
     message: &str,
     summary: &str,
+    facts: Option<String>,
 ) -> Confirmation {
     let safety = engine.safety();
     let stop = |outcome, why: String| Confirmation::Stop(outcome, why);
@@ -467,7 +507,13 @@ async fn confirm_call(
         }
         Channel::Mrtr { state: None, .. } => {
             return match safety.seal(tool.name, hash) {
-                Ok(sealed) => Confirmation::Ask(confirm::input_required(message, sealed)),
+                Ok(mut sealed) => {
+                    if let Some(f) = facts {
+                        sealed.push(FACTS_SEP);
+                        sealed.push_str(&f);
+                    }
+                    Confirmation::Ask(confirm::input_required(message, sealed))
+                }
                 Err(e) => stop(
                     Outcome::Refused,
                     format!("cannot ask for confirmation: {e}. Nothing was run."),

@@ -87,12 +87,15 @@ pub struct AssessCtx {
 }
 
 /// What the gate learned about guests during one call: `/cluster/resources` (read at most
-/// once) and each guest's `protection` flag (one config read per guest, at most once). The
+/// once, or carried over from the round that asked a human) and each guest's tags and
+/// `protection` flag (one config read per guest, at most once). The
 /// assessor and the verdict share it, so a call resolves each guest once.
 #[derive(Default)]
 pub struct GuestFacts {
     resources: tokio::sync::OnceCell<Arc<Vec<ClusterResource>>>,
-    flags: Mutex<HashMap<u32, bool>>,
+    flags: Mutex<HashMap<u32, (bool, Vec<String>)>>,
+    /// The resources came from the asking round and hold only its guests.
+    seeded: std::sync::atomic::AtomicBool,
 }
 
 impl AssessCtx {
@@ -127,30 +130,63 @@ impl AssessCtx {
             .cloned()
     }
 
-    /// PVE's `protection` flag of a guest, read once per call.
-    async fn protection_flag(&self, r: &ClusterResource, vmid: u32) -> Result<bool, ToolError> {
-        if let Some(&flag) = self
+    /// Starts this call's facts with guests an earlier round of the same call (same tool and
+    /// arguments) read: its guests resolve to the same ones without reading them again. Their
+    /// protection (tags and flag) is read fresh from each guest's configuration.
+    pub fn seed(&self, guests: Vec<ClusterResource>) {
+        if self.facts.resources.set(Arc::new(guests)).is_ok() {
+            self.facts
+                .seeded
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The guests among `vmids` this call read, to seed the round that answers it.
+    pub fn known_guests(&self, vmids: &[u32]) -> Vec<ClusterResource> {
+        self.facts
+            .resources
+            .get()
+            .map(|all| {
+                all.iter()
+                    .filter(|r| r.vmid.is_some_and(|v| vmids.contains(&v)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// PVE's tags and `protection` flag of a guest, from its configuration, read once per call.
+    async fn protection(
+        &self,
+        r: &ClusterResource,
+        vmid: u32,
+    ) -> Result<(bool, Vec<String>), ToolError> {
+        if let Some(known) = self
             .facts
             .flags
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&vmid)
         {
-            return Ok(flag);
+            return Ok(known.clone());
         }
         let (Some(kind), Some(node)) = (r.guest_kind(), r.node.as_deref()) else {
-            return Ok(false);
+            return Ok((false, Vec::new()));
         };
         let config = self.pve.guest_config(kind, node, vmid).await?;
         let flag = config
             .get_str("protection")
             .is_some_and(|v| matches!(v.trim(), "1" | "true"));
+        let tags: Vec<String> = crate::pve::types::split_tags(config.get_str("tags").as_deref())
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         self.facts
             .flags
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(vmid, flag);
-        Ok(flag)
+            .insert(vmid, (flag, tags.clone()));
+        Ok((flag, tags))
     }
 }
 
@@ -201,19 +237,34 @@ pub async fn guest_targets(
     vmids: &[u32],
     flags: Flags,
 ) -> Result<Vec<GuestTarget>, ToolError> {
-    let resources = ctx.guests().await?;
+    let mut resources = ctx.guests().await?;
+    let seeded = ctx.facts.seeded.load(std::sync::atomic::Ordering::Relaxed);
+    if seeded
+        && vmids
+            .iter()
+            .any(|v| !resources.iter().any(|r| r.vmid == Some(*v)))
+    {
+        // A guest the asking round did not see: never skip its check, read them all.
+        resources = Arc::new(ctx.pve.cluster_resources(Some("vm")).await?);
+    }
     let mut out = Vec::new();
     for &vmid in vmids {
         let Some(r) = resources.iter().find(|r| r.vmid == Some(vmid)) else {
             continue;
         };
+        let mut tags: Vec<String> = r.tag_list().into_iter().map(str::to_owned).collect();
         let protection_flag = match flags {
-            Flags::Check => ctx.protection_flag(r, vmid).await?,
+            Flags::Check => {
+                // The configuration is the truth: its tags count as well as the listed ones.
+                let (flag, current) = ctx.protection(r, vmid).await?;
+                tags.extend(current);
+                flag
+            }
             Flags::Later => false,
         };
         out.push(GuestTarget {
             vmid,
-            tags: r.tag_list().into_iter().map(str::to_owned).collect(),
+            tags,
             protection_flag,
         });
     }

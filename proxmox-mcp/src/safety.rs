@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::RngCore as _;
 use rmcp::model::{RequestStateCodec, SealOptions};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::audit::AuditLog;
 use crate::config::{AuditConfig, PolicyConfig};
@@ -162,6 +163,29 @@ impl Safety {
         self.codec()?
             .seal_json_with(&pending, &opts)
             .map_err(|e| e.to_string())
+    }
+
+    /// The guest facts an asking round learned, sealed for the round that answers it: bound
+    /// to the tool and its arguments (`args_hash`) and to the confirmation's TTL. The client
+    /// can read them (nothing secret: the model saw the guests) but not change them.
+    pub fn seal_facts(&self, tool: &str, args_hash: &str, facts: &Value) -> Result<String, String> {
+        let ad = format!("facts\0{tool}\0{args_hash}");
+        let opts = SealOptions::new()
+            .associated_data(ad.as_bytes())
+            .ttl(self.approval_ttl());
+        self.codec()?
+            .seal_json_with(facts, &opts)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Opens facts sealed by [`Safety::seal_facts`] for this very tool and arguments; `None`
+    /// when they are not (expired, other call, not ours): the call then reads them anew.
+    pub fn open_facts(&self, sealed: &str, tool: &str, args_hash: &str) -> Option<Value> {
+        let ad = format!("facts\0{tool}\0{args_hash}");
+        self.codec()
+            .ok()?
+            .open_json_with(sealed, ad.as_bytes())
+            .ok()
     }
 
     /// Opens a state the client echoed back and spends it. Fails when it was not sealed by this

@@ -8,7 +8,9 @@ mod storage;
 mod task;
 
 pub use access::{AclEntry, Group, Permissions, Role, User};
-pub use cluster::{BackupJob, ClusterResource, ClusterStatusItem, HaStatusItem, Version};
+pub use cluster::{
+    BackupJob, ClusterResource, ClusterStatusItem, HaStatusItem, Version, split_tags,
+};
 pub use guest::{
     AgentExecStatus, AgentIpAddress, AgentNetworkInterface, GuestConfig, GuestKind, GuestListItem,
     GuestStatus, LxcInterface, PendingItem, Snapshot,

@@ -137,7 +137,7 @@ impl ClusterResource {
     }
 }
 
-pub(crate) fn split_tags(tags: Option<&str>) -> Vec<&str> {
+pub fn split_tags(tags: Option<&str>) -> Vec<&str> {
     tags.map(|t| {
         t.split([';', ',', ' '])
             .map(str::trim)
