@@ -69,6 +69,26 @@ impl Assessment {
         self.guests.extend(vmids);
         self
     }
+
+    /// Adds another request of the same call: the call is as dangerous as its most dangerous
+    /// request, and acts on every request's guests.
+    pub fn join(&mut self, other: Assessment) {
+        let (r, o) = (&mut self.request, other.request);
+        r.class = r.class.max(o.class);
+        r.may_destroy |= o.may_destroy;
+        r.guests_unknown |= o.guests_unknown;
+        for hit in o.protected {
+            if !r.protected.contains(&hit) {
+                r.protected.push(hit);
+            }
+        }
+        for g in other.guests {
+            if !self.guests.contains(&g) {
+                self.guests.push(g);
+            }
+        }
+        self.requests.extend(other.requests);
+    }
 }
 
 /// What an assessor may consult: who we are, the mode, how commands would run, and (for

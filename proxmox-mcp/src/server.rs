@@ -21,10 +21,18 @@ use crate::tools;
 /// Orientation for an assistant, sent as the server's `instructions`.
 pub const INSTRUCTIONS: &str = "Proxmox VE cluster tools. Start with get_system_info (cluster, \
 quorum, versions, totals), then list_vms / list_containers (one cheap call for the whole \
-cluster; filter by node, status, name, tag, pool) and node_status. Guests are addressed by vmid \
-alone: the node is resolved for you. vm_status shows one guest in depth. Long actions return a \
-UPID; task_status follows it (wait up to N seconds). proxmox_api is a raw read-only GET for \
-anything else. Every tool takes an optional `cluster` when several are configured.";
+cluster; filter by node, status, name, tag, pool) and node_status; vm_status shows one guest in \
+depth. Guests are addressed by vmid alone: the node is resolved for you. Changes go through \
+vm_action, container_action, storage_operations, network_config, user_management and \
+cluster_management; execute_command / execute_vm_command run shell commands on a node or in a \
+guest; proxmox_api is a raw call (any method) for what they lack. Every call is judged by one \
+policy whichever tool sends it: the mode (read-only, safe, normal; toggle_mode) decides what \
+runs, what needs a human's approval (you get a form, an input request, or an approval id for \
+the operator) and what is refused. root@pam, this server's own user, token, groups, roles and \
+files, and node removal are never changed; protected guests refuse destructive actions; \
+explain_command says beforehand how a command or API call will be judged. Long actions return \
+a UPID; task_status follows it. Every tool takes an optional `cluster` when several are \
+configured.";
 
 /// The MCP face of the engine.
 #[derive(Clone)]

@@ -272,8 +272,14 @@ async fn assess(ctx: AssessCtx, kind: GuestKind, a: Args) -> Result<Assessment, 
         &first.params,
         summary,
     )
-    .guests(built.calls.iter().map(|c| c.vmid).skip(1))
     .guests(built.guests.iter().copied());
+    // Every request of a multi-guest call is judged, each with its own guest.
+    for c in built.calls.iter().skip(1) {
+        assessment.join(
+            api_assessment(&ctx, c.method.as_str(), &c.path, &c.params, String::new())
+                .guests([c.vmid]),
+        );
+    }
     if built.destructive {
         assessment.request.class = assessment.request.class.max(Class::Destructive);
     }

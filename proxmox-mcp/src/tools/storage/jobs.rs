@@ -414,11 +414,7 @@ pub(super) async fn run_assess(ctx: AssessCtx, p: StorageParams) -> Result<Asses
         let node = step["node"].as_str().unwrap_or_default();
         let params = step["params"].as_object().cloned().unwrap_or_default();
         let path = format!("/nodes/{}/vzdump", encode_segment(node));
-        let other = api_assessment(&ctx, "POST", &path, &params, String::new());
-        a.request.class = a.request.class.max(other.request.class);
-        a.request.may_destroy |= other.request.may_destroy;
-        a.request.protected.extend(other.request.protected);
-        a.requests.extend(other.requests);
+        a.join(api_assessment(&ctx, "POST", &path, &params, String::new()));
     }
     a.plan = Some(json!(plan));
     Ok(a)
