@@ -99,12 +99,12 @@ pub async fn dispatch(engine: &Arc<Engine>, call: Call) -> CallToolResponse {
             // Nothing secret reaches the model: stdout and stderr of commands included.
             out.text = redact::redact_str(&out.text).into_owned();
             out.structured = redact::redact_output(out.structured);
-            ev.upid = out
-                .structured
-                .get("upid")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            ev.result = Some(result_line(&out.structured));
+            ev.upid = out.upid.clone();
+            ev.result = Some(match (&out.exit_code, &out.upid) {
+                (Some(code), _) => format!("exit {code}"),
+                (None, Some(upid)) => format!("task {upid}"),
+                (None, None) => "ok".into(),
+            });
             let mut result = CallToolResult::success(vec![ContentBlock::text(out.text)]);
             result.structured_content = Some(out.structured);
             tracing::debug!(tool, ms = ev.duration_ms, "ok");
@@ -321,7 +321,7 @@ async fn judge(engine: &Engine, a: &Admitted, ev: &mut Event) -> Result<Outcome,
             }
             // What a human's yes is bound to: the tool, every argument but the approval id, and
             // what the assessment resolved (a tag's guests), so a changed selection needs a new yes.
-            let plan = a.assessment.plan.as_ref();
+            let plan = a.assessment.plan.as_ref().map(|p| &p.bound);
             let hash = call_hash(tool.name, &bound(a.given.clone(), plan));
             // What the answering round may reuse instead of reading it again.
             let asking = matches!(a.channel, Channel::Mrtr { state: None, .. });
@@ -574,15 +574,4 @@ fn out_of_band(
             format!("needs a human's approval, but {e}. Nothing was run."),
         ),
     }
-}
-
-/// A one-line result for the audit log.
-fn result_line(structured: &Value) -> String {
-    if let Some(code) = structured.get("exit_code") {
-        return format!("exit {code}");
-    }
-    if let Some(upid) = structured.get("upid").and_then(Value::as_str) {
-        return format!("task {upid}");
-    }
-    "ok".into()
 }

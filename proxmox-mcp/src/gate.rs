@@ -39,9 +39,9 @@ pub struct Assessment {
     /// A tool's own decision, replacing the mode table (root protection still comes first):
     /// `toggle_mode` always asks before making the server less safe.
     pub decision: Option<Decision>,
-    /// What the assessment resolved (e.g. the guests a tag selector matched), handed to the
-    /// handler so it acts on exactly what the human approved.
-    pub plan: Option<serde_json::Value>,
+    /// What the assessment resolved (the requests, the guests a tag selector matched), handed
+    /// to the handler as it is, so it acts on exactly what the human approved.
+    pub plan: Option<Plan>,
     /// The PVE requests the call will make, as planned: what `proxmox_api` with the same
     /// request is judged on, so both get the same verdict.
     pub requests: Vec<crate::pve::Request>,
@@ -70,6 +70,21 @@ impl Assessment {
         self
     }
 
+    /// Hands `plan` to the handler (typed: [`crate::tools::ToolCtx::plan`]) and binds a
+    /// human's yes to it (its JSON form is part of what an approval is bound to).
+    pub fn set_plan<T: serde::Serialize + Send + Sync + 'static>(
+        &mut self,
+        plan: T,
+    ) -> Result<(), ToolError> {
+        let bound = serde_json::to_value(&plan)
+            .map_err(|e| ToolError::Config(format!("cannot describe the plan: {e}")))?;
+        self.plan = Some(Plan {
+            bound,
+            typed: Arc::new(plan),
+        });
+        Ok(())
+    }
+
     /// Adds another request of the same call: the call is as dangerous as its most dangerous
     /// request, and acts on every request's guests.
     pub fn join(&mut self, other: Assessment) {
@@ -88,6 +103,20 @@ impl Assessment {
             }
         }
         self.requests.extend(other.requests);
+    }
+}
+
+/// What an assessment resolved for its handler: the value itself, and its JSON form that a
+/// human's yes is bound to.
+#[derive(Clone)]
+pub struct Plan {
+    pub bound: serde_json::Value,
+    pub typed: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plan({})", self.bound)
     }
 }
 

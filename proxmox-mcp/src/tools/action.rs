@@ -460,6 +460,10 @@ impl ActionResult {
 }
 
 impl Render for ActionResult {
+    fn started_task(&self) -> Option<String> {
+        self.upid.clone()
+    }
+
     fn render(&self) -> String {
         let mut s = self.message.clone();
         for r in &self.results {

@@ -274,7 +274,7 @@ async fn assess(ctx: AssessCtx, p: ClusterParams) -> Result<Assessment, ToolErro
                 )
             };
             let mut a = api_assessment(&ctx, method, &path, &params, summary).guests([plan.vmid]);
-            a.plan = Some(serde_json::to_value(&plan).unwrap_or(Value::Null));
+            a.set_plan(plan)?;
             Ok(a)
         }
         _ => {
@@ -369,11 +369,7 @@ async fn cluster_management(ctx: ToolCtx, p: ClusterParams) -> Result<ActionResu
             ActionResult::done(name, pool, entry, message)
         }
         Action::HaAdd | Action::HaRemove => {
-            let plan: Plan = ctx
-                .plan
-                .clone()
-                .and_then(|v| serde_json::from_value(v).ok())
-                .ok_or_else(|| ToolError::Config("HA change without an assessed plan".into()))?;
+            let plan: &Plan = ctx.plan()?;
             if p.action == Action::HaAdd {
                 let params = add_params(&p, &plan.sid)?;
                 ctx.pve

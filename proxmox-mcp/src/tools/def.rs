@@ -38,7 +38,19 @@ pub struct ToolCtx {
     /// Who the server is on this cluster.
     pub identity: Identity,
     /// What the assessment resolved for this call ([`Assessment::plan`]).
-    pub plan: Option<serde_json::Value>,
+    pub plan: Option<crate::gate::Plan>,
+}
+
+impl ToolCtx {
+    /// The plan this call's assessment made, as the type it was made as.
+    pub fn plan<T: 'static>(&self) -> Result<&T, ToolError> {
+        self.plan
+            .as_ref()
+            .and_then(|p| p.typed.downcast_ref::<T>())
+            .ok_or_else(|| {
+                ToolError::Config("no plan from the assessment; nothing was done".into())
+            })
+    }
 }
 
 /// A successful result: machine-readable structure plus the short text the model reads.
@@ -46,11 +58,25 @@ pub struct ToolCtx {
 pub struct ToolOutput {
     pub structured: serde_json::Value,
     pub text: String,
+    /// The task this call started, for the audit log.
+    pub upid: Option<String>,
+    /// The exit code of the command this call ran, for the audit log.
+    pub exit_code: Option<i32>,
 }
 
 /// Output types render themselves as compact text for the model.
 pub trait Render: Serialize {
     fn render(&self) -> String;
+
+    /// The task this result says the call started (`UPID:…`).
+    fn started_task(&self) -> Option<String> {
+        None
+    }
+
+    /// The exit code of the command this result says the call ran.
+    fn exit_code(&self) -> Option<i32> {
+        None
+    }
 
     /// The `structuredContent` value. Large outputs override this to move their data into
     /// the value instead of copying it.
@@ -139,10 +165,16 @@ impl ToolDef {
                 let params: P = args::parse(args)?;
                 let out = f(ctx, params).await?;
                 let text = out.render();
+                let (upid, exit_code) = (out.started_task(), out.exit_code());
                 let structured = out
                     .into_structured()
                     .map_err(|e| ToolError::Config(format!("cannot encode the result: {e}")))?;
-                Ok(ToolOutput { structured, text })
+                Ok(ToolOutput {
+                    structured,
+                    text,
+                    upid,
+                    exit_code,
+                })
             })
         });
         ToolDef {

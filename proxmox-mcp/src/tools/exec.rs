@@ -623,6 +623,10 @@ fn section(out: &mut String, name: &str, text: &str) {
 }
 
 impl Render for ExecResult {
+    fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
     fn render(&self) -> String {
         let code = self
             .exit_code

@@ -305,10 +305,7 @@ async fn assess(ctx: AssessCtx, kind: GuestKind, a: Args) -> Result<Assessment, 
         wait,
         report: built.report,
     };
-    assessment.plan = Some(
-        serde_json::to_value(&plan)
-            .map_err(|e| ToolError::Config(format!("cannot encode the plan: {e}")))?,
-    );
+    assessment.set_plan(plan)?;
     Ok(assessment)
 }
 
@@ -379,14 +376,7 @@ async fn container_action(ctx: ToolCtx, p: CtParams) -> Result<ActionResult, Too
 
 /// Makes exactly the requests the assessment planned.
 async fn run(ctx: ToolCtx, kind: GuestKind, action: Action) -> Result<ActionResult, ToolError> {
-    let plan: Plan = ctx
-        .plan
-        .clone()
-        .ok_or_else(|| ToolError::Config("no plan from the assessment; nothing was done".into()))
-        .and_then(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| ToolError::Config(format!("unreadable plan ({e}); nothing was done")))
-        })?;
+    let plan: &Plan = ctx.plan()?;
     if plan.action != action {
         return Err(ToolError::Config(
             "the plan is for another action; nothing was done".into(),
@@ -401,7 +391,7 @@ async fn run(ctx: ToolCtx, kind: GuestKind, action: Action) -> Result<ActionResu
             follow(ctx2, &upid_of(&data)?, wait).await
         })
         .await;
-        return ActionResult::many(name, plan.target, results).into_result();
+        return ActionResult::many(name, plan.target.clone(), results).into_result();
     }
     let call = plan
         .calls

@@ -329,19 +329,12 @@ async fn assess(ctx: AssessCtx, p: NetParams) -> Result<Assessment, ToolError> {
         plan.summary = format!("{} — {why}", plan.summary);
         a.summary = plan.summary.clone();
     }
-    a.plan = Some(
-        serde_json::to_value(&plan)
-            .map_err(|e| ToolError::Config(format!("cannot encode the plan: {e}")))?,
-    );
+    a.set_plan(plan)?;
     Ok(a)
 }
 
 async fn network_config(ctx: ToolCtx, p: NetParams) -> Result<ActionResult, ToolError> {
-    let plan: Plan = match ctx.plan.clone() {
-        Some(v) => serde_json::from_value(v)
-            .map_err(|e| ToolError::Config(format!("cannot decode the plan: {e}")))?,
-        None => plan(&ctx.pve, &p).await?,
-    };
+    let plan: &Plan = ctx.plan()?;
     let action = p.action.name();
     let pve = &ctx.pve;
     match plan.shape {
@@ -349,10 +342,15 @@ async fn network_config(ctx: ToolCtx, p: NetParams) -> Result<ActionResult, Tool
             let data = pve.call(Method::Get, &plan.path, &plan.params).await?;
             let n = data.as_array().map(Vec::len);
             let message = match n {
-                Some(n) => format!("{action} {}: {n} entries", plan.what),
-                None => format!("{action} {}", plan.what),
+                Some(n) => format!("{action} {}: {n} entries", plan.what.clone()),
+                None => format!("{action} {}", plan.what.clone()),
             };
-            Ok(ActionResult::done(&action, plan.what, data, message))
+            Ok(ActionResult::done(
+                &action,
+                plan.what.clone(),
+                data,
+                message,
+            ))
         }
         Shape::List => {
             let node = need_node(&p)?.as_str().to_string();
@@ -366,7 +364,12 @@ async fn network_config(ctx: ToolCtx, p: NetParams) -> Result<ActionResult, Tool
                 None => format!("{} interfaces on {node}; no pending changes", list.len()),
             };
             let data = json!({"interfaces": list, "pending_changes": changes});
-            Ok(ActionResult::done(&action, plan.what, data, message))
+            Ok(ActionResult::done(
+                &action,
+                plan.what.clone(),
+                data,
+                message,
+            ))
         }
         Shape::Iface => {
             let node = need_node(&p)?.as_str().to_string();
@@ -385,7 +388,12 @@ async fn network_config(ctx: ToolCtx, p: NetParams) -> Result<ActionResult, Tool
             } else {
                 format!("{iface} on {node}")
             };
-            Ok(ActionResult::done(&action, plan.what, data, message))
+            Ok(ActionResult::done(
+                &action,
+                plan.what.clone(),
+                data,
+                message,
+            ))
         }
         Shape::Staged => {
             pve.call(plan.method, &plan.path, &plan.params).await?;
@@ -396,7 +404,7 @@ async fn network_config(ctx: ToolCtx, p: NetParams) -> Result<ActionResult, Tool
             );
             Ok(ActionResult::done(
                 &action,
-                plan.what,
+                plan.what.clone(),
                 json!(plan.params),
                 message,
             ))
@@ -405,14 +413,14 @@ async fn network_config(ctx: ToolCtx, p: NetParams) -> Result<ActionResult, Tool
             let data = pve.call(plan.method, &plan.path, &plan.params).await?;
             let upid = upid_of(&data)?;
             let task = follow(&ctx, &upid, plan.wait).await?;
-            ActionResult::task(&action, plan.what, task).into_result()
+            ActionResult::task(&action, plan.what.clone(), task).into_result()
         }
         Shape::Change => {
             pve.call(plan.method, &plan.path, &plan.params).await?;
-            let message = format!("{action} {}: done", plan.what);
+            let message = format!("{action} {}: done", plan.what.clone());
             Ok(ActionResult::done(
                 &action,
-                plan.what,
+                plan.what.clone(),
                 json!(plan.params),
                 message,
             ))

@@ -404,6 +404,10 @@ async fn proxmox_api(ctx: ToolCtx, p: ApiParams) -> Result<ApiResult, ToolError>
 }
 
 impl Render for ApiResult {
+    fn started_task(&self) -> Option<String> {
+        self.upid.clone()
+    }
+
     fn render(&self) -> String {
         if let Some(t) = &self.truncated {
             return format!("{} {}: {t}", self.method, self.path);

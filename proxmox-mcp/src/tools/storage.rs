@@ -182,7 +182,7 @@ async fn assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, ToolErro
             };
             let call = jobs::create(&p, &id)?;
             let mut a = assessment(&ctx, &call);
-            a.plan = Some(json!({"id": id}));
+            a.set_plan(NewJob { id })?;
             Ok(a)
         }
         _ => Ok(assessment(&ctx, &mutation(&p)?)),
@@ -343,12 +343,14 @@ async fn prune_assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, To
     }
     let (remove, _) = prune_preview(&ctx.pve, &path, &q).await?;
     let volids: Vec<&str> = remove.iter().map(|(v, _)| v.as_str()).collect();
-    let plan = json!({"remove": volids});
+    let plan = Prune {
+        remove: volids.iter().map(|v| v.to_string()).collect(),
+    };
     if remove.is_empty() {
         let mut a = read(format!(
             "prune backups on {storage} (node {node}): nothing to remove"
         ));
-        a.plan = Some(plan);
+        a.set_plan(plan)?;
         return Ok(a);
     }
     let summary = format!(
@@ -360,8 +362,20 @@ async fn prune_assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, To
     guests.sort_unstable();
     guests.dedup();
     let mut a = api_assessment(&ctx, "DELETE", &path, &q, summary).guests(guests);
-    a.plan = Some(plan);
+    a.set_plan(plan)?;
     Ok(a)
+}
+
+/// The id a new backup job gets, chosen when the call was assessed.
+#[derive(serde::Serialize)]
+struct NewJob {
+    id: String,
+}
+
+/// The backups a prune was approved to remove.
+#[derive(serde::Serialize)]
+struct Prune {
+    remove: Vec<String>,
 }
 
 async fn storage_operations(ctx: ToolCtx, p: StorageParams) -> Result<ActionResult, ToolError> {
@@ -375,13 +389,7 @@ async fn storage_operations(ctx: ToolCtx, p: StorageParams) -> Result<ActionResu
         Action::Coverage => jobs::coverage(&ctx).await,
         Action::JobRun => jobs::run(&ctx, &p).await,
         Action::JobCreate => {
-            let id = ctx
-                .plan
-                .as_ref()
-                .and_then(|v| v["id"].as_str())
-                .map(str::to_string)
-                .or_else(|| p.id.clone())
-                .ok_or_else(|| ToolError::Config("the approved job id is missing".into()))?;
+            let id = ctx.plan::<NewJob>()?.id.clone();
             let call = jobs::create(&p, &id)?;
             let mut r = execute(&ctx, what, call, &p).await?;
             r.data = Some(json!({"id": id}));
@@ -441,10 +449,8 @@ async fn prune(ctx: &ToolCtx, p: &StorageParams) -> Result<ActionResult, ToolErr
         return Ok(ActionResult::done("prune_backups", target, data, message));
     }
     let approved: Vec<&str> = ctx
-        .plan
-        .as_ref()
-        .and_then(|v| v["remove"].as_array())
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .plan::<Prune>()
+        .map(|p| p.remove.iter().map(String::as_str).collect())
         .unwrap_or_default();
     let extra: Vec<&str> = remove
         .iter()

@@ -11,7 +11,7 @@ use super::reads::table;
 use super::{Call, Compress, Mode, StorageParams, check};
 use crate::pve::params::encode_segment;
 use crate::pve::types::ClusterResource;
-use crate::pve::{Method, Params, Pve};
+use crate::pve::{Method, Params};
 
 /// Job settings `vzdump` takes as they are (PVE's GUI "Run now" passes the same).
 /// The job's guest selection: replaced by the resolved vmid list when a job is run now.
@@ -343,11 +343,20 @@ fn covered(job: &Value, guests: &[ClusterResource]) -> BTreeMap<String, Vec<u32>
     out
 }
 
+/// One node's part of running a job now: the guests approved there and the `vzdump` request
+/// that backs exactly them up.
+#[derive(Debug, Clone, serde::Serialize)]
+struct RunStep {
+    node: String,
+    vmids: Vec<u32>,
+    request: crate::pve::Request,
+}
+
 /// Per node, the `vzdump` request that runs the job there.
-async fn run_plan(pve: &Pve, p: &StorageParams) -> Result<(String, Vec<Value>), ToolError> {
+async fn run_plan(ctx: &AssessCtx, p: &StorageParams) -> Result<(String, Vec<RunStep>), ToolError> {
     let id = need_id(p)?.to_string();
-    let job: Value = pve.get(&job_path(&id), &Params::new()).await?;
-    let guests = pve.cluster_resources(Some("vm")).await?;
+    let job: Value = ctx.pve.get(&job_path(&id), &Params::new()).await?;
+    let guests = ctx.guests().await?;
     let mut by_node = covered(&job, &guests);
     if let Some(n) = &p.node {
         by_node.retain(|k, _| k == n.as_str());
@@ -378,70 +387,64 @@ async fn run_plan(pve: &Pve, p: &StorageParams) -> Result<(String, Vec<Value>), 
             let mut params = params.clone();
             let list: Vec<String> = vmids.iter().map(u32::to_string).collect();
             params.insert("vmid".into(), json!(list.join(",")));
-            json!({"node": node, "vmids": vmids, "params": params})
+            let path = format!("/nodes/{}/vzdump", encode_segment(&node));
+            RunStep {
+                request: crate::pve::Request::new(Method::Post, path, params),
+                node,
+                vmids,
+            }
         })
         .collect();
     Ok((id, plan))
 }
 
 pub(super) async fn run_assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, ToolError> {
-    let (id, plan) = run_plan(&ctx.pve, &p).await?;
-    let first = &plan[0];
-    let node = first["node"].as_str().unwrap_or_default();
-    let params = first["params"].as_object().cloned().unwrap_or_default();
+    let (id, plan) = run_plan(&ctx, &p).await?;
+    let first = &plan[0].request.params;
     let parts: Vec<String> = plan
         .iter()
-        .map(|s| format!("{}: {}", s["node"].as_str().unwrap_or(""), s["vmids"]))
+        .map(|s| format!("{}: {:?}", s.node, s.vmids))
         .collect();
     let summary = format!(
         "run backup job {id} now (vzdump to {}, mode {}) on {}",
-        params.get("storage").and_then(Value::as_str).unwrap_or("?"),
-        params
+        first.get("storage").and_then(Value::as_str).unwrap_or("?"),
+        first
             .get("mode")
             .and_then(Value::as_str)
             .unwrap_or("snapshot"),
         parts.join("; ")
     );
-    let path = format!("/nodes/{}/vzdump", encode_segment(node));
-    let guests: Vec<u32> = plan
-        .iter()
-        .flat_map(|s| s["vmids"].as_array().cloned().unwrap_or_default())
-        .filter_map(|v| v.as_u64().and_then(|v| u32::try_from(v).ok()))
-        .collect();
-    let mut a = api_assessment(&ctx, "POST", &path, &params, summary).guests(guests);
-    // Every node's request is judged, not only the first.
-    for step in plan.iter().skip(1) {
-        let node = step["node"].as_str().unwrap_or_default();
-        let params = step["params"].as_object().cloned().unwrap_or_default();
-        let path = format!("/nodes/{}/vzdump", encode_segment(node));
-        a.join(api_assessment(&ctx, "POST", &path, &params, String::new()));
+    let mut a: Option<Assessment> = None;
+    // Every node's request is judged, each with its guests.
+    for step in &plan {
+        let r = &step.request;
+        let one = api_assessment(&ctx, r.method.as_str(), &r.path, &r.params, summary.clone())
+            .guests(step.vmids.iter().copied());
+        match &mut a {
+            None => a = Some(one),
+            Some(a) => a.join(one),
+        }
     }
-    a.plan = Some(json!(plan));
+    let mut a = a.ok_or_else(|| ToolError::Config("nothing to run".into()))?;
+    a.set_plan(plan)?;
     Ok(a)
 }
 
 pub(super) async fn run(ctx: &ToolCtx, p: &StorageParams) -> Result<ActionResult, ToolError> {
     let wait = wait_secs(p.wait, 0)?;
     let id = need_id(p)?;
-    let plan = ctx
-        .plan
-        .as_ref()
-        .and_then(Value::as_array)
-        .cloned()
-        .ok_or_else(|| ToolError::Config("the approved run plan is missing".into()))?;
+    let plan: &Vec<RunStep> = ctx.plan()?;
     let mut started = Vec::new();
-    for step in &plan {
-        let node = step["node"].as_str().unwrap_or_default();
-        let params = step["params"].as_object().cloned().unwrap_or_default();
-        let path = format!("/nodes/{}/vzdump", encode_segment(node));
-        let r = match ctx.pve.call(Method::Post, &path, &params).await {
+    for step in plan {
+        let r = &step.request;
+        let res = match ctx.pve.call(r.method, &r.path, &r.params).await {
             Ok(data) => match upid_of(&data) {
                 Ok(upid) => follow(ctx, &upid, wait).await,
                 Err(e) => Err(e),
             },
             Err(e) => Err(e.into()),
         };
-        started.push((node.to_string(), step["vmids"].clone(), r));
+        started.push((step.node.clone(), json!(step.vmids), res));
     }
     let target = format!("backup job {id}");
     if let [(node, _, r)] = started.as_slice() {
