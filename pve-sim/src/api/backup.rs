@@ -54,9 +54,7 @@ fn marks_for<'c>(
     {
         let Some(id) = v.vmid else { continue };
         if vmid.is_some_and(|x| x != i64::from(id))
-            || ty
-                .as_deref()
-                .is_some_and(|t| Some(t) != v.subtype.as_deref())
+            || ty.is_some_and(|t| Some(t) != v.subtype.as_deref())
         {
             continue;
         }
