@@ -148,6 +148,14 @@ impl SimHandle {
         self.app.read().dump()
     }
 
+    /// The secret of API token `user@realm!name` as the cluster stores it (never in `state()`),
+    /// for tests that prove a secret was not leaked.
+    pub fn token_secret(&self, token_id: &str) -> Option<String> {
+        let (user, name) = token_id.split_once('!')?;
+        let c = self.app.read();
+        Some(c.access.users.get(user)?.tokens.get(name)?.secret.clone())
+    }
+
     /// Every request served so far.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.app.log.all()

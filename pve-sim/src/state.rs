@@ -76,6 +76,10 @@ pub struct Cluster {
     pub sdn_zones: BTreeMap<String, Obj>,
     pub sdn_vnets: BTreeMap<String, Obj>,
     pub options: Obj,
+    /// A node's uploaded proxy certificate (PEM), by node name.
+    pub custom_certs: BTreeMap<String, String>,
+    /// Directory mappings (`/cluster/mapping/dir`), by id.
+    pub dir_mappings: BTreeMap<String, Obj>,
     /// Epoch seconds when the simulator started.
     pub started: u64,
     /// Nodes that fault injection currently reports offline.
@@ -105,6 +109,8 @@ impl Cluster {
             sdn_zones: BTreeMap::new(),
             sdn_vnets: BTreeMap::new(),
             options: Map::new(),
+            custom_certs: BTreeMap::new(),
+            dir_mappings: BTreeMap::new(),
             started: crate::util::now_epoch(),
             offline_faults: BTreeSet::new(),
         }

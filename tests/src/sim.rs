@@ -234,6 +234,16 @@ impl ApiClient {
         Self::data(req.send().await.with_context(|| format!("POST {path}"))?).await
     }
 
+    /// Form-encoded `PUT`, returning `data`.
+    pub async fn put(&self, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Value> {
+        let req = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .form(form)
+            .header("Authorization", &self.auth);
+        Self::data(req.send().await.with_context(|| format!("PUT {path}"))?).await
+    }
+
     async fn data(resp: reqwest::Response) -> anyhow::Result<Value> {
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);

@@ -103,12 +103,53 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> ApiResult {
                 .domains
                 .get(*r)
                 .ok_or_else(|| PveError::internal(format!("domain '{r}' does not exist")))?;
-            Ok(Reply::json(
-                json!({"type": d.kind, "comment": d.comment, "digest": crate::util::digest(r)}),
-            ))
+            let mut v =
+                json!({"type": d.kind, "comment": d.comment, "digest": crate::util::digest(r)});
+            if let Some(t) = &d.tfa {
+                v["tfa"] = json!(t);
+            }
+            Ok(Reply::json(v))
         }
+        ("PUT", ["domains", r]) => update_domain(ctx, r),
         _ => Err(ctx.not_impl()),
     }
+}
+
+/// `PUT /access/domains/{realm}`: comment, default realm and the realm's TFA requirement (the
+/// LDAP/AD/OpenID connection settings are accepted and ignored).
+fn update_domain(ctx: &Ctx, realm: &str) -> ApiResult {
+    ctx.require("/access/realm", &["Realm.Allocate"])?;
+    let p = &ctx.params;
+    let make_default = p.flag("default")?;
+    let mut c = ctx.write();
+    let d = c
+        .access
+        .domains
+        .get_mut(realm)
+        .ok_or_else(|| PveError::internal(format!("domain '{realm}' does not exist")))?;
+    for k in p.split_list("delete") {
+        match k.as_str() {
+            "comment" => d.comment.clear(),
+            "tfa" => d.tfa = None,
+            _ => {}
+        }
+    }
+    if let Some(cm) = p.str("comment") {
+        d.comment = cm;
+    }
+    if let Some(t) = p.str("tfa") {
+        let kind = crate::util::prop_get(&t, "type").unwrap_or_default();
+        if !matches!(kind.as_str(), "oath" | "yubico") {
+            return Err(PveError::param("tfa", format!("invalid type '{kind}'")));
+        }
+        d.tfa = Some(t);
+    }
+    if make_default {
+        for (id, d) in c.access.domains.iter_mut() {
+            d.default = id == realm;
+        }
+    }
+    Ok(Reply::null())
 }
 
 /// The `cap` object of a ticket response.

@@ -33,17 +33,28 @@ pub(super) fn prune_marks<'c>(
     let keep = parse_keep(&keep_str);
     let vmid = ctx.params.int("vmid")?;
     let ty = ctx.params.str("type");
+    Ok(marks_for(c, &s.id, node, &keep, vmid, ty.as_deref()))
+}
+
+/// The retention marks of the backups on `storage` seen from `node`, optionally of one guest
+/// (`vmid`) and one guest type (`ty`).
+fn marks_for<'c>(
+    c: &'c Cluster,
+    storage: &str,
+    node: &str,
+    keep: &BTreeMap<String, u64>,
+    vmid: Option<i64>,
+    ty: Option<&str>,
+) -> Vec<(&'c Volume, &'static str)> {
     let mut groups: BTreeMap<(String, u32), Vec<&Volume>> = BTreeMap::new();
     for v in c
         .volumes
         .iter()
-        .filter(|v| v.storage == s.id && v.visible_on(node) && v.content == "backup")
+        .filter(|v| v.storage == storage && v.visible_on(node) && v.content == "backup")
     {
         let Some(id) = v.vmid else { continue };
         if vmid.is_some_and(|x| x != i64::from(id))
-            || ty
-                .as_deref()
-                .is_some_and(|t| Some(t) != v.subtype.as_deref())
+            || ty.is_some_and(|t| Some(t) != v.subtype.as_deref())
         {
             continue;
         }
@@ -55,9 +66,9 @@ pub(super) fn prune_marks<'c>(
     let mut out = Vec::new();
     for (_, mut list) in groups {
         list.sort_by_key(|v| std::cmp::Reverse(v.ctime));
-        out.extend(mark(&list, &keep));
+        out.extend(mark(&list, keep));
     }
-    Ok(out)
+    out
 }
 
 /// Maps a backup time to its retention period id.
@@ -197,6 +208,9 @@ pub fn vzdump(ctx: &Ctx, node: &str) -> ApiResult {
     }
     let notes_tpl = p.str("notes-template");
     let protected = p.flag("protected")?;
+    // Retention given with the call: after its backup, each guest's older backups on the
+    // target storage are pruned by it (like `vzdump --prune-backups`).
+    let prune = p.str("prune-backups").map(|k| parse_keep(&k));
     let now = ctx.now;
     let mut log = vec![format!(
         "INFO: starting new backup job: vzdump {} --storage {storage} --mode {mode} --compress {compress} --node {node}",
@@ -280,6 +294,15 @@ pub fn vzdump(ctx: &Ctx, node: &str) -> ApiResult {
             };
             c.volumes.retain(|x| x.volid != v.volid);
             c.volumes.push(v);
+            if let Some(keep) = &prune {
+                let gone: BTreeSet<String> =
+                    marks_for(c, &s.id, &n, keep, Some(i64::from(*vmid)), None)
+                        .into_iter()
+                        .filter(|(_, m)| *m == "remove")
+                        .map(|(v, _)| v.volid.clone())
+                        .collect();
+                c.volumes.retain(|x| !gone.contains(&x.volid));
+            }
         }
         if failed {
             return Err("job errors".to_string());

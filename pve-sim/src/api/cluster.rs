@@ -1,4 +1,5 @@
-//! `/cluster` (status, resources, nextid, tasks, options, HA, backup jobs) and `/pools`.
+//! `/cluster` (status, resources, nextid, tasks, options, HA, backup jobs, mappings) and
+//! `/pools`.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +9,7 @@ use serde_json::{Value, json};
 use super::envelope::{ApiResult, PveError, Reply};
 use super::guests::GuestRes;
 use super::router::index;
-use super::{Ctx, firewall, jobs, network};
+use super::{Ctx, firewall, jobs, mapping, network};
 use crate::state::Cluster;
 use crate::state::metrics;
 
@@ -24,6 +25,8 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> ApiResult {
             "ha",
             "firewall",
             "sdn",
+            "mapping",
+            "config",
             "status",
             "nextid",
         ])),
@@ -54,8 +57,41 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> ApiResult {
         (_, ["backup-info", rest @ ..]) => jobs::route_backup_info(ctx, rest),
         (_, ["firewall", rest @ ..]) => firewall::route_cluster(ctx, rest),
         (_, ["sdn", rest @ ..]) => network::route_sdn(ctx, rest),
+        (_, ["mapping", rest @ ..]) => mapping::route(ctx, rest),
+        ("POST", ["config", "join"]) => join(ctx),
         _ => Err(ctx.not_impl()),
     }
+}
+
+/// `POST /cluster/config/join`: root@pam only. The node answering is already a cluster member,
+/// so, like PVE, the join worker starts and fails its pre-checks.
+pub fn join(ctx: &Ctx) -> ApiResult {
+    if !ctx.perms.is_root() {
+        return Err(PveError::forbidden_msg("user != root@pam"));
+    }
+    ctx.params.req("hostname")?;
+    let mut c = ctx.write();
+    let node = c
+        .nodes
+        .first()
+        .map(|n| n.name.clone())
+        .ok_or_else(|| PveError::internal("no node"))?;
+    let effect: crate::state::task::Effect = Box::new(|_| {
+        Err("detected the following error(s):\n* cluster config \
+             '/etc/pve/corosync.conf' already exists\n* this host already contains \
+             virtual guests"
+            .into())
+    });
+    let upid = ctx.start_task(
+        &mut c,
+        &node,
+        "clusterjoin",
+        "",
+        1.0,
+        Vec::new(),
+        Some(effect),
+    );
+    Ok(Reply::string(upid))
 }
 
 fn status(ctx: &Ctx) -> ApiResult {

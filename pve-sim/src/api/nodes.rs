@@ -1,11 +1,12 @@
-//! `/nodes` and per-node endpoints: status, version, subscription, dns, time, services, disks, apt, rrd.
+//! `/nodes` and per-node endpoints: status, version, subscription, dns, time, services,
+//! certificates, disks, apt, rrd, shells.
 
 use serde_json::{Value, json};
 
 use super::cluster::node_load;
 use super::envelope::{ApiResult, PveError, Reply};
 use super::router::{index, index_by};
-use super::{Ctx, backup, firewall, guests, network, storage, tasks};
+use super::{Ctx, backup, console, firewall, guests, network, storage, tasks};
 use crate::state::guest::Kind;
 use crate::state::{Node, metrics};
 
@@ -94,6 +95,9 @@ fn node_route(ctx: &Ctx, node: &str, rest: &[&str]) -> ApiResult {
             "certificates",
             "hosts",
             "vzdump",
+            "termproxy",
+            "vncshell",
+            "spiceshell",
         ])),
         ("GET", ["status"]) => status(ctx, node),
         ("POST", ["status"]) => {
@@ -194,6 +198,15 @@ fn node_route(ctx: &Ctx, node: &str, rest: &[&str]) -> ApiResult {
         }
         ("GET", ["certificates"]) => Ok(index(&["acme", "custom", "info"])),
         ("GET", ["certificates", "info"]) => certificates(ctx, node),
+        ("POST", ["certificates", "custom"]) => upload_certificate(ctx, node),
+        ("DELETE", ["certificates", "custom"]) => {
+            ctx.require(&format!("/nodes/{node}"), &["Sys.Modify"])?;
+            ctx.write().custom_certs.remove(node);
+            Ok(Reply::null())
+        }
+        ("POST", ["termproxy"]) => console::shell(ctx, node, "termproxy"),
+        ("POST", ["vncshell"]) => console::shell(ctx, node, "vncshell"),
+        ("POST", ["spiceshell"]) => console::spice(ctx, node),
         ("GET", ["disks"]) => Ok(index(&[
             "list",
             "smart",
@@ -356,20 +369,74 @@ fn certificates(ctx: &Ctx, node: &str) -> ApiResult {
             "pem": ctx.app.cert_pem,
         })
     };
-    Ok(Reply::json(json!([
+    let custom = ctx.read().custom_certs.get(node).cloned();
+    let mut out = vec![
         cert(
             "pve-root-ca.pem",
             "/CN=Proxmox Virtual Environment/OU=sim/O=PVE Cluster Manager CA",
-            "/CN=Proxmox Virtual Environment/OU=sim/O=PVE Cluster Manager CA"
+            "/CN=Proxmox Virtual Environment/OU=sim/O=PVE Cluster Manager CA",
         ),
         cert(
             "pve-ssl.pem",
             &format!(
                 "/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN={node}.sim.example.invalid"
             ),
-            "/CN=Proxmox Virtual Environment/OU=sim/O=PVE Cluster Manager CA"
+            "/CN=Proxmox Virtual Environment/OU=sim/O=PVE Cluster Manager CA",
         ),
-    ])))
+    ];
+    if let Some(pem) = custom {
+        let mut c = cert(
+            "pveproxy-ssl.pem",
+            &format!("/CN={node}.custom.example.invalid"),
+            "/CN=Custom CA",
+        );
+        c["pem"] = json!(pem);
+        c["fingerprint"] = json!(pem_fingerprint(&pem));
+        out.push(c);
+    }
+    Ok(Reply::json(json!(out)))
+}
+
+/// `POST /nodes/{node}/certificates/custom`: replaces the proxy certificate (`pveproxy-ssl.pem`)
+/// with the uploaded chain; `restart` would reload pveproxy, which the sim need not do.
+fn upload_certificate(ctx: &Ctx, node: &str) -> ApiResult {
+    ctx.require(&format!("/nodes/{node}"), &["Sys.Modify"])?;
+    let pem = ctx.params.req("certificates")?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(PveError::internal(
+            "unable to read certificate - no PEM certificate found",
+        ));
+    }
+    let mut c = ctx.write();
+    if c.custom_certs.contains_key(node) && !ctx.params.flag("force")? {
+        return Err(PveError::internal(
+            "Custom certificate exists but 'force' is not set.",
+        ));
+    }
+    c.custom_certs.insert(node.to_string(), pem.clone());
+    Ok(Reply::json(json!({
+        "filename": "pveproxy-ssl.pem",
+        "fingerprint": pem_fingerprint(&pem),
+        "subject": format!("/CN={node}.custom.example.invalid"),
+        "issuer": "/CN=Custom CA",
+        "notbefore": crate::state::GEN_EPOCH,
+        "notafter": crate::state::GEN_EPOCH + 86_400 * 365,
+        "san": [format!("{node}.custom.example.invalid")],
+        "public-key-type": "rsaEncryption",
+        "public-key-bits": 2048,
+        "pem": pem,
+    })))
+}
+
+/// A stable SHA-256 fingerprint of an uploaded PEM's text (the sim does not parse X.509).
+fn pem_fingerprint(pem: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(pem.as_bytes()))
+        .as_bytes()
+        .chunks(2)
+        .map(|b| String::from_utf8_lossy(b).to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn disks(ctx: &Ctx, node: &str) -> ApiResult {

@@ -213,6 +213,8 @@ pub struct Domain {
     pub kind: String,
     pub comment: String,
     pub default: bool,
+    /// The realm's TFA requirement, e.g. `type=oath`.
+    pub tfa: Option<String>,
 }
 
 /// Who is calling.
@@ -264,6 +266,7 @@ impl Access {
                     kind: kind.into(),
                     comment: comment.into(),
                     default,
+                    tfa: None,
                 },
             );
         }

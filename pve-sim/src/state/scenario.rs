@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::access::{Token, UgKind, User};
+use super::access::{ALL_PRIVS, Group, Role, Token, UgKind, User};
 use super::defaults::{add_cluster_config, default_network, default_storages, default_volumes};
 use super::generate::{GuestSpec, Secrets, base_access, build_guest, build_node};
 use super::guest::Kind;
@@ -27,6 +27,14 @@ pub struct Scenario {
     pub guests: Vec<GuestDef>,
     #[serde(default)]
     pub users: Vec<UserDef>,
+    #[serde(default)]
+    pub groups: Vec<GroupDef>,
+    /// Custom roles, beside the built-in ones.
+    #[serde(default)]
+    pub roles: Vec<RoleDef>,
+    /// ACL entries beyond the one each user's `role` grants.
+    #[serde(default)]
+    pub acl: Vec<AclDef>,
 }
 
 fn default_cluster() -> String {
@@ -136,6 +144,36 @@ pub struct UserDef {
     pub path: String,
     #[serde(default)]
     pub tokens: Vec<TokenDef>,
+    /// Groups the user is a member of (each must be listed in `groups`).
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDef {
+    pub id: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDef {
+    pub id: String,
+    pub privs: Vec<String>,
+}
+
+/// One ACL entry for exactly one of `user`, `group` or `token` (`user@realm!name`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclDef {
+    pub path: String,
+    pub role: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub token: Option<String>,
+    #[serde(default = "yes")]
+    pub propagate: bool,
 }
 
 fn root_path() -> String {
@@ -187,6 +225,35 @@ impl Scenario {
                 matches!(g.status.as_str(), "running" | "stopped"),
                 "guest {}: status must be running or stopped",
                 g.vmid
+            );
+        }
+        for u in &self.users {
+            for g in &u.groups {
+                anyhow::ensure!(
+                    self.groups.iter().any(|d| &d.id == g),
+                    "user {} is in unknown group {g}",
+                    u.userid
+                );
+            }
+        }
+        for r in &self.roles {
+            for p in &r.privs {
+                anyhow::ensure!(
+                    ALL_PRIVS.contains(&p.as_str()),
+                    "role {}: unknown privilege {p}",
+                    r.id
+                );
+            }
+        }
+        for a in &self.acl {
+            let subjects = [&a.user, &a.group, &a.token]
+                .iter()
+                .filter(|s| s.is_some())
+                .count();
+            anyhow::ensure!(
+                subjects == 1,
+                "acl entry on {} needs exactly one of user, group, token",
+                a.path
             );
         }
         Ok(())
@@ -275,6 +342,23 @@ impl Scenario {
             };
             c.guests.insert(g.vmid, build_guest(seed, &spec));
         }
+        for g in &self.groups {
+            c.access.groups.insert(
+                g.id.clone(),
+                Group {
+                    comment: g.comment.clone(),
+                },
+            );
+        }
+        for r in &self.roles {
+            c.access.roles.insert(
+                r.id.clone(),
+                Role {
+                    privs: r.privs.iter().cloned().collect(),
+                    special: false,
+                },
+            );
+        }
         for u in &self.users {
             let user = c
                 .access
@@ -287,6 +371,7 @@ impl Scenario {
             if u.password.is_some() {
                 user.password = u.password.clone();
             }
+            user.groups.extend(u.groups.iter().cloned());
             for t in &u.tokens {
                 user.tokens.insert(
                     t.id.clone(),
@@ -310,6 +395,20 @@ impl Scenario {
                         role,
                     );
                 }
+            }
+        }
+        for a in &self.acl {
+            let (ugid, kind) = match (&a.user, &a.group, &a.token) {
+                (Some(u), ..) => (u, UgKind::User),
+                (_, Some(g), _) => (g, UgKind::Group),
+                (.., Some(t)) => (t, UgKind::Token),
+                _ => continue,
+            };
+            c.access.grant(&a.path, ugid, kind, &a.role);
+            if !a.propagate
+                && let Some(e) = c.access.acl.last_mut()
+            {
+                e.propagate = false;
             }
         }
         add_cluster_config(&mut c);
@@ -336,11 +435,43 @@ mod tests {
     }
 
     #[test]
+    fn groups_roles_and_acl_entries() {
+        let sc = Scenario::from_toml(
+            "[[nodes]]\nname='a'\n[[groups]]\nid='ops'\n[[roles]]\nid='Grant'\n\
+             privs=['Permissions.Modify','Sys.Audit']\n[[users]]\nuserid='bot@pve'\n\
+             role='Grant'\ngroups=['ops']\n[[users.tokens]]\nid='t'\nsecret='s'\n\
+             role='Administrator'\n[[acl]]\npath='/storage'\ngroup='ops'\nrole='PVEAuditor'",
+        )
+        .expect("parse");
+        let secrets = Secrets {
+            root_password: "x".into(),
+            admin_secret: "y".into(),
+            auditor_secret: "z".into(),
+        };
+        let c = sc.build(1, &secrets);
+        assert!(c.access.users["bot@pve"].groups.contains("ops"));
+        let who = c
+            .access
+            .authenticate_token("bot@pve!t", "s", 0)
+            .expect("token");
+        let perms = c.access.perms(&who);
+        // The token is limited to what its user may do.
+        assert!(perms.has("/vms", "Permissions.Modify"));
+        assert!(perms.has("/vms/100", "Sys.Audit"));
+        assert!(!perms.has("/vms/100", "VM.PowerMgmt"));
+        assert!(perms.has("/storage/local", "Datastore.Audit"));
+        assert!(!perms.has("/storage/local", "Permissions.Modify"));
+    }
+
+    #[test]
     fn rejects_bad_scenarios() {
         for bad in [
             "nodes = []",
             "[[nodes]]\nname='a'\n[[guests]]\nvmid=100\nname='x'\nnode='b'",
             "[[nodes]]\nname='a'\nbogus=1",
+            "[[nodes]]\nname='a'\n[[users]]\nuserid='u@pve'\ngroups=['nope']",
+            "[[nodes]]\nname='a'\n[[roles]]\nid='R'\nprivs=['VM.Fly']",
+            "[[nodes]]\nname='a'\n[[acl]]\npath='/'\nrole='PVEAuditor'",
         ] {
             assert!(Scenario::from_toml(bad).is_err(), "{bad}");
         }
