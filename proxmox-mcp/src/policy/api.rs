@@ -17,12 +17,14 @@
 //! This file holds the table of classifications by path; `api/params.rs` the escalations by
 //! parameter, `api/paths.rs` the decoding of paths.
 
+mod get;
 mod params;
 mod paths;
 
 #[cfg(test)]
 mod tests;
 
+pub use get::risky_get;
 pub use params::{
     classify_api_call, cli_options, deletes_disk, firewall_lockdown, host_device, host_resource,
     unprotects,
@@ -31,7 +33,6 @@ pub(crate) use paths::decode;
 pub use paths::{segments, target_vmid};
 
 use super::Class;
-use crate::tools::raw_api::risky_get;
 
 /// Lifecycle actions under `…/status/`: the guest shuts down or pauses cleanly. `stop` (pulling
 /// the plug) and `reset` are Destructive.
