@@ -7,10 +7,17 @@
 //! endpoints in `api/table.rs` ([`ENDPOINTS`]), and what the table does not know is Destructive.
 //! [`classify_api_call`] also reads the parameters, which can only raise the class.
 //!
+//! Beside the class: [`auth_lockout`] finds requests that could lock `root@pam` out (root
+//! protection refuses them in every mode), and [`named_guests`] every guest a request names,
+//! so protected guests can be checked.
+//!
 //! `api/table.rs` holds the endpoints, `api/params.rs` the escalations by parameter,
-//! `api/get.rs` the GETs with side effects and `api/paths.rs` the decoding of paths.
+//! `api/get.rs` the GETs with side effects, `api/guests.rs` the guests a request names,
+//! `api/lockout.rs` the root lock-outs and `api/paths.rs` the decoding of paths.
 
 mod get;
+mod guests;
+mod lockout;
 mod params;
 mod paths;
 mod table;
@@ -19,6 +26,8 @@ mod table;
 mod tests;
 
 pub use get::risky_get;
+pub use guests::{NamedGuests, Selection, named_guests};
+pub use lockout::auth_lockout;
 pub use params::{
     classify_api_call, cli_options, deletes_disk, firewall_lockdown, host_device, host_resource,
     system_path, unprotects,

@@ -126,7 +126,8 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
 /// Datacenter options whose change reaches every user or guest: HA shutdown policy, resource
 /// scheduling and fencing (guests move or nodes fence), the migration network and its
 /// encryption, the proxy every node fetches through, who may set which tags (protected tags
-/// guard guests), and the second-factor settings (changing them breaks registered keys).
+/// guard guests), and the second-factor settings (changing them breaks registered keys; for
+/// `root@pam` that is refused outright by [`super::auth_lockout`]).
 pub const EVERYONE_OPTIONS: &[&str] = &[
     "ha",
     "crs",

@@ -365,4 +365,5 @@ fn vmid() {
     assert_eq!(target_vmid("/nodes/pve1/qemu/100/status/start"), Some(100));
     assert_eq!(target_vmid("//api2/json/nodes/pve1/lxc/101"), Some(101));
     assert_eq!(target_vmid("/nodes/pve1/storage"), None);
+    assert_eq!(target_vmid("/NODES/pve1/QEMU/102/status/stop"), Some(102));
 }
