@@ -29,8 +29,8 @@ pub use get::risky_get;
 pub use guests::{NamedGuests, Selection, named_guests};
 pub use lockout::auth_lockout;
 pub use params::{
-    classify_api_call, cli_options, deletes_disk, firewall_lockdown, host_device, host_resource,
-    system_path, unprotects,
+    EVERYONE_OPTIONS, SYSTEM_TREES, classify_api_call, cli_options, deletes_disk,
+    firewall_lockdown, host_device, host_resource, system_path, unprotects,
 };
 pub(crate) use paths::decode;
 pub use paths::{segments, target_vmid};

@@ -195,7 +195,7 @@ fn storage_reaches_system(params: &Map<String, Value>) -> bool {
 
 /// Trees a storage, dump directory or mapping must not reach: where the host keeps its
 /// configuration, programs, accounts, boot files, kernel interfaces and cluster state.
-const SYSTEM_TREES: &[&str] = &[
+pub const SYSTEM_TREES: &[&str] = &[
     "/etc",
     "/root",
     "/home",
