@@ -334,7 +334,7 @@ mod tests {
         check(&[
             ("pveum user modify root@pam --enable 0", M, true),
             ("pveum user modify ROOT@PAM --enable 0", M, true),
-            ("pvesh set /access/users/root%40pam -enable 0", M, true),
+            ("pvesh set /access/users/root%40pam -enable 0", D, true),
             ("pveum user modify rootx@pam --enable 0", M, false),
             (
                 "pveum acl modify / --users mcp@pve --roles Administrator",

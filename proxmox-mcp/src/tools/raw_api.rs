@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{AssessCtx, Assessment, Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::policy::Class;
-use crate::policy::api::target_vmid;
+use crate::policy::api::{risky_get, target_vmid};
 use crate::policy::engine::Request;
 use crate::pve::{Method, Params};
 
@@ -297,34 +297,6 @@ fn percent_encode(seg: &str) -> String {
     out
 }
 
-/// GETs that are not harmless reads: they read guest or backup files, consume one-shot guest
-/// agent state, open consoles, or make the node contact other hosts. They wait for the policy
-/// engine like writes do. `path` is a normalised path from [`normalize_path`].
-pub fn risky_get(path: &str) -> Option<&'static str> {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let last = segments.last().copied().unwrap_or("");
-    match last {
-        "file-read" => return Some("reads files inside the guest"),
-        "exec-status" => {
-            return Some("consumes the guest agent's one-shot command result");
-        }
-        "query-url-metadata" | "query-oci-repo-tags" => {
-            return Some("makes the node contact an outside URL");
-        }
-        "vncwebsocket" | "termproxy" | "vncproxy" | "spiceproxy" => {
-            return Some("opens a console");
-        }
-        _ => {}
-    }
-    if segments.contains(&"file-restore") {
-        return Some("reads files out of backups");
-    }
-    if segments.first() == Some(&"nodes") && segments.get(2) == Some(&"scan") {
-        return Some("makes the node probe other hosts");
-    }
-    None
-}
-
 fn to_params(params: Option<BTreeMap<String, Value>>) -> Result<Params, ToolError> {
     let mut out = Params::new();
     for (k, v) in params.unwrap_or_default() {
@@ -476,32 +448,6 @@ mod tests {
         check("", Err("empty"));
         check("/", Err("names no API object"));
         check("/api2/json", Err("names no API object"));
-    }
-
-    #[test]
-    fn reads_with_side_effects_are_refused() {
-        for path in [
-            "/nodes/pve1/qemu/100/agent/file-read",
-            "/nodes/pve1/qemu/100/agent/exec-status",
-            "/nodes/pve1/query-url-metadata",
-            "/nodes/pve1/query-oci-repo-tags",
-            "/nodes/pve1/scan/nfs",
-            "/nodes/pve1/scan/pbs",
-            "/nodes/pve1/storage/pbs/file-restore/download",
-            "/nodes/pve1/storage/pbs/file-restore/list",
-            "/nodes/pve1/qemu/100/vncwebsocket",
-        ] {
-            assert!(risky_get(path).is_some(), "{path}");
-        }
-        for path in [
-            "/cluster/resources",
-            "/nodes/pve1/qemu/100/agent/get-osinfo",
-            "/nodes/pve1/qemu/100/agent/network-get-interfaces",
-            "/nodes/pve1/status",
-            "/nodes/pve1/storage/local/content",
-        ] {
-            assert!(risky_get(path).is_none(), "{path}");
-        }
     }
 
     #[test]

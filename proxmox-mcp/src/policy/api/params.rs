@@ -1,6 +1,7 @@
 //! Parameter escalations: what a request's parameters make it do beyond its path (lifting a
 //! guest's protection, deleting its disks, giving it host resources, hook scripts, forced
-//! stops, firewall lockdowns), and command-line options read as API parameters.
+//! stops, firewall lockdowns, storages in system trees, options that reach everyone), and
+//! command-line options read as API parameters.
 
 use serde_json::{Map, Value};
 
@@ -10,19 +11,30 @@ use crate::policy::Class;
 /// Classifies a raw API request with its parameters: [`classify_api`], raised by what the
 /// parameters make the request do:
 ///
+/// - a `hookscript` anywhere (the host runs it at the guest's every start), raw QEMU `args` or
+///   a cloud-init `cicustom` snippet on a guest's creation or config: Exec;
 /// - a guest config change (`PUT`/`POST /nodes/{n}/{qemu|lxc}/{vmid}/config`) that lifts the
 ///   `protection` flag (any value but 1/true/yes/on), deletes or reverts it, sets, deletes or
 ///   reverts `tags`, deletes a disk or mount point ([`deletes_disk`]) or gives the guest host
-///   resources ([`host_resource`]): Destructive; one that sets a `hookscript` or raw QEMU
-///   `args` (code the host runs at the guest's next start): Exec; creating a guest is judged
-///   the same way;
+///   resources ([`host_resource`]): Destructive;
+/// - creating a guest with `force` in any spelling but a false one (a restore over the existing
+///   guest) or with host resources: Destructive;
 /// - a guest shutdown with `forceStop` in any spelling but a false one: Destructive (it ends in
 ///   a hard stop);
 /// - the cluster or node firewall options ([`firewall_lockdown`]): Destructive;
-/// - creating a guest with `force` (it overwrites the existing guest) or with host resources:
-///   Destructive; with a hook script or raw QEMU arguments: Exec;
-/// - a backup with `prune-backups` (it deletes older backups): Destructive; a backup or a
-///   scheduled backup job (`/cluster/backup`) with a `script` hook: Exec.
+/// - a backup or a backup job (`/nodes/{n}/vzdump`, `/cluster/backup[/{id}]`) with a `script`
+///   hook: Exec; with `prune-backups`, `remove` or `stop` (deleting older backups, aborting
+///   running ones) or a `dumpdir`/`tmpdir` in a system tree: Destructive;
+/// - a storage whose `path`, `mountpoint`, `is_mountpoint` or `content-dirs` reaches into a
+///   system tree ([`system_path`]): Exec (guests and uploads then write where the host reads
+///   its own configuration and programs);
+/// - datacenter options that affect every user or guest ([`EVERYONE_OPTIONS`]): Destructive;
+/// - a user or token disabled, expired or moved out of groups, or keys changed, and an ACL
+///   change that removes grants, gives `NoAccess` or stops propagation: Destructive (they can
+///   lock admins out);
+/// - an HA resource asked to stop or disable (a shutdown that ends in a hard stop), a
+///   replication job's `remove_job`, lifting a volume's `protected` flag, and `skiplock`
+///   anywhere (it writes past the lock another task holds): Destructive.
 pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) -> Class {
     let class = classify_api(method, path);
     let method = method.trim().to_ascii_uppercase();
@@ -34,62 +46,252 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
         .map(|s| s.to_ascii_lowercase())
         .collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let raised = match l.as_slice() {
+    let truthy = |name: &str| param(params, name).is_some_and(|v| !is_false(v));
+    let mut raised = Class::Read;
+    let mut raise = |c: Class| raised = raised.max(c);
+    if param(params, "hookscript").is_some() {
+        raise(Class::Exec);
+    }
+    if truthy("skiplock") {
+        raise(Class::Destructive);
+    }
+    match l.as_slice() {
         ["nodes", _, "qemu" | "lxc", _, "config"] => {
             if runs_on_host(params) {
-                Class::Exec
-            } else if unprotects(params) || deletes_disk(params) || host_resource(params).is_some()
-            {
-                Class::Destructive
-            } else {
-                class
+                raise(Class::Exec);
+            }
+            if unprotects(params) || deletes_disk(params) || host_resource(params).is_some() {
+                raise(Class::Destructive);
             }
         }
         ["nodes", _, "qemu" | "lxc"] => {
             if runs_on_host(params) {
-                Class::Exec
-            } else if param(params, "force").is_some_and(|v| !is_false(v))
-                || host_resource(params).is_some()
-            {
-                Class::Destructive
-            } else {
-                class
+                raise(Class::Exec);
+            }
+            if truthy("force") || host_resource(params).is_some() {
+                raise(Class::Destructive);
             }
         }
-        ["nodes", _, "qemu" | "lxc", _, "status", "shutdown"]
-            if param(params, "forcestop").is_some_and(|v| !is_false(v)) =>
-        {
-            Class::Destructive
+        ["nodes", _, "qemu" | "lxc", _, "status", "shutdown"] if truthy("forcestop") => {
+            raise(Class::Destructive);
         }
         ["cluster", "firewall", "options"] | ["nodes", _, "firewall", "options"]
             if firewall_lockdown(params) =>
         {
-            Class::Destructive
+            raise(Class::Destructive);
         }
-        ["nodes", _, "vzdump"] | ["cluster", "backup", ..] if param(params, "script").is_some() => {
-            Class::Exec
+        ["nodes", _, "vzdump"] | ["cluster", "backup", ..] => {
+            if param(params, "script").is_some() {
+                raise(Class::Exec);
+            }
+            let dirs = ["dumpdir", "tmpdir"]
+                .iter()
+                .any(|k| param(params, k).is_some_and(|v| any_text(v, system_path)));
+            if param(params, "prune-backups").is_some()
+                || truthy("remove")
+                || truthy("stop")
+                || dirs
+            {
+                raise(Class::Destructive);
+            }
         }
-        ["nodes", _, "vzdump"] if param(params, "prune-backups").is_some() => Class::Destructive,
-        _ => class,
-    };
+        ["storage"] | ["storage", _] if storage_reaches_system(params) => raise(Class::Exec),
+        ["cluster", "options"] if touches(params, EVERYONE_OPTIONS) => {
+            raise(Class::Destructive);
+        }
+        ["access", "acl"] if revokes(params) => raise(Class::Destructive),
+        ["access", "users", _] | ["access", "users", _, "token", _] if locks_out(params) => {
+            raise(Class::Destructive);
+        }
+        ["cluster", "ha", "resources", ..]
+            if param(params, "state").is_some_and(|v| {
+                any_text(v, |s| matches!(clean(s).as_str(), "stopped" | "disabled"))
+            }) =>
+        {
+            raise(Class::Destructive);
+        }
+        ["cluster", "replication", ..] if param(params, "remove_job").is_some() => {
+            raise(Class::Destructive);
+        }
+        ["nodes", _, "storage", _, "content", _, ..]
+            if param(params, "protected").is_some_and(|v| !is_true(v)) =>
+        {
+            raise(Class::Destructive);
+        }
+        _ => {}
+    }
     class.max(raised)
 }
 
-/// A hook script or raw QEMU arguments: code the host runs when the guest starts.
+/// Datacenter options whose change reaches every user or guest: HA shutdown policy, resource
+/// scheduling and fencing (guests move or nodes fence), the migration network and its
+/// encryption, the proxy every node fetches through, who may set which tags (protected tags
+/// guard guests), and the second-factor settings (changing them breaks registered keys; for
+/// `root@pam` that is refused outright by [`super::auth_lockout`]).
+pub const EVERYONE_OPTIONS: &[&str] = &[
+    "ha",
+    "crs",
+    "fencing",
+    "migration",
+    "migration_unsecure",
+    "http_proxy",
+    "registered-tags",
+    "user-tag-access",
+    "u2f",
+    "webauthn",
+];
+
+/// Whether `params` set, delete or revert any of `keys`.
+fn touches(params: &Map<String, Value>, keys: &[&str]) -> bool {
+    keys.iter().any(|k| param(params, k).is_some())
+        || ["delete", "revert"].iter().any(|d| {
+            param(params, d)
+                .is_some_and(|v| list_items(v).iter().any(|i| keys.contains(&i.as_str())))
+        })
+}
+
+/// A user or token change that can lock its holder out: disabled, an expiry set, its groups
+/// replaced (not appended to), its keys changed, or anything deleted back to defaults.
+fn locks_out(params: &Map<String, Value>) -> bool {
+    param(params, "enable").is_some_and(|v| !is_true(v))
+        || param(params, "expire").is_some()
+        || param(params, "keys").is_some()
+        || param(params, "delete").is_some()
+        || (param(params, "groups").is_some() && !param(params, "append").is_some_and(is_true))
+}
+
+/// An ACL change that can take access away: grants removed (`delete`), the `NoAccess` role
+/// given, or propagation turned off (sub-paths lose what they inherited).
+fn revokes(params: &Map<String, Value>) -> bool {
+    param(params, "delete").is_some_and(|v| !is_false(v))
+        || param(params, "roles").is_some_and(|v| list_items(v).iter().any(|r| r == "noaccess"))
+        || param(params, "propagate").is_some_and(|v| !is_true(v))
+}
+
+/// Whether a storage definition reaches into a system tree: its `path`, `mountpoint` or
+/// `is_mountpoint` (when a path), or a `content-dirs` entry that is absolute or climbs out
+/// with `..`.
+fn storage_reaches_system(params: &Map<String, Value>) -> bool {
+    let paths = ["path", "mountpoint"]
+        .iter()
+        .any(|k| param(params, k).is_some_and(|v| any_text(v, system_path)));
+    let mountpoint = param(params, "is_mountpoint").is_some_and(|v| {
+        any_text(v, |s| {
+            let s = clean(s);
+            (s.starts_with('/') || s.contains("..")) && system_path(&s)
+        })
+    });
+    let dirs = param(params, "content-dirs").is_some_and(|v| {
+        any_text(v, |s| {
+            decode(s).split([',', ';']).any(|item| {
+                let dir = item.split_once('=').map_or(item, |(_, d)| d);
+                let dir = dir.trim().trim_matches(['"', '\'', '`']).trim();
+                dir.starts_with('/') || dir.split(['/', '\\']).any(|p| p.trim() == "..")
+            })
+        })
+    });
+    paths || mountpoint || dirs
+}
+
+/// Trees a storage, dump directory or mapping must not reach: where the host keeps its
+/// configuration, programs, accounts, boot files, kernel interfaces and cluster state.
+pub const SYSTEM_TREES: &[&str] = &[
+    "/etc",
+    "/root",
+    "/home",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/boot",
+    "/dev",
+    "/proc",
+    "/sys",
+    "/run",
+    "/opt",
+    "/snap",
+    "/var/lib/pve-cluster",
+    "/var/lib/pve-manager",
+    "/var/lib/pve",
+    "/var/lib/ceph",
+    "/var/lib/dpkg",
+    "/var/lib/apt",
+    "/var/lib/systemd",
+    "/var/lib/lxc",
+    "/var/lib/rrdcached",
+    "/var/spool",
+    "/var/log",
+];
+
+/// Whether a host path is, lies inside or contains a system tree ([`SYSTEM_TREES`]): `/`,
+/// `/var`, `/etc/pve`, `/usr/local/bin`, `/var/lib/../lib/pve-cluster` all are; `/mnt/data`,
+/// `/var/lib/vz`, `/srv/backup`, `/tank/images` are not. The path is decoded, unquoted and
+/// resolved lexically (`.`, `..`, doubled slashes); a relative or empty path counts, since
+/// what it is relative to is not known. Symlinks cannot be seen from here.
+pub fn system_path(path: &str) -> bool {
+    let raw = decode(path);
+    let raw = raw.trim().trim_matches(['"', '\'', '`']).trim();
+    if !raw.starts_with('/') {
+        return true;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for p in raw.split(['/', '\\']) {
+        match p.trim() {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return true;
+    }
+    let norm = format!("/{}", parts.join("/")).to_ascii_lowercase();
+    SYSTEM_TREES.iter().any(|t| {
+        norm == *t
+            || norm.strip_prefix(t).is_some_and(|r| r.starts_with('/'))
+            || t.strip_prefix(norm.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+    })
+}
+
+/// Whether any text in a parameter value (a string, or a list's items) satisfies `f`.
+fn any_text(v: &Value, f: impl Fn(&str) -> bool + Copy) -> bool {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().any(|i| any_text(i, f)),
+        Value::Null => false,
+        other => f(&other.to_string()),
+    }
+}
+
+/// A hook script, raw QEMU arguments or a cloud-init custom snippet: code the host or the
+/// guest runs when the guest starts, outside what its config shows.
 fn runs_on_host(params: &Map<String, Value>) -> bool {
-    param(params, "hookscript").is_some() || param(params, "args").is_some()
+    ["hookscript", "args", "cicustom"]
+        .iter()
+        .any(|k| param(params, k).is_some())
 }
 
 /// The value of parameter `name` (lowercase), its key compared decoded, trimmed, without
 /// leading dashes and in any case.
-fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    params.iter().find_map(|(k, v)| {
-        decode(k)
-            .trim()
-            .trim_start_matches('-')
-            .eq_ignore_ascii_case(name)
-            .then_some(v)
-    })
+pub(super) fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    params
+        .iter()
+        .find_map(|(k, v)| (param_key(k) == name).then_some(v))
+}
+
+/// A parameter name as compared: decoded, trimmed, without leading dashes, lowercase.
+pub(super) fn param_key(k: &str) -> String {
+    decode(k)
+        .trim()
+        .trim_start_matches('-')
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Whether a change of the cluster or node firewall options can disable the firewall or lock
@@ -236,7 +438,7 @@ pub fn unprotects(params: &Map<String, Value>) -> bool {
 }
 
 /// PVE's true spellings for a boolean; everything else (0, false, no, off, empty) is false.
-fn is_true(v: &Value) -> bool {
+pub(super) fn is_true(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64() == Some(1.0),
@@ -247,7 +449,7 @@ fn is_true(v: &Value) -> bool {
 
 /// PVE's false spellings for a boolean (0, false, no, off, in any case); anything else may be
 /// taken as true, so an option that makes a request harsher counts unless it is plainly off.
-fn is_false(v: &Value) -> bool {
+pub(super) fn is_false(v: &Value) -> bool {
     match v {
         Value::Bool(b) => !*b,
         Value::Number(n) => n.as_f64() == Some(0.0),
@@ -257,7 +459,7 @@ fn is_false(v: &Value) -> bool {
 }
 
 /// A scalar parameter as PVE reads it: decoded, trimmed, unquoted, lowercase.
-fn clean(s: &str) -> String {
+pub(super) fn clean(s: &str) -> String {
     decode(s)
         .trim()
         .trim_matches(['"', '\'', '`'])
@@ -266,7 +468,7 @@ fn clean(s: &str) -> String {
 }
 
 /// The items of a list parameter (`a,b;c d` or a JSON array), decoded and lowercased.
-fn list_items(v: &Value) -> Vec<String> {
+pub(super) fn list_items(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => decode(s)
             .split(|c: char| matches!(c, ',' | ';') || c.is_whitespace())

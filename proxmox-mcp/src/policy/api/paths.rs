@@ -50,12 +50,15 @@ pub(crate) fn decode(s: &str) -> String {
     cur
 }
 
-/// The guest a path is about: `/nodes/{node}/{qemu|lxc}/{vmid}/…` gives `vmid`.
+/// The guest a path is about: `/nodes/{node}/{qemu|lxc}/{vmid}/…` gives `vmid` (literal
+/// segments in any case, as the endpoint table reads them). Every guest a request names, in
+/// its parameters too, is [`super::named_guests`]'s.
 pub fn target_vmid(path: &str) -> Option<u32> {
     let segs = segments(path);
     match segs.as_slice() {
         [nodes, _, kind, vmid, ..]
-            if nodes == "nodes" && matches!(kind.as_str(), "qemu" | "lxc") =>
+            if nodes.eq_ignore_ascii_case("nodes")
+                && (kind.eq_ignore_ascii_case("qemu") || kind.eq_ignore_ascii_case("lxc")) =>
         {
             vmid.parse().ok()
         }

@@ -1,8 +1,14 @@
 //! Tests of the API classification: by path in `tests/classify.rs`, with parameters in
-//! `tests/params.rs`.
+//! `tests/params.rs`, the endpoint table and the attacks in `tests/table.rs`, the
+//! escalations added with it in `tests/reach.rs` and `tests/storage.rs`, the guests a request
+//! names in `tests/guests.rs`.
 
 mod classify;
+mod guests;
 mod params;
+mod reach;
+mod storage;
+mod table;
 
 use serde_json::Value;
 

@@ -54,7 +54,8 @@ fn classifies() {
             Destructive,
         ),
         ("GET", "/nodes/pve1/status", none(), Read),
-        ("PUT", "/nodes/pve1/status", none(), Modify),
+        // No such endpoint: PVE answers 501, and what the table does not know is Destructive.
+        ("PUT", "/nodes/pve1/status", none(), Destructive),
         (
             "POST",
             "/nodes/pve1/qemu/100/status/reset",
@@ -118,7 +119,12 @@ fn classifies() {
         ("POST", "/nodes/pve1/qemu", none(), Modify),
         ("PUT", "/nodes/pve1/qemu/100/config", none(), Modify),
         ("POST", "/nodes/pve1/qemu/100/snapshot", none(), Modify),
-        ("PUT", "/nodes/pve1/qemu/100/status/start", none(), Modify),
+        (
+            "PUT",
+            "/nodes/pve1/qemu/100/status/start",
+            none(),
+            Destructive,
+        ),
         ("PATCH", "/nodes/pve1/qemu/100/config", none(), Destructive),
         ("", "/version", none(), Destructive),
         ("OPTIONS", "/version", none(), Destructive),
@@ -282,8 +288,8 @@ fn hard_power_off_and_disk_writes() {
     ]);
 }
 
-/// Stopping or restarting a service the node needs is Destructive; other service work and
-/// starting or reloading any service is Lifecycle.
+/// Stopping any service, or restarting one the node needs, is Destructive; restarting another
+/// service, and starting or reloading any, is Lifecycle.
 #[test]
 fn services() {
     let none = || json!({});
@@ -314,7 +320,20 @@ fn services() {
                 none(),
                 Destructive,
             ),
-            ("POST", "/nodes/pve1/services/cron/stop", none(), Lifecycle),
+            // Every service the API lists is node infrastructure: stopped, it stays down.
+            (
+                "POST",
+                "/nodes/pve1/services/cron/stop",
+                none(),
+                Destructive,
+            ),
+            (
+                "POST",
+                "/nodes/pve1/services/chrony/stop",
+                none(),
+                Destructive,
+            ),
+            ("POST", "/nodes/pve1/services/cron/start", none(), Lifecycle),
             (
                 "POST",
                 "/nodes/pve1/services/postfix/restart",
@@ -346,4 +365,5 @@ fn vmid() {
     assert_eq!(target_vmid("/nodes/pve1/qemu/100/status/start"), Some(100));
     assert_eq!(target_vmid("//api2/json/nodes/pve1/lxc/101"), Some(101));
     assert_eq!(target_vmid("/nodes/pve1/storage"), None);
+    assert_eq!(target_vmid("/NODES/pve1/QEMU/102/status/stop"), Some(102));
 }
