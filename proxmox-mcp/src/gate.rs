@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::ExecConfig;
 use crate::error::ToolError;
+use crate::policy::api::Selection;
 use crate::policy::command::ServerFiles;
 use crate::policy::decision::Decision;
 use crate::policy::engine::{GuestTarget, Policy, Request, evaluate};
@@ -42,6 +43,9 @@ pub struct Assessment {
     /// What the assessment resolved (the requests, the guests a tag selector matched), handed
     /// to the handler as it is, so it acts on exactly what the human approved.
     pub plan: Option<Plan>,
+    /// Sets of guests the requests select that only the cluster resolves (a pool, a node's
+    /// guests, every guest, a backup job's selection): resolved for calls that may destroy.
+    pub selections: Vec<Selection>,
     /// The PVE requests the call will make, as planned: what `proxmox_api` with the same
     /// request is judged on, so both get the same verdict.
     pub requests: Vec<crate::pve::Request>,
@@ -56,6 +60,7 @@ impl Assessment {
             target: None,
             decision: None,
             plan: None,
+            selections: Vec::new(),
             requests: Vec::new(),
         }
     }
@@ -70,7 +75,7 @@ impl Assessment {
         self
     }
 
-    /// Hands `plan` to the handler (typed: [`crate::tools::ToolCtx::plan`]) and binds a
+    /// Hands `plan` to the handler (typed, read back by the tool context) and binds a
     /// human's yes to it (its JSON form is part of what an approval is bound to).
     pub fn set_plan<T: serde::Serialize + Send + Sync + 'static>(
         &mut self,
@@ -100,6 +105,11 @@ impl Assessment {
         for g in other.guests {
             if !self.guests.contains(&g) {
                 self.guests.push(g);
+            }
+        }
+        for s in other.selections {
+            if !self.selections.contains(&s) {
+                self.selections.push(s);
             }
         }
         self.requests.extend(other.requests);
@@ -261,10 +271,24 @@ pub async fn decide(
         Some(d) if a.request.protected.is_empty() => d.clone(),
         _ => evaluate(policy, &a.request),
     };
-    if !a.request.may_destroy || a.guests.is_empty() {
+    if !a.request.may_destroy || (a.guests.is_empty() && a.selections.is_empty()) {
         return Ok(base());
     }
-    let guests = guest_targets(ctx, &a.guests, flags).await.map_err(|e| {
+    let mut vmids = a.guests.clone();
+    for s in &a.selections {
+        let chosen = selected(ctx, s).await.map_err(|e| {
+            ToolError::Refused(format!(
+                "cannot resolve the guests this selects ({e}), so protected guests cannot be \
+                 ruled out; nothing was done. Name the vmids instead"
+            ))
+        })?;
+        for v in chosen {
+            if !vmids.contains(&v) {
+                vmids.push(v);
+            }
+        }
+    }
+    let guests = guest_targets(ctx, &vmids, flags).await.map_err(|e| {
         ToolError::Refused(format!(
             "cannot check whether the target guests are protected ({e}); nothing was done"
         ))
@@ -277,6 +301,52 @@ pub async fn decide(
         }
     }
     Ok(worst)
+}
+
+/// The guests a selection stands for now.
+async fn selected(ctx: &AssessCtx, s: &Selection) -> Result<Vec<u32>, ToolError> {
+    let all = ctx.guests().await?;
+    let pick = |keep: &dyn Fn(&ClusterResource) -> bool| -> Vec<u32> {
+        all.iter()
+            .filter(|r| keep(r))
+            .filter_map(|r| r.vmid)
+            .collect()
+    };
+    Ok(match s {
+        Selection::All => pick(&|_| true),
+        Selection::Node(n) => pick(&|r| r.node.as_deref() == Some(n.as_str())),
+        Selection::Pool(p) => pick(&|r| r.pool.as_deref() == Some(p.as_str())),
+        Selection::BackupJob(id) => {
+            let path = format!("/cluster/backup/{}", crate::pve::params::encode_segment(id));
+            let job = ctx
+                .pve
+                .call(crate::pve::Method::Get, &path, &crate::pve::Params::new())
+                .await?;
+            let text = |k: &str| match job.get(k) {
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
+            let all_flag = text("all").is_some_and(|v| v != "0");
+            let node = text("node");
+            let pool = text("pool");
+            let ids: Vec<u32> = text("vmid")
+                .unwrap_or_default()
+                .split([',', ' ', ';'])
+                .filter_map(|v| v.trim().parse().ok())
+                .collect();
+            // Conservative: `exclude` is not subtracted, and `all` counts every guest.
+            pick(&|r| {
+                let on_node = node.as_deref().is_none_or(|n| r.node.as_deref() == Some(n));
+                let vmid = r.vmid.unwrap_or(0);
+                (all_flag && on_node)
+                    || ids.contains(&vmid)
+                    || pool
+                        .as_deref()
+                        .is_some_and(|p| r.pool.as_deref() == Some(p))
+            })
+        }
+    })
 }
 
 /// Tags (from `/cluster/resources`) and, with [`Flags::Check`], the `protection` flag (from

@@ -21,6 +21,7 @@ pub mod mode;
 pub mod network;
 pub mod raw_api;
 pub mod render;
+pub mod request;
 pub mod schema;
 pub mod storage;
 pub mod task_list;

@@ -318,8 +318,19 @@ async fn network_reload_and_firewall_lockdown_ask() {
     let h = harness("normal", &[]).await;
     let found = Findings::default();
     let node = local_node(&h).await;
+    // A change staged on vmbr0, the bridge that holds the node's management IP: applying it
+    // can cut the server off, so the raw apply asks as `network_config apply` does.
+    h.sim
+        .api()
+        .put(
+            &format!("/nodes/{node}/network/vmbr0"),
+            &[("type", "bridge"), ("comments", "staged")],
+        )
+        .await
+        .unwrap();
+    h.sim.clear_requests();
     let path = format!("/nodes/{node}/network");
-    expect(
+    let msg = expect(
         &h,
         &found,
         API,
@@ -328,6 +339,12 @@ async fn network_reload_and_firewall_lockdown_ask() {
         ("PUT", &path),
     )
     .await;
+    let asked = h.mcp.asked().join("\n");
+    if !asked.contains("management IP") && !msg.contains("management IP") {
+        found.add(format!(
+            "the human is not told the apply touches the management IP: {asked}"
+        ));
+    }
     let fw = "/cluster/firewall/options";
     expect(
         &h,
@@ -362,7 +379,7 @@ async fn network_reload_and_firewall_lockdown_ask() {
 // 4. pruning through backups and backup jobs, deleting a protected guest's volume
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pruning_by_backup_asks_and_a_protected_volume_is_refused() {
+async fn pruning_asks_and_reaching_a_protected_guest_is_refused() {
     let h = harness("normal", &[]).await;
     let found = Findings::default();
     let ((pn, pv, _), (fn_, fv, _)) = protected_and_not(&h).await;
@@ -380,16 +397,21 @@ async fn pruning_by_backup_asks_and_a_protected_volume_is_refused() {
         ("POST", &path),
     )
     .await;
+    // The daily job selects pool `prod`, which holds the protected guest: a backup belongs to
+    // its guest, so a retention that prunes the protected guest's backups is refused.
     let job = "/cluster/backup/backup-sim-daily";
-    expect(
+    let msg = expect(
         &h,
         &found,
         API,
         api("PUT", job, json!({"prune-backups": "keep-last=1"})),
-        Verdict::Asks,
+        Verdict::Refused,
         ("PUT", job),
     )
     .await;
+    if !msg.contains(&pv.to_string()) {
+        found.add(format!("the refusal does not name guest {pv}: {msg}"));
+    }
     let volid = format!("local-lvm:vm-{pv}-disk-0");
     let path = format!("/nodes/{pn}/storage/local-lvm/content/{volid}");
     expect(

@@ -61,8 +61,14 @@ impl Request {
     /// class), checked by [`api_protection`].
     pub fn api(method: &str, path: &str, params: &Map<String, Value>, id: &Identity) -> Self {
         let class = classify_api_call(method, path, params);
+        let mut protected = api_protection(method, path, params, id);
+        for hit in super::api::auth_lockout(method, path, params) {
+            if !protected.contains(&hit) {
+                protected.push(hit);
+            }
+        }
         let mut req = Request {
-            protected: api_protection(method, path, params, id),
+            protected,
             ..Request::new(class)
         };
         if let Some(inner) = bulk_commands(method, path, params) {

@@ -1,8 +1,8 @@
 //! What the action-style management tools (`vm_action`, `container_action`,
 //! `storage_operations`, `network_config`, `user_management`, `cluster_management`) share:
 //!
-//! - [`api_assessment`]: an action is assessed as the PVE request it will make, through the
-//!   very rules `proxmox_api` uses, so a tool can never be laxer than the raw call.
+//! - [`api_assessment`]: an action is assessed as the PVE request it will make, through
+//!   [`assess_request`], the function `proxmox_api` uses, so a tool can never be laxer.
 //! - [`follow`]: wait for the UPID a mutation returned (adaptive polling, progress, log tail on
 //!   failure).
 //! - [`Selector`], [`resolve_guests`], [`run_many`]: several guests per lifecycle action, by
@@ -17,9 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::args::Vmid;
+use super::request::assess_request;
 use super::{AssessCtx, Assessment, Render, ToolCtx, ToolError};
-use crate::policy::api::target_vmid;
-use crate::policy::engine::Request;
 use crate::pve::types::{ClusterResource, GuestKind};
 use crate::pve::{Params, PveError, TaskOutcome, Upid, WaitOptions, wait_task};
 
@@ -32,23 +31,24 @@ pub const MAX_TARGETS: usize = 200;
 /// Task log lines returned when a task fails.
 const LOG_TAIL: u64 = 20;
 
-/// An action assessed as the PVE request it makes: classified by method, path and parameters,
-/// checked for root protection, the guest in the path looked up for protection.
-pub fn api_assessment(
+/// An action assessed as the PVE request it makes, through [`assess_request`]: the very
+/// function `proxmox_api` uses, so a tool can never be laxer than the raw call.
+pub async fn api_assessment(
     ctx: &AssessCtx,
     method: &str,
     path: &str,
     params: &Params,
     summary: impl Into<String>,
-) -> Assessment {
-    let mut a = Assessment::new(Request::api(method, path, params, &ctx.identity), summary)
-        .guests(target_vmid(path))
-        .target(format!("{method} {path}"));
-    if let Ok(m) = method.parse() {
-        a.requests
-            .push(crate::pve::Request::new(m, path, params.clone()));
-    }
-    a
+) -> Result<Assessment, ToolError> {
+    let method: crate::pve::Method = method
+        .parse()
+        .map_err(|_| ToolError::invalid(format!("unknown HTTP method {method:?}")))?;
+    assess_request(
+        ctx,
+        crate::pve::Request::new(method, path, params.clone()),
+        summary,
+    )
+    .await
 }
 
 /// The names among `given` (name, whether the call set it) that `allowed` does not list: the

@@ -273,7 +273,7 @@ async fn assess(ctx: AssessCtx, p: ClusterParams) -> Result<Assessment, ToolErro
                     format!("remove {} from HA (the guest itself stays)", plan.sid),
                 )
             };
-            let mut a = api_assessment(&ctx, method, &path, &params, summary).guests([plan.vmid]);
+            let mut a = api_assessment(&ctx, method, &path, &params, summary).await?;
             a.set_plan(plan)?;
             Ok(a)
         }

@@ -272,12 +272,11 @@ async fn assess(ctx: AssessCtx, kind: GuestKind, a: Args) -> Result<Assessment, 
         &first.params,
         summary,
     )
-    .guests(built.guests.iter().copied());
+    .await?;
     // Every request of a multi-guest call is judged, each with its own guest.
     for c in built.calls.iter().skip(1) {
         assessment.join(
-            api_assessment(&ctx, c.method.as_str(), &c.path, &c.params, String::new())
-                .guests([c.vmid]),
+            api_assessment(&ctx, c.method.as_str(), &c.path, &c.params, String::new()).await?,
         );
     }
     if built.destructive {

@@ -10,6 +10,8 @@ mod firewall;
 mod iface;
 mod validate;
 
+pub(crate) use iface::apply_risk;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -310,19 +312,13 @@ async fn assess(ctx: AssessCtx, p: NetParams) -> Result<Assessment, ToolError> {
         Assessment::new(Request::new(Class::Read), plan.summary.clone())
             .target(format!("GET {}", plan.path))
     } else {
-        api_assessment(&ctx, method, &plan.path, &plan.params, plan.summary.clone())
+        // `apply` is raised to Destructive there when the pending changes touch a node's
+        // management interface, as the same request through `proxmox_api` is.
+        let a =
+            api_assessment(&ctx, method, &plan.path, &plan.params, plan.summary.clone()).await?;
+        plan.summary = a.summary.clone();
+        a
     };
-    if p.action == Action::Apply
-        && let Some(node) = &p.node
-        && let Some(why) = iface::apply_risk(&ctx.pve, node.as_str()).await
-    {
-        a.request.class = a.request.class.max(Class::Destructive);
-        plan.summary = format!(
-            "{} — DANGER: {why}; applying could cut this server off from {node}",
-            plan.summary
-        );
-        a.summary = plan.summary.clone();
-    }
     // The request itself is Destructive (the API rules classify firewall lockdowns, so the
     // same request gets the same verdict through `proxmox_api`); the human is told why.
     if let Some(why) = firewall::lockout_risk(&p) {

@@ -10,8 +10,6 @@ use serde_json::Value;
 
 use super::{AssessCtx, Assessment, Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::policy::Class;
-use crate::policy::api::{risky_get, target_vmid};
-use crate::policy::engine::Request;
 use crate::pve::{Method, Params};
 
 /// Text the model reads is cut here (structured content keeps more).
@@ -68,56 +66,24 @@ fn method_name(m: HttpMethod) -> &'static str {
     }
 }
 
-/// Classify one request: method, path and parameters through the policy's API rules; GETs with
-/// side effects (files, consoles, outside contact) count as command execution.
+/// Classify one request through [`super::request::assess_request`], the function every tool
+/// that writes uses: the same request gets the same verdict here as from any dedicated tool.
 async fn assess(ctx: AssessCtx, p: ApiParams) -> Result<Assessment, ToolError> {
-    let method = method_name(p.method.unwrap_or(HttpMethod::GET));
+    let method = http_method(p.method);
     let path = normalize_path(&p.path).map_err(ToolError::InvalidArgs)?;
     let params = to_params(p.params)?;
-    let mut request = Request::api(method, &path, &params, &ctx.identity);
-    if let Some(argv) = guest_exec_argv(method, &path, &params) {
-        // A program run inside the guest is judged as `execute_vm_command` judges it.
-        let line = super::exec::shell_join(&argv?);
-        let analysis = super::exec::analyze_bounded(
-            &line,
-            &ctx.identity,
-            &ctx.server,
-            super::exec::Site::Guest,
-        )
-        .await?;
-        let inner = Request::command(&analysis);
-        // The same request `execute_vm_command` sends, so the same verdict: a proven read
-        // inside the guest is a read here too.
-        request.class = inner.class;
-        request.may_destroy |= inner.may_destroy;
-        request.guests_unknown |= inner.guests_unknown;
-        for hit in inner.protected {
-            if !request.protected.contains(&hit) {
-                request.protected.push(hit);
-            }
-        }
-    }
-    let mut summary = format!("{method} {path}");
-    if method == "GET"
-        && let Some(why) = risky_get(&path)
-    {
-        request.class = request.class.max(Class::Exec);
-        summary.push_str(&format!(" (it {why})"));
-    }
+    let mut summary = format!("{} {path}", method.as_str());
     if !params.is_empty() {
-        // What the human approves is shown with secrets (passwords, keys) masked.
+        // What the human approves is shown whole, with secrets (passwords, keys) masked.
         let shown = crate::audit::redact::redact_value(&Value::Object(params.clone())).to_string();
         summary.push_str(&format!(" with {shown}"));
     }
-    let mut a = Assessment::new(request, summary)
-        .target(format!("{method} {path}"))
-        .guests(target_vmid(&path));
-    a.requests.push(crate::pve::Request::new(
-        http_method(p.method),
-        path,
-        params,
-    ));
-    Ok(a)
+    super::request::assess_request(
+        &ctx,
+        crate::pve::Request::new(method, path, params),
+        summary,
+    )
+    .await
 }
 
 /// `/access/users/{userid}/token/{tokenid}`: where a POST creates a token and PVE answers
@@ -128,43 +94,6 @@ fn creates_token(path: &str) -> bool {
         segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
         [a, u, _, t, _] if a.eq_ignore_ascii_case("access") && u.eq_ignore_ascii_case("users") && t.eq_ignore_ascii_case("token")
     )
-}
-
-/// The argv of `POST /nodes/{node}/qemu/{vmid}/agent/exec` (`command`: a list, or one string
-/// split like a shell would, without expansion); `None` for any other request.
-fn guest_exec_argv(
-    method: &str,
-    path: &str,
-    params: &crate::pve::Params,
-) -> Option<Result<Vec<String>, ToolError>> {
-    let segs: Vec<String> = crate::policy::api::segments(path)
-        .iter()
-        .map(|s| s.to_lowercase())
-        .collect();
-    let exec = method == "POST"
-        && matches!(
-            segs.iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice(),
-            ["nodes", _, "qemu", _, "agent", "exec"]
-        );
-    if !exec {
-        return None;
-    }
-    Some(match params.get("command") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                other => Ok(other.to_string()),
-            })
-            .collect(),
-        Some(Value::String(s)) => super::exec::split_words(s).map_err(ToolError::invalid),
-        _ => Err(ToolError::invalid(
-            "agent/exec needs `command`: the program and its arguments",
-        )),
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

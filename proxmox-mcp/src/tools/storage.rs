@@ -152,8 +152,6 @@ struct Call {
     path: String,
     params: Params,
     summary: String,
-    /// The guest whose protection applies (the owner of a volume).
-    guest: Option<u32>,
     /// The request returns a UPID to follow.
     task: bool,
 }
@@ -181,15 +179,15 @@ async fn assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, ToolErro
                 None => jobs::new_id(&format!("{p:?}")),
             };
             let call = jobs::create(&p, &id)?;
-            let mut a = assessment(&ctx, &call);
+            let mut a = assessment(&ctx, &call).await?;
             a.set_plan(NewJob { id })?;
             Ok(a)
         }
-        _ => Ok(assessment(&ctx, &mutation(&p)?)),
+        _ => assessment(&ctx, &mutation(&p)?).await,
     }
 }
 
-fn assessment(ctx: &AssessCtx, call: &Call) -> Assessment {
+async fn assessment(ctx: &AssessCtx, call: &Call) -> Result<Assessment, ToolError> {
     api_assessment(
         ctx,
         call.method.as_str(),
@@ -197,7 +195,7 @@ fn assessment(ctx: &AssessCtx, call: &Call) -> Assessment {
         &call.params,
         call.summary.clone(),
     )
-    .guests(call.guest)
+    .await
 }
 
 /// The single request of `download_url`, `delete_volume`, `job_update` and `job_delete`.
@@ -271,7 +269,6 @@ fn download(p: &StorageParams) -> Result<Call, ToolError> {
         path: storage_path(node, storage, "/download-url"),
         summary: format!("download {url} to {storage}:{content}/{name} on node {node}"),
         params,
-        guest: None,
         task: true,
     })
 }
@@ -295,7 +292,6 @@ fn delete_volume(p: &StorageParams) -> Result<Call, ToolError> {
         ),
         params: Params::new(),
         summary: format!("DELETE volume {volid} on node {node}{of}"),
-        guest,
         task: true,
     })
 }
@@ -312,25 +308,6 @@ fn prune_params(p: &StorageParams) -> Result<Params, ToolError> {
     Ok(q)
 }
 
-/// Backups the prune would remove: `(volid, vmid)`.
-async fn prune_preview(
-    pve: &crate::pve::Pve,
-    path: &str,
-    q: &Params,
-) -> Result<(Vec<(String, Option<u32>)>, Vec<Value>), ToolError> {
-    let marks: Vec<Value> = pve.get(path, q).await?;
-    let remove = marks
-        .iter()
-        .filter(|m| m["mark"] == "remove")
-        .map(|m| {
-            let volid = m["volid"].as_str().unwrap_or_default().to_string();
-            let vmid = m["vmid"].as_u64().and_then(|v| u32::try_from(v).ok());
-            (volid, vmid)
-        })
-        .collect();
-    Ok((remove, marks))
-}
-
 async fn prune_assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, ToolError> {
     let node = need_node(&p)?;
     let storage = need_storage(&p)?;
@@ -341,7 +318,7 @@ async fn prune_assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, To
             "preview pruning backups on {storage} (node {node})"
         )));
     }
-    let (remove, _) = prune_preview(&ctx.pve, &path, &q).await?;
+    let (remove, _) = super::request::prune_preview(&ctx.pve, &path, &q).await?;
     let volids: Vec<&str> = remove.iter().map(|(v, _)| v.as_str()).collect();
     let plan = Prune {
         remove: volids.iter().map(|v| v.to_string()).collect(),
@@ -361,7 +338,7 @@ async fn prune_assess(ctx: AssessCtx, p: StorageParams) -> Result<Assessment, To
     let mut guests: Vec<u32> = remove.iter().filter_map(|(_, g)| *g).collect();
     guests.sort_unstable();
     guests.dedup();
-    let mut a = api_assessment(&ctx, "DELETE", &path, &q, summary).guests(guests);
+    let mut a = api_assessment(&ctx, "DELETE", &path, &q, summary).await?;
     a.set_plan(plan)?;
     Ok(a)
 }
@@ -426,7 +403,7 @@ async fn prune(ctx: &ToolCtx, p: &StorageParams) -> Result<ActionResult, ToolErr
     let storage = need_storage(p)?;
     let q = prune_params(p)?;
     let path = storage_path(node, storage, "/prunebackups");
-    let (remove, marks) = prune_preview(&ctx.pve, &path, &q).await?;
+    let (remove, marks) = super::request::prune_preview(&ctx.pve, &path, &q).await?;
     let target = format!("{storage} on {node}");
     if p.dry_run != Some(false) {
         let rows = marks

@@ -52,7 +52,7 @@ pub fn tools() -> Vec<ToolDef> {
             ],
             user_management,
         )
-        .assessed_by(assess)
+        .assessed_async_by(assess)
         .read_actions(&[
             "users",
             "user_get",
@@ -528,18 +528,12 @@ fn request(p: &UserParams) -> Result<Call, ToolError> {
     })
 }
 
-fn assess(ctx: &AssessCtx, p: UserParams) -> Result<Assessment, ToolError> {
+async fn assess(ctx: AssessCtx, p: UserParams) -> Result<Assessment, ToolError> {
     let c = request(&p)?;
     if c.method == Method::Get {
         return Ok(Assessment::new(Request::new(Class::Read), c.summary).target(c.target));
     }
-    Ok(api_assessment(
-        ctx,
-        c.method.as_str(),
-        &c.path,
-        &c.params,
-        c.summary,
-    ))
+    api_assessment(&ctx, c.method.as_str(), &c.path, &c.params, c.summary).await
 }
 
 /// Keeps the ACL entries matching the optional path / subject filters.

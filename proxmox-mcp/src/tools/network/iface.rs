@@ -265,7 +265,7 @@ pub(super) async fn iface_plan(pve: &Pve, p: &NetParams) -> Result<Plan, ToolErr
 
 /// Why applying the pending changes on `node` could cut us off, if it could: they touch the
 /// interface holding the node's management IP (or what it is built on), or we cannot tell.
-pub(super) async fn apply_risk(pve: &Pve, node: &str) -> Option<String> {
+pub(crate) async fn apply_risk(pve: &Pve, node: &str) -> Option<String> {
     let ip = match pve.cluster_status().await {
         Ok(items) => items
             .into_iter()

@@ -174,7 +174,6 @@ pub(super) fn create(p: &StorageParams, id: &str) -> Result<Call, ToolError> {
         path: "/cluster/backup".into(),
         params: q,
         summary,
-        guest: None,
         task: false,
     })
 }
@@ -216,7 +215,6 @@ pub(super) fn update(p: &StorageParams) -> Result<Call, ToolError> {
         path: job_path(id),
         summary: format!("update backup job {id}: {}", changes.join(" ")),
         params: q,
-        guest: None,
         task: false,
     })
 }
@@ -228,7 +226,6 @@ pub(super) fn delete(p: &StorageParams) -> Result<Call, ToolError> {
         path: job_path(id),
         params: Params::new(),
         summary: format!("DELETE backup job {id} (its backups stay)"),
-        guest: None,
         task: false,
     })
 }
@@ -418,8 +415,8 @@ pub(super) async fn run_assess(ctx: AssessCtx, p: StorageParams) -> Result<Asses
     // Every node's request is judged, each with its guests.
     for step in &plan {
         let r = &step.request;
-        let one = api_assessment(&ctx, r.method.as_str(), &r.path, &r.params, summary.clone())
-            .guests(step.vmids.iter().copied());
+        let one =
+            api_assessment(&ctx, r.method.as_str(), &r.path, &r.params, summary.clone()).await?;
         match &mut a {
             None => a = Some(one),
             Some(a) => a.join(one),

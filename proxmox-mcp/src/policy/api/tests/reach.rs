@@ -13,14 +13,6 @@ fn destructive() {
     check(&[
         (
             "POST",
-            "/nodes/pve1/network",
-            json!({"iface": "vmbr1"}),
-            Destructive,
-        ),
-        ("PUT", "/nodes/pve1/network/vmbr0", none(), Destructive),
-        ("DELETE", "/nodes/pve1/network", none(), Destructive),
-        (
-            "POST",
             "/nodes/pve1/hosts",
             json!({"data": "x"}),
             Destructive,
@@ -357,5 +349,26 @@ fn destructive() {
             none(),
             Destructive,
         ),
+    ]);
+}
+
+/// Interface changes are staged: nothing changes on the node until the pending configuration
+/// is applied. The apply (`PUT /nodes/{n}/network`) is Modify here and raised to Destructive
+/// when the pending changes touch the management interface, which only the cluster can tell
+/// (`tools::request`, tested end to end).
+#[test]
+fn staged_network_changes() {
+    let none = || json!({});
+    check(&[
+        (
+            "POST",
+            "/nodes/pve1/network",
+            json!({"iface": "vmbr1"}),
+            Modify,
+        ),
+        ("PUT", "/nodes/pve1/network/vmbr0", none(), Modify),
+        ("DELETE", "/nodes/pve1/network/vmbr1", none(), Modify),
+        ("DELETE", "/nodes/pve1/network", none(), Modify),
+        ("PUT", "/nodes/pve1/network", none(), Modify),
     ]);
 }

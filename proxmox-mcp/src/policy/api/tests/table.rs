@@ -27,7 +27,6 @@ fn issue_attacks() {
             Destructive,
         ),
         ("PUT", cfg, json!({"delete": "unused0"}), Destructive),
-        ("PUT", "/nodes/pve1/network", none(), Destructive),
         (
             "PUT",
             fw,
