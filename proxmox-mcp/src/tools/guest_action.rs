@@ -165,8 +165,6 @@ pub struct Built {
     pub report: Option<Value>,
     /// Raise the class to Destructive (a restore over an existing guest).
     pub destructive: bool,
-    /// Guests to check for protection beyond the ones in the paths.
-    pub guests: Vec<u32>,
 }
 
 impl Built {
@@ -177,7 +175,6 @@ impl Built {
             note: None,
             report: None,
             destructive: false,
-            guests: Vec::new(),
         }
     }
 }

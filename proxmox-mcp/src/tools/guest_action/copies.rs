@@ -246,7 +246,6 @@ pub async fn restore(ctx: &AssessCtx, kind: GuestKind, a: &Args) -> Result<Built
     built.report = Some(json!({"vmid": vmid}));
     if existing.is_some() {
         built.destructive = true;
-        built.guests.push(vmid);
     }
     Ok(built)
 }

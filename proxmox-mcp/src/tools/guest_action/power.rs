@@ -85,6 +85,5 @@ pub fn many(kind: GuestKind, a: &Args, targets: &[Target], how: &str) -> Result<
         note: None,
         report: None,
         destructive: false,
-        guests: targets.iter().map(|t| t.vmid).collect(),
     })
 }
