@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::args::{NodeName, Vmid};
+use super::request::assess_request;
 use super::{AssessCtx, Assessment, Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::audit::event::format_time;
 use crate::config::{ExecConfig, ExecutorKind};
@@ -232,14 +233,55 @@ async fn assess_command(ctx: AssessCtx, p: CommandParams) -> Result<Assessment, 
 async fn assess_vm_command(ctx: AssessCtx, p: VmCommandParams) -> Result<Assessment, ToolError> {
     timeout(p.timeout, &ctx.exec)?;
     let argv = argv_of(&p.command)?;
-    let line = shell_join(&argv);
+    if p.input.as_ref().is_some_and(|i| i.len() > MAX_AGENT_INPUT) {
+        return Err(ToolError::invalid(format!(
+            "input is over the guest agent's limit of {MAX_AGENT_INPUT} bytes"
+        )));
+    }
     let vmid = p.vmid.0;
-    let mut shown = format!("in VM {vmid}: {}", shown_command(&line));
+    let all = ctx.guests().await?;
+    let guest = all
+        .iter()
+        .find(|r| r.vmid == Some(vmid) && r.guest_kind().is_some())
+        .ok_or_else(|| {
+            ToolError::NotFound(format!(
+                "VM {vmid} does not exist in the cluster (list_vms shows the VMs)"
+            ))
+        })?;
+    if guest.guest_kind() != Some(GuestKind::Qemu) {
+        return Err(ToolError::invalid(format!(
+            "{vmid} is a container, not a VM: use execute_command with vmid for containers"
+        )));
+    }
+    let node = guest.node.clone().unwrap_or_default();
+    let mut params = crate::pve::Params::new();
+    params.insert("command".into(), json!(argv));
+    if let Some(input) = &p.input {
+        params.insert("input-data".into(), json!(input));
+    }
+    let request = crate::pve::Request::new(
+        Method::Post,
+        format!(
+            "/nodes/{}/qemu/{vmid}/agent/exec",
+            crate::pve::params::encode_segment(&node)
+        ),
+        params,
+    );
+    let mut shown = format!("in VM {vmid}: {}", shown_command(&shell_join(&argv)));
     if let Some(input) = &p.input {
         shown.push_str(&format!("\nwith standard input:\n{}", shown_command(input)));
     }
-    let (a, _) = assess_shell(&ctx, &line, shown, Some(vmid)).await?;
+    // The agent request itself is assessed, as `proxmox_api` assesses it.
+    let mut a = assess_request(&ctx, request.clone(), shown).await?;
+    a.set_plan(AgentExec { node, request })?;
     Ok(a.target(format!("qemu/{vmid}")))
+}
+
+/// What `execute_vm_command` sends: the agent request its assessment judged.
+#[derive(Debug, Serialize)]
+struct AgentExec {
+    node: String,
+    request: crate::pve::Request,
 }
 
 /// A command as a human (and the audit log) sees it: whole, with secrets masked. Control and
@@ -511,14 +553,11 @@ async fn execute_command(ctx: ToolCtx, p: CommandParams) -> Result<ExecResult, T
 }
 
 async fn execute_vm_command(ctx: ToolCtx, p: VmCommandParams) -> Result<ExecResult, ToolError> {
-    let argv = argv_of(&p.command)?;
     let cfg = exec_config(&ctx);
     let timeout = timeout(p.timeout, &cfg)?;
-    if p.input.as_ref().is_some_and(|i| i.len() > MAX_AGENT_INPUT) {
-        return Err(ToolError::invalid(format!(
-            "input is over the guest agent's limit of {MAX_AGENT_INPUT} bytes"
-        )));
-    }
+    let plan = ctx.plan::<AgentExec>()?;
+    let (node, request) = (plan.node.clone(), plan.request.clone());
+    let argv = argv_of(&p.command)?;
     let analysis = analyze_bounded(
         &shell_join(&argv),
         &ctx.identity,
@@ -527,24 +566,12 @@ async fn execute_vm_command(ctx: ToolCtx, p: VmCommandParams) -> Result<ExecResu
     )
     .await?;
     let vmid = p.vmid.0;
-    let guest = ctx.pve.locate_guest(vmid).await?;
-    if guest.guest_kind() != Some(GuestKind::Qemu) {
-        return Err(ToolError::invalid(format!(
-            "{vmid} is a container, not a VM: use execute_command with vmid for containers"
-        )));
-    }
-    let node = guest.node.clone().unwrap_or_default();
-    let base = format!("/nodes/{node}/qemu/{vmid}/agent");
-    let mut params = crate::pve::Params::new();
-    params.insert("command".into(), json!(argv));
-    if let Some(input) = &p.input {
-        params.insert("input-data".into(), json!(input));
-    }
+    let base = request.path.trim_end_matches("/exec").to_string();
     let started = SystemTime::now();
     let t0 = Instant::now();
     let data = ctx
         .pve
-        .call(Method::Post, &format!("{base}/exec"), &params)
+        .call(request.method, &request.path, &request.params)
         .await?;
     let pid = data
         .get("pid")

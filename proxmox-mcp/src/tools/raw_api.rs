@@ -24,8 +24,9 @@ pub fn tools() -> Vec<ToolDef> {
             "proxmox_api",
             "Raw Proxmox API call",
             "Raw Proxmox API request for anything the other tools lack. path is relative to \
-         /api2/json (e.g. /nodes/pve1/disks/list). Writes are classified by method and path \
-         and may need a human's approval; root@pam is never changed.",
+         /api2/json (e.g. /nodes/pve1/disks/list). Judged exactly like the dedicated tool \
+         sending the same request: every endpoint has a class, parameters can raise it, \
+         protected guests are refused, root@pam and our own account are never changed.",
             Class::Destructive,
             Hints {
                 read_only: false,

@@ -28,6 +28,8 @@ pub async fn assess_request(
     let mut request = Request::api(method, path, params, &ctx.identity);
     let mut summary = summary.into();
     let shape = Shape::of(req.method, path);
+    // Guests a program run inside a guest names (`qm destroy 105` typed into a VM's shell).
+    let mut commanded = Vec::new();
 
     if let Shape::AgentExec = shape {
         // A program run inside the guest is judged as `execute_vm_command` judges it: a
@@ -40,6 +42,7 @@ pub async fn assess_request(
             super::exec::Site::Guest,
         )
         .await?;
+        commanded = analysis.vmids();
         let inner = Request::command(&analysis);
         request.class = inner.class;
         request.may_destroy |= inner.may_destroy;
@@ -61,7 +64,8 @@ pub async fn assess_request(
     let mut a = Assessment::new(request, String::new())
         .target(format!("{method} {path}"))
         .guests(target_vmid(path))
-        .guests(named.vmids);
+        .guests(named.vmids)
+        .guests(commanded);
     a.selections.extend(named.selections);
 
     match &shape {
