@@ -881,3 +881,82 @@ async fn a_job_approval_does_not_cover_a_grown_pool() {
     );
     h.finish().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Ways around the rules an adversarial review found, through the raw API
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_tricks_remote_storages_and_borrowed_disks_are_caught() {
+    let h = harness("normal", &[]).await;
+    let found = Findings::default();
+    let ((pn, pv, _), (fn_, fv, _)) = protected_and_not(&h).await;
+    let pcfg = format!("/nodes/{pn}/qemu/{pv}/config");
+    let fcfg = format!("/nodes/{fn_}/qemu/{fv}/config");
+    // A NUL is PVE's list separator when a value holds one: refused before any rule runs.
+    for params in [
+        json!({"delete": "memory\u{0}protection"}),
+        json!({"delete": ["memory", "tags\u{0}x"]}),
+    ] {
+        let msg = expect(
+            &h,
+            &found,
+            API,
+            api("PUT", &pcfg, params),
+            Verdict::Refused,
+            ("PUT", &pcfg),
+        )
+        .await;
+        if !msg.contains("U+0000") {
+            found.add(format!("the NUL refusal does not say why: {msg}"));
+        }
+    }
+    let asks = [
+        // Guests' disks and backups would leave the cluster.
+        (
+            "POST",
+            "/storage".to_string(),
+            json!({"storage": "offsite", "type": "nfs", "server": "203.0.113.5",
+                   "export": "/x", "content": "backup"}),
+        ),
+        // Who logs in to the guest at its next boot.
+        (
+            "PUT",
+            fcfg.clone(),
+            json!({"cipassword": "hunter2", "ciuser": "root"}),
+        ),
+        // Another guest's live disk, attached here.
+        (
+            "PUT",
+            fcfg.clone(),
+            json!({"scsi5": format!("local-lvm:vm-{pv}-disk-0")}),
+        ),
+        // Power given to another account.
+        (
+            "PUT",
+            "/access/acl".to_string(),
+            json!({"path": "/", "roles": "Administrator", "users": "alice@pve"}),
+        ),
+        (
+            "PUT",
+            "/access/users/alice@pve".to_string(),
+            json!({"groups": "ops", "append": 1}),
+        ),
+        // The host firewall's sets renamed under its rules.
+        (
+            "POST",
+            "/cluster/firewall/ipset".to_string(),
+            json!({"name": "blacklist", "rename": "management"}),
+        ),
+    ];
+    for (m, p, params) in asks {
+        let verdict = if p == fcfg && params.get("scsi5").is_some() {
+            // The disk belongs to a protected guest: no human may hand it over.
+            Verdict::Refused
+        } else {
+            Verdict::Asks
+        };
+        expect(&h, &found, API, api(m, &p, params), verdict, (m, &p)).await;
+    }
+    found.assert_none(&h);
+    h.finish().await;
+}

@@ -180,8 +180,9 @@ async fn vm_power_snapshots_config_and_disks() {
     assert_eq!(config(&h, vm).await["memory"], before);
     assert_eq!(
         h.mcp.asked().len(),
-        2,
-        "stop (a hard power-off) and rollback are destructive: two questions"
+        3,
+        "stop (a hard power-off) and rollback are destructive, and a cloud-init password sets \
+         who logs in to the guest: three questions"
     );
 
     h.ok(

@@ -319,7 +319,9 @@ async fn firewall_rules_and_options_at_every_level() {
         );
     }
 
-    // options: set and read back; a guest option is a plain change
+    // options: set and read back; switching a guest's firewall on with an inbound DROP can
+    // cut the guest's services off: it asks
+    let asked = h.mcp.asked().len();
     h.ok(
         "network_config",
         net(
@@ -328,7 +330,12 @@ async fn firewall_rules_and_options_at_every_level() {
         ),
     )
     .await;
-    assert_eq!(last_record(&h)["class"], json!("modify"));
+    assert_eq!(last_record(&h)["class"], json!("destructive"));
+    assert_eq!(
+        h.mcp.asked().len(),
+        asked + 1,
+        "a guest firewall lockdown must ask"
+    );
     let o = h
         .ok(
             "network_config",

@@ -15,6 +15,7 @@
 //! `api/get.rs` the GETs with side effects, `api/guests.rs` the guests a request names,
 //! `api/lockout.rs` the root lock-outs and `api/paths.rs` the decoding of paths.
 
+mod bulk;
 mod get;
 mod guests;
 mod lockout;
@@ -25,12 +26,13 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub use bulk::bulk_commands;
 pub use get::risky_get;
 pub use guests::{NamedGuests, Selection, named_guests};
 pub use lockout::auth_lockout;
 pub use params::{
     EVERYONE_OPTIONS, SYSTEM_TREES, classify_api_call, cli_options, deletes_disk,
-    firewall_lockdown, host_device, host_resource, system_path, unprotects,
+    firewall_lockdown, host_device, host_resource, is_list_sep, system_path, unprotects,
 };
 pub(crate) use paths::decode;
 pub use paths::{segments, target_vmid};

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::Class;
-use super::api::classify_api_call;
+use super::api::{bulk_commands, classify_api_call};
 use super::command::{Analysis, Protected};
 use super::decision::Decision;
 use super::mode::Mode;
@@ -110,50 +110,6 @@ impl Request {
         self.target_guest = Some(guest);
         self
     }
-}
-
-/// The calls inside `POST /nodes/{node}/execute` (`commands`: a JSON list of
-/// `{method, path, args}`): `None` when the request is something else, `Some(None)` when the
-/// list cannot be read.
-#[allow(clippy::type_complexity)]
-fn bulk_commands(
-    method: &str,
-    path: &str,
-    params: &Map<String, Value>,
-) -> Option<Option<Vec<(String, String, Map<String, Value>)>>> {
-    let segs = super::api::segments(path);
-    let lower: Vec<String> = segs.iter().map(|s| s.to_lowercase()).collect();
-    let bulk = method.trim().eq_ignore_ascii_case("POST")
-        && lower.len() == 3
-        && lower[0] == "nodes"
-        && lower[2] == "execute";
-    if !bulk {
-        return None;
-    }
-    let list = match params.get("commands") {
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
-        Some(v @ Value::Array(_)) => Some(v.clone()),
-        _ => None,
-    };
-    let Some(Value::Array(items)) = list else {
-        return Some(None);
-    };
-    let mut calls = Vec::new();
-    for item in items {
-        let (Some(m), Some(p)) = (
-            item.get("method").and_then(Value::as_str),
-            item.get("path").and_then(Value::as_str),
-        ) else {
-            return Some(None);
-        };
-        let args = match item.get("args") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(a)) => a.clone(),
-            Some(_) => return Some(None),
-        };
-        calls.push((m.to_string(), p.to_string(), args));
-    }
-    Some(Some(calls))
 }
 
 impl ProtectedGuests {

@@ -128,7 +128,7 @@ fn user_of(id: &str) -> &str {
 fn accounts(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => decode(s)
-            .split(|c: char| matches!(c, ',' | ';') || c.is_whitespace())
+            .split(super::api::is_list_sep)
             .map(account)
             .filter(|a| !a.is_empty())
             .collect(),

@@ -25,6 +25,7 @@ pub async fn assess_request(
     let method = req.method.as_str();
     let path = req.path.as_str();
     let params = &req.params;
+    refuse_control_chars(params)?;
     let mut request = Request::api(method, path, params, &ctx.identity);
     let mut summary = summary.into();
     let shape = Shape::of(req.method, path);
@@ -97,6 +98,33 @@ pub async fn assess_request(
     a.summary = summary;
     a.requests.push(req);
     Ok(a)
+}
+
+/// Refuses parameters with control characters other than tab and line breaks: PVE splits
+/// lists on NUL, and no honest value needs one.
+fn refuse_control_chars(params: &Params) -> Result<(), ToolError> {
+    fn bad(v: &Value) -> Option<char> {
+        match v {
+            Value::String(s) => s
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
+            Value::Array(items) => items.iter().find_map(bad),
+            Value::Object(map) => map
+                .iter()
+                .find_map(|(k, v)| bad(&Value::String(k.clone())).or_else(|| bad(v))),
+            _ => None,
+        }
+    }
+    for (k, v) in params {
+        if let Some(c) = bad(&Value::String(k.clone())).or_else(|| bad(v)) {
+            return Err(ToolError::invalid(format!(
+                "parameter {k:?} contains the control character U+{:04X}; PVE would read it \
+                 as a list separator, so it is refused and nothing was done",
+                c as u32
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Backups `DELETE {path}` (a storage's `prunebackups`) would remove, as `(volid, vmid)`,

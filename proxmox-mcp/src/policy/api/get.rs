@@ -1,5 +1,6 @@
 //! GETs that are not plain reads: they open consoles or tunnels, read files out of guests or
-//! backups, consume one-shot results, or make the node contact other hosts.
+//! backups, consume one-shot results, make the node contact other hosts, or reveal the
+//! credentials of outside services.
 
 use super::segments;
 
@@ -34,6 +35,11 @@ pub fn risky_get(path: &str) -> Option<&'static str> {
         ["nodes", _, "scan", ..] => Some("makes the node probe other hosts"),
         // `directory` may name any URL: the node fetches it.
         ["cluster", "acme", "meta" | "tos"] => Some("makes the node contact an outside URL"),
+        // Their answers carry the credentials of outside services: DNS provider keys, IPAM
+        // and DNS API tokens, an OpenID client secret.
+        ["cluster", "acme", "plugins", ..]
+        | ["cluster", "sdn", "ipams" | "dns", _]
+        | ["access", "domains", _] => Some("reveals the credentials of an outside service"),
         _ => None,
     }
 }

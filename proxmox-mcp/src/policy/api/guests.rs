@@ -78,6 +78,14 @@ pub fn named_guests(method: &str, path: &str, params: &Map<String, Value>) -> Na
     // A volume id whose `/` was percent-encoded is split by `segments`; read it whole too.
     out.vmids.extend(volume_vmids(&decode(path)));
 
+    // The calls a batch runs name guests of their own.
+    if let Some(Some(calls)) = super::bulk_commands(&method, path, params) {
+        for (m, p, a) in calls {
+            let inner = named_guests(&m, &p, &a);
+            out.vmids.extend(inner.vmids);
+            out.selections.extend(inner.selections);
+        }
+    }
     for (k, v) in params {
         let key = param_key(k);
         let key = key.as_str();
@@ -169,7 +177,7 @@ fn name_of(v: &Value) -> String {
 /// The items of a list: split on commas, semicolons and whitespace, each unquoted.
 fn split_list(s: &str) -> Vec<String> {
     decode(s)
-        .split(|c: char| matches!(c, ',' | ';') || c.is_whitespace())
+        .split(super::is_list_sep)
         .map(|i| {
             i.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | '[' | ']') || c.is_whitespace())
                 .to_string()

@@ -56,11 +56,15 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
         raise(Class::Destructive);
     }
     match l.as_slice() {
-        ["nodes", _, "qemu" | "lxc", _, "config"] => {
-            if runs_on_host(params) {
+        ["nodes", _, "qemu" | "lxc", vmid, "config"] => {
+            if runs_on_host(params) || sets_guest_login(params) {
                 raise(Class::Exec);
             }
-            if unprotects(params) || deletes_disk(params) || host_resource(params).is_some() {
+            if unprotects(params)
+                || deletes_disk(params)
+                || host_resource(params).is_some()
+                || takes_volume(params, vmid)
+            {
                 raise(Class::Destructive);
             }
         }
@@ -68,9 +72,28 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
             if runs_on_host(params) {
                 raise(Class::Exec);
             }
-            if truthy("force") || host_resource(params).is_some() {
+            let own = param(params, "vmid").map(scalar).unwrap_or_default();
+            if truthy("force") || host_resource(params).is_some() || takes_volume(params, &own) {
                 raise(Class::Destructive);
             }
+        }
+        [
+            "nodes",
+            _,
+            "qemu" | "lxc",
+            vmid,
+            "move_disk" | "move_volume",
+        ] if param(params, "target-vmid").is_some_and(|t| scalar(t) != *vmid) => {
+            raise(Class::Destructive);
+        }
+        ["nodes", _, "qemu" | "lxc", _, "firewall", "options"]
+        | ["cluster", "sdn", "vnets", _, "firewall", "options"]
+            if firewall_lockdown(params) =>
+        {
+            raise(Class::Destructive);
+        }
+        [.., "firewall", "ipset" | "groups"] if param(params, "rename").is_some() => {
+            raise(Class::Destructive);
         }
         ["nodes", _, "qemu" | "lxc", _, "status", "shutdown"] if truthy("forcestop") => {
             raise(Class::Destructive);
@@ -95,17 +118,29 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
                 raise(Class::Destructive);
             }
         }
-        ["storage"] | ["storage", _] if storage_reaches_system(params) => raise(Class::Exec),
+        ["storage"] | ["storage", _]
+            if storage_reaches_system(params) || remote_storage(params) =>
+        {
+            raise(Class::Exec);
+        }
         ["cluster", "options"] if touches(params, EVERYONE_OPTIONS) => {
             raise(Class::Destructive);
         }
-        ["access", "acl"] if revokes(params) => raise(Class::Destructive),
-        ["access", "users", _] | ["access", "users", _, "token", _] if locks_out(params) => {
+        ["access", "acl"] if revokes(params) || grants_power(params) => {
+            raise(Class::Destructive);
+        }
+        ["access", "users", ..] if locks_out(params) || empowers(params) => {
+            raise(Class::Destructive);
+        }
+        ["access", "roles", _] if param(params, "privs").is_some() => {
+            // Everyone holding the role gets the new privileges at once.
             raise(Class::Destructive);
         }
         ["cluster", "ha", "resources", ..]
             if param(params, "state").is_some_and(|v| {
-                any_text(v, |s| matches!(clean(s).as_str(), "stopped" | "disabled"))
+                any_text(v, |s| {
+                    matches!(clean(s).as_str(), "stopped" | "disabled" | "ignored")
+                })
             }) =>
         {
             raise(Class::Destructive);
@@ -166,6 +201,106 @@ fn revokes(params: &Map<String, Value>) -> bool {
     param(params, "delete").is_some_and(|v| !is_false(v))
         || param(params, "roles").is_some_and(|v| list_items(v).iter().any(|r| r == "noaccess"))
         || param(params, "propagate").is_some_and(|v| !is_true(v))
+}
+
+/// Built-in roles whose grant gives no power over accounts, permissions, nodes or guests'
+/// configuration: watching, using guests and storages as a user. Any other role (the admin
+/// roles, and custom roles whose privileges are not known here) is a grant a human approves.
+const PLAIN_ROLES: &[&str] = &[
+    "pveauditor",
+    "pvevmuser",
+    "pvedatastoreuser",
+    "pvetemplateuser",
+    "pvepooluser",
+    "pvemappinguser",
+    "pvesdnuser",
+];
+
+/// An ACL grant of a role beyond [`PLAIN_ROLES`] (a grant, not a removal).
+fn grants_power(params: &Map<String, Value>) -> bool {
+    let removal = param(params, "delete").is_some_and(|v| !is_false(v));
+    !removal
+        && param(params, "roles").is_some_and(|v| {
+            list_items(v)
+                .iter()
+                .any(|r| !PLAIN_ROLES.contains(&r.as_str()))
+        })
+}
+
+/// A user or token change that hands out power: a password set (an account someone now logs
+/// in with), group membership given (the groups' grants follow), or a token's privilege
+/// separation turned off (it gets every right of its user).
+fn empowers(params: &Map<String, Value>) -> bool {
+    param(params, "password").is_some()
+        || param(params, "groups").is_some()
+        || param(params, "privsep").is_some_and(|v| !is_true(v))
+}
+
+/// Keys that set who logs in to a guest and how: cloud-init's user, password and SSH keys
+/// take effect at the guest's next boot, over whatever accounts it has.
+fn sets_guest_login(params: &Map<String, Value>) -> bool {
+    ["cipassword", "sshkeys", "ciuser"]
+        .iter()
+        .any(|k| param(params, k).is_some())
+}
+
+/// Whether a guest's disk or mount point values (or `import-from`) name a volume of another
+/// guest than `own`: attaching it shares a live disk, importing it copies that guest's data.
+fn takes_volume(params: &Map<String, Value>, own: &str) -> bool {
+    let own = own.trim().parse::<u32>().ok();
+    params.iter().any(|(k, v)| {
+        let key = param_key(k);
+        disk_key(&key)
+            && any_text(v, |s| {
+                super::guests::volume_vmids(&without_linked_base(s))
+                    .into_iter()
+                    .any(|g| Some(g) != own)
+            })
+    })
+}
+
+/// A disk value without the template base a linked clone's volume is named after
+/// (`base-110-disk-0/vm-120-disk-0` is guest 120's own disk).
+fn without_linked_base(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("base-") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let base = tail.find('/').map(|slash| &tail[..slash]).filter(|b| {
+            let mut parts = b.trim_start_matches("base-").splitn(3, '-');
+            let digits = |p: Option<&str>| {
+                p.is_some_and(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+            };
+            digits(parts.next()) && parts.next() == Some("disk") && digits(parts.next())
+        });
+        match base {
+            Some(b) => rest = &tail[b.len() + 1..],
+            None => {
+                out.push_str("base-");
+                rest = &tail[5..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A scalar parameter as text (a number or a string), trimmed.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => clean(s),
+        other => other.to_string(),
+    }
+}
+
+/// A storage on another host (NFS, CIFS, PBS, iSCSI, GlusterFS, external Ceph, ESXi): guests'
+/// disks and backups written to it leave the cluster, so defining or re-pointing one is like
+/// making the node send data to a server it names.
+fn remote_storage(params: &Map<String, Value>) -> bool {
+    ["server", "server2", "portal", "monhost"]
+        .iter()
+        .any(|k| param(params, k).is_some())
 }
 
 /// Whether a storage definition reaches into a system tree: its `path`, `mountpoint` or
@@ -467,11 +602,18 @@ pub(super) fn clean(s: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Whether `c` separates the items of a list parameter: PVE splits on commas, semicolons and
+/// whitespace, and on NUL alone when a value holds one; every control character counts here,
+/// so no spelling hides an item.
+pub fn is_list_sep(c: char) -> bool {
+    matches!(c, ',' | ';') || c.is_whitespace() || c.is_control()
+}
+
 /// The items of a list parameter (`a,b;c d` or a JSON array), decoded and lowercased.
 pub(super) fn list_items(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => decode(s)
-            .split(|c: char| matches!(c, ',' | ';') || c.is_whitespace())
+            .split(is_list_sep)
             .map(|i| i.trim_matches(['"', '\'', '`']).trim().to_ascii_lowercase())
             .filter(|i| !i.is_empty())
             .collect(),

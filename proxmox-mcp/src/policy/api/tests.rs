@@ -1,12 +1,13 @@
 //! Tests of the API classification: by path in `tests/classify.rs`, with parameters in
 //! `tests/params.rs`, the endpoint table and the attacks in `tests/table.rs`, the
 //! escalations added with it in `tests/reach.rs` and `tests/storage.rs`, the guests a request
-//! names in `tests/guests.rs`.
+//! names in `tests/guests.rs`, the ways around them a review found in `tests/review.rs`.
 
 mod classify;
 mod guests;
 mod params;
 mod reach;
+mod review;
 mod storage;
 mod table;
 

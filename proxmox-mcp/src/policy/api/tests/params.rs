@@ -64,8 +64,10 @@ fn firewall_options() {
             Modify,
         ),
         ("PUT", node, json!({"nosmurfs": 1}), Modify),
-        ("PUT", vm, json!({"enable": 0}), Modify),
-        ("PUT", vm, json!({"policy_in": "DROP"}), Modify),
+        // A guest's own firewall switched or re-policied exposes or cuts off that guest.
+        ("PUT", vm, json!({"enable": 0}), Destructive),
+        ("PUT", vm, json!({"policy_in": "DROP"}), Destructive),
+        ("PUT", vm, json!({"policy_in": "ACCEPT"}), Modify),
         ("GET", cl, json!({"enable": 0}), Read),
     ]);
 }

@@ -169,7 +169,8 @@ fn destructive() {
             "PUT",
             "/access/users/a@pve",
             json!({"groups": "x", "append": 1}),
-            Modify,
+            // Joining a group hands out the group's grants.
+            Destructive,
         ),
         (
             "PUT",

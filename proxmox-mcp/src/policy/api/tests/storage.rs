@@ -81,7 +81,9 @@ fn storage_paths() {
             "POST",
             "/storage",
             json!({"storage": "n", "type": "nfs", "server": "10.0.0.1", "export": "/etc"}),
-            Modify,
+            // Not for the export path (on the other host) but for the other host itself:
+            // guests' disks and backups would leave the cluster.
+            Exec,
         ),
     ]);
     check(&cases);

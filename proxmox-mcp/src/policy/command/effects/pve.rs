@@ -357,14 +357,36 @@ fn qm(s0: &str, s1: &str, args: &[String]) -> Verdict {
         }
         "guest" if s1 == "exec-status" => v(Read, "shows a guest command's status"),
         "guest" if s1 == "exec" => v(Exec, "runs a command inside the VM through the guest agent"),
-        "guest" if s1 == "passwd" => v(Modify, "changes a password inside the VM"),
+        "guest" if s1 == "passwd" => v(
+            Exec,
+            "sets a password inside the VM through the guest agent (takes over the account)",
+        ),
         _ if lifecycle(s0) => power("qemu", s0, args),
         "destroy" | "rollback" | "delsnapshot" | "reset" | "unlink" => v(
             Destructive,
             "destroys, resets or rolls back a VM or its data",
         ),
         "disk" if s1 == "unlink" => v(Destructive, "unlinks and deletes VM disks"),
-        "template" => v(Modify, "turns the VM into a template (irreversible)").irreversible(),
+        "template" => v(Destructive, "turns the VM into a template (irreversible)").irreversible(),
+        "unlock" => v(
+            Destructive,
+            "removes the lock a backup, migration or snapshot task holds on the VM",
+        ),
+        "clone" | "snapshot" | "resize" | "rescan" | "cleanup" | "migrate" | "import" => {
+            v(Modify, "changes or creates a VM")
+        }
+        "move-disk" | "move_disk" if reassigns(args) => v(
+            Destructive,
+            "moves a disk to another VM, away from this one",
+        ),
+        "disk" if s1 == "move" && reassigns(args) => v(
+            Destructive,
+            "moves a disk to another VM, away from this one",
+        ),
+        "move-disk" | "move_disk" => v(Modify, "moves a VM disk"),
+        "disk" if matches!(s1, "move" | "resize" | "rescan") => {
+            v(Modify, "moves, resizes or rescans VM disks")
+        }
         "set" => set("qemu", args),
         "create" if has(args, &["--force", "-force"]) => restore(args),
         "create" => create("qemu", args),
@@ -374,14 +396,35 @@ fn qm(s0: &str, s1: &str, args: &[String]) -> Verdict {
         "monitor" | "terminal" | "vncproxy" | "mtunnel" | "sendkey" | "nbdstop" => {
             v(Exec, "opens an interactive channel into the VM")
         }
-        _ => v(Modify, "changes or creates a VM"),
+        _ => v(
+            Destructive,
+            "a qm subcommand not known to be harmless: it may change or destroy the VM",
+        ),
     }
+}
+
+/// A disk move to another guest (`--target-vmid`): the source guest loses the disk.
+fn reassigns(args: &[String]) -> bool {
+    args.iter().any(|a| {
+        a.trim_start_matches('-')
+            .to_ascii_lowercase()
+            .starts_with("target-vmid")
+    })
 }
 
 fn guest_cmd(cmd: &str) -> Verdict {
     match cmd {
-        "fsfreeze-freeze" | "fsfreeze-thaw" | "shutdown" | "suspend-disk" | "suspend-ram"
-        | "suspend-hybrid" => v(Lifecycle, "changes the guest's run state through the agent"),
+        "fsfreeze-freeze" => v(
+            Destructive,
+            "freezes every guest file system: writes hang until a thaw",
+        ),
+        "set-user-password" => v(
+            Exec,
+            "sets a password inside the VM (takes over the account)",
+        ),
+        "fsfreeze-thaw" | "shutdown" | "suspend-disk" | "suspend-ram" | "suspend-hybrid" => {
+            v(Lifecycle, "changes the guest's run state through the agent")
+        }
         "fstrim" => v(Modify, "trims guest file systems"),
         _ => v(Read, "queries the guest agent"),
     }
@@ -401,9 +444,19 @@ fn pct(s0: &str, args: &[String]) -> Verdict {
         "create" => create("lxc", args),
         "remote-migrate" => remote_migrate("container"),
         "set" => set("lxc", args),
-        "template" => {
-            v(Modify, "turns the container into a template (irreversible)").irreversible()
-        }
+        "template" => v(
+            Destructive,
+            "turns the container into a template (irreversible)",
+        )
+        .irreversible(),
+        "unlock" => v(
+            Destructive,
+            "removes the lock a backup, migration or snapshot task holds on the container",
+        ),
+        "move-volume" | "move_volume" if reassigns(args) => v(
+            Destructive,
+            "moves a volume to another container, away from this one",
+        ),
         "exec" => {
             let start = args
                 .iter()
@@ -414,7 +467,12 @@ fn pct(s0: &str, args: &[String]) -> Verdict {
         }
         "enter" | "console" => v(Exec, "opens a shell inside the container"),
         "push" | "pull" => v(Modify, "copies a file between host and container").writes(),
-        _ => v(Modify, "changes or creates a container"),
+        "clone" | "snapshot" | "resize" | "rescan" | "migrate" | "move-volume" | "move_volume"
+        | "fsck" | "fstrim" => v(Modify, "changes or creates a container"),
+        _ => v(
+            Destructive,
+            "a pct subcommand not known to be harmless: it may change or destroy the container",
+        ),
     }
 }
 
