@@ -31,8 +31,9 @@ pub use get::risky_get;
 pub use guests::{NamedGuests, Selection, named_guests};
 pub use lockout::auth_lockout;
 pub use params::{
-    EVERYONE_OPTIONS, SYSTEM_TREES, classify_api_call, cli_options, deletes_disk,
-    firewall_lockdown, host_device, host_resource, is_list_sep, system_path, unprotects,
+    ApiVerdict, CLI_KEYS, EVERYONE_OPTIONS, SYSTEM_TREES, classify_api_call, cli_options,
+    deletes_disk, firewall_lockdown, host_device, host_resource, is_list_sep, judge_api_call,
+    system_path, unprotects,
 };
 pub(crate) use paths::decode;
 pub use paths::{segments, target_vmid};

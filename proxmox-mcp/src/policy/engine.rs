@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::Class;
-use super::api::{bulk_commands, classify_api_call};
+use super::api::{bulk_commands, judge_api_call};
 use super::command::{Analysis, Protected};
 use super::decision::Decision;
 use super::mode::Mode;
@@ -57,10 +57,11 @@ impl Request {
         }
     }
 
-    /// A raw API request: classified by [`classify_api_call`] (parameters can raise the
-    /// class), checked by [`api_protection`].
+    /// A raw API request: classified by [`judge_api_call`] (parameters can raise the class;
+    /// whether it may destroy is kept apart from the class, so an exec parameter never hides
+    /// a destructive one), checked by [`api_protection`].
     pub fn api(method: &str, path: &str, params: &Map<String, Value>, id: &Identity) -> Self {
-        let class = classify_api_call(method, path, params);
+        let verdict = judge_api_call(method, path, params);
         let mut protected = api_protection(method, path, params, id);
         for hit in super::api::auth_lockout(method, path, params) {
             if !protected.contains(&hit) {
@@ -69,7 +70,8 @@ impl Request {
         }
         let mut req = Request {
             protected,
-            ..Request::new(class)
+            may_destroy: verdict.may_destroy,
+            ..Request::new(verdict.class)
         };
         if let Some(inner) = bulk_commands(method, path, params) {
             // `POST /nodes/{node}/execute` runs API calls of its own: each is judged as itself.

@@ -45,8 +45,9 @@ pub async fn assess_request(
         .await?;
         commanded = analysis.vmids();
         let inner = Request::command(&analysis);
+        // The endpoint runs a program; what that program does is the verdict.
         request.class = inner.class;
-        request.may_destroy |= inner.may_destroy;
+        request.may_destroy = inner.may_destroy;
         request.guests_unknown |= inner.guests_unknown;
         for hit in inner.protected {
             if !request.protected.contains(&hit) {

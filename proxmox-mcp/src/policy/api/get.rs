@@ -36,10 +36,17 @@ pub fn risky_get(path: &str) -> Option<&'static str> {
         // `directory` may name any URL: the node fetches it.
         ["cluster", "acme", "meta" | "tos"] => Some("makes the node contact an outside URL"),
         // Their answers carry the credentials of outside services: DNS provider keys, IPAM
-        // and DNS API tokens, an OpenID client secret.
+        // and DNS API tokens, an OpenID client secret, webhook URLs and headers.
         ["cluster", "acme", "plugins", ..]
         | ["cluster", "sdn", "ipams" | "dns", _]
-        | ["access", "domains", _] => Some("reveals the credentials of an outside service"),
+        | ["access", "domains", _]
+        | [
+            "cluster",
+            "notifications",
+            "endpoints",
+            "webhook" | "gotify",
+            ..,
+        ] => Some("reveals the credentials of an outside service"),
         _ => None,
     }
 }

@@ -36,10 +36,28 @@ use crate::policy::Class;
 ///   replication job's `remove_job`, lifting a volume's `protected` flag, and `skiplock`
 ///   anywhere (it writes past the lock another task holds): Destructive.
 pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) -> Class {
+    judge_api_call(method, path, params).class
+}
+
+/// What [`classify_api_call`] found: the class, and whether the request may destroy (its
+/// endpoint is destructive, a parameter made it so, or it runs code of its own on a guest or
+/// node: a protected guest refuses it even when the class is exec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiVerdict {
+    pub class: Class,
+    pub may_destroy: bool,
+}
+
+/// [`classify_api_call`] with the may-destroy flag.
+pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> ApiVerdict {
     let class = classify_api(method, path);
     let method = method.trim().to_ascii_uppercase();
+    let runs_code = |c: Class| c == Class::Exec && method != "GET";
     if !matches!(method.as_str(), "PUT" | "POST") {
-        return class;
+        return ApiVerdict {
+            class,
+            may_destroy: class == Class::Destructive || runs_code(class),
+        };
     }
     let lower: Vec<String> = segments(path)
         .iter()
@@ -48,7 +66,11 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let truthy = |name: &str| param(params, name).is_some_and(|v| !is_false(v));
     let mut raised = Class::Read;
-    let mut raise = |c: Class| raised = raised.max(c);
+    let mut destroys = false;
+    let mut raise = |c: Class| {
+        destroys |= c == Class::Destructive;
+        raised = raised.max(c);
+    };
     if param(params, "hookscript").is_some() {
         raise(Class::Exec);
     }
@@ -64,6 +86,9 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
                 || deletes_disk(params)
                 || host_resource(params).is_some()
                 || takes_volume(params, vmid)
+                || touches(params, &["lock"])
+                || truthy("template")
+                || unfirewalls_nic(params)
             {
                 raise(Class::Destructive);
             }
@@ -73,9 +98,25 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
                 raise(Class::Exec);
             }
             let own = param(params, "vmid").map(scalar).unwrap_or_default();
-            if truthy("force") || host_resource(params).is_some() || takes_volume(params, &own) {
+            let privileged = l[2] == "lxc" && param(params, "unprivileged").is_some_and(is_false);
+            if truthy("force")
+                || host_resource(params).is_some()
+                || takes_volume(params, &own)
+                || privileged
+            {
                 raise(Class::Destructive);
             }
+        }
+        [
+            "nodes",
+            _,
+            "qemu" | "lxc",
+            _,
+            "firewall",
+            "rules" | "groups",
+            ..,
+        ] if blocking_rule(params) => {
+            raise(Class::Destructive);
         }
         [
             "nodes",
@@ -88,7 +129,7 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
         }
         ["nodes", _, "qemu" | "lxc", _, "firewall", "options"]
         | ["cluster", "sdn", "vnets", _, "firewall", "options"]
-            if firewall_lockdown(params) =>
+            if firewall_lockdown(params) || lifts_filters(params) =>
         {
             raise(Class::Destructive);
         }
@@ -110,18 +151,31 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
             let dirs = ["dumpdir", "tmpdir"]
                 .iter()
                 .any(|k| param(params, k).is_some_and(|v| any_text(v, system_path)));
+            let stop_mode =
+                param(params, "mode").is_some_and(|v| any_text(v, |s| clean(s) == "stop"));
+            let switched_off = l[0] == "cluster"
+                && (param(params, "enabled").is_some_and(is_false)
+                    || param(params, "exclude").is_some()
+                    || touches(params, &["enabled", "exclude"]));
             if param(params, "prune-backups").is_some()
                 || truthy("remove")
                 || truthy("stop")
                 || dirs
+                || stop_mode
+                || switched_off
             {
                 raise(Class::Destructive);
             }
         }
-        ["storage"] | ["storage", _]
-            if storage_reaches_system(params) || remote_storage(params) =>
-        {
-            raise(Class::Exec);
+        ["storage"] | ["storage", _] => {
+            if storage_reaches_system(params) || remote_storage(params) {
+                raise(Class::Exec);
+            }
+            // A storage's retention prunes every guest's backups at their next backup to it;
+            // disabling it or narrowing its nodes stops its guests from starting there.
+            if touches(params, &["prune-backups", "nodes"]) || truthy("disable") {
+                raise(Class::Destructive);
+            }
         }
         ["cluster", "options"] if touches(params, EVERYONE_OPTIONS) => {
             raise(Class::Destructive);
@@ -155,7 +209,11 @@ pub fn classify_api_call(method: &str, path: &str, params: &Map<String, Value>) 
         }
         _ => {}
     }
-    class.max(raised)
+    let class = class.max(raised);
+    ApiVerdict {
+        class,
+        may_destroy: destroys || class == Class::Destructive || runs_code(class),
+    }
 }
 
 /// Datacenter options whose change reaches every user or guest: HA shutdown policy, resource
@@ -201,6 +259,43 @@ fn revokes(params: &Map<String, Value>) -> bool {
     param(params, "delete").is_some_and(|v| !is_false(v))
         || param(params, "roles").is_some_and(|v| list_items(v).iter().any(|r| r == "noaccess"))
         || param(params, "propagate").is_some_and(|v| !is_true(v))
+}
+
+/// A guest firewall rule that blocks (`DROP`, `REJECT`) or pulls in a security group: it can
+/// cut the guest off.
+fn blocking_rule(params: &Map<String, Value>) -> bool {
+    param(params, "action")
+        .is_some_and(|v| any_text(v, |s| !matches!(clean(s).as_str(), "accept" | "")))
+        || param(params, "type").is_some_and(|v| any_text(v, |s| clean(s) == "group"))
+}
+
+/// A guest's IP or MAC filter turned off: it may then spoof another host's addresses (a
+/// gateway, a node's management IP).
+fn lifts_filters(params: &Map<String, Value>) -> bool {
+    const FILTERS: &[&str] = &["ipfilter", "macfilter"];
+    FILTERS
+        .iter()
+        .any(|k| param(params, k).is_some_and(|v| !is_true(v)))
+        || ["delete", "revert"].iter().any(|d| {
+            param(params, d)
+                .is_some_and(|v| list_items(v).iter().any(|i| FILTERS.contains(&i.as_str())))
+        })
+}
+
+/// A network device taken out of the firewall (`net0: …,firewall=0`).
+fn unfirewalls_nic(params: &Map<String, Value>) -> bool {
+    params.iter().any(|(k, v)| {
+        let key = param_key(k);
+        key.starts_with("net")
+            && any_text(v, |s| {
+                property_items(s).iter().any(|i| {
+                    i.split_once('=').is_some_and(|(k, v)| {
+                        k.trim().eq_ignore_ascii_case("firewall")
+                            && is_false(&Value::String(v.to_string()))
+                    })
+                })
+            })
+    })
 }
 
 /// Built-in roles whose grant gives no power over accounts, permissions, nodes or guests'
@@ -404,10 +499,11 @@ fn any_text(v: &Value, f: impl Fn(&str) -> bool + Copy) -> bool {
     }
 }
 
-/// A hook script, raw QEMU arguments or a cloud-init custom snippet: code the host or the
-/// guest runs when the guest starts, outside what its config shows.
+/// A hook script, raw QEMU arguments, a cloud-init custom snippet, or a container's init
+/// command and environment: code the host or the guest runs when the guest starts, outside
+/// what its config shows.
 fn runs_on_host(params: &Map<String, Value>) -> bool {
-    ["hookscript", "args", "cicustom"]
+    ["hookscript", "args", "cicustom", "entrypoint", "env"]
         .iter()
         .any(|k| param(params, k).is_some())
 }
@@ -468,66 +564,84 @@ pub fn deletes_disk(params: &Map<String, Value>) -> bool {
 /// past the guest, so it is Destructive (a human approves it, and a protected guest refuses).
 pub fn host_resource(params: &Map<String, Value>) -> Option<String> {
     params.iter().find_map(|(k, v)| {
-        let key = decode(k)
-            .trim()
-            .trim_start_matches('-')
-            .to_ascii_lowercase();
-        let value = match v {
-            Value::String(s) => decode(s),
-            Value::Null => return None,
-            other => other.to_string(),
-        };
-        let items: Vec<String> = value
-            .split(',')
-            .map(|i| i.trim().trim_matches(['"', '\'', '`']).trim().to_string())
-            .collect();
-        let item = |name: &str| {
-            items.iter().find_map(|i| {
-                i.split_once('=')
-                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-        };
-        let stem = key.trim_end_matches(|c: char| c.is_ascii_digit());
-        let numbered = stem.len() < key.len();
-        if disk_key(&key) && stem != "unused" {
-            let volume = items
-                .first()
-                .filter(|i| !i.contains('='))
-                .cloned()
-                .or_else(|| item("file"))
-                .or_else(|| item("volume"))
-                .unwrap_or_default();
-            if volume.starts_with('/') {
+        let key = param_key(k);
+        texts(v)
+            .iter()
+            .find_map(|text| host_resource_in(&key, text))
+    })
+}
+
+/// [`host_resource`] for one value of `key`.
+fn host_resource_in(key: &str, value: &str) -> Option<String> {
+    let items = property_items(value);
+    let item = |name: &str| {
+        items.iter().find_map(|i| {
+            i.split_once('=')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+        })
+    };
+    let stem = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let numbered = stem.len() < key.len();
+    if disk_key(key) && stem != "unused" {
+        // PVE takes the default key's value (`file`, `volume`) from whichever item has no
+        // `=`, wherever it stands: every such item is a candidate.
+        let volumes = items
+            .iter()
+            .filter(|i| !i.contains('='))
+            .cloned()
+            .chain(item("file"))
+            .chain(item("volume"));
+        for volume in volumes {
+            if volume.starts_with('/') || decode(&volume).trim().starts_with('/') {
                 return Some(format!("{key} is the host path {volume}"));
             }
-            if let Some(from) = item("import-from").filter(|f| host_device(f)) {
-                return Some(format!("{key} copies the host's {from}"));
-            }
-            return None;
         }
-        match stem {
-            "hostpci" | "virtiofs" | "parallel" | "dev" if numbered => {
-                Some(format!("{key} passes a host device or directory through"))
-            }
-            "usb" if numbered => {
-                let host = item("host")
-                    .or_else(|| items.first().cloned())
-                    .unwrap_or_default();
-                (!host.eq_ignore_ascii_case("spice"))
-                    .then(|| format!("{key} passes a host USB device through"))
-            }
-            "serial" if numbered && items.first().is_some_and(|i| i.starts_with('/')) => {
-                Some(format!("{key} passes the host's serial port through"))
-            }
-            "features" if !numbered && item("mount").is_some_and(|m| !m.is_empty()) => Some(
-                "features lets the container mount file systems (in a privileged container, \
-                 the host's own disks)"
-                    .to_string(),
-            ),
-            _ => None,
+        if let Some(from) = item("import-from").filter(|f| host_device(f)) {
+            return Some(format!("{key} copies the host's {from}"));
         }
-    })
+        return None;
+    }
+    match stem {
+        "hostpci" | "virtiofs" | "parallel" | "dev" if numbered => {
+            Some(format!("{key} passes a host device or directory through"))
+        }
+        "usb" if numbered => {
+            let host = item("host")
+                .or_else(|| items.iter().find(|i| !i.contains('=')).cloned())
+                .unwrap_or_default();
+            (!host.eq_ignore_ascii_case("spice"))
+                .then(|| format!("{key} passes a host USB device through"))
+        }
+        "serial" if numbered && items.iter().any(|i| i.starts_with('/')) => {
+            Some(format!("{key} passes the host's serial port through"))
+        }
+        "features" if !numbered && item("mount").is_some_and(|m| !m.is_empty()) => Some(
+            "features lets the container mount file systems (in a privileged container, the \
+             host's own disks)"
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// The items of a property string (`local-lvm:32,cache=none`), decoded, trimmed, unquoted.
+pub(super) fn property_items(value: &str) -> Vec<String> {
+    decode(value)
+        .split(',')
+        .map(|i| i.trim().trim_matches(['"', '\'', '`']).trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect()
+}
+
+/// Every text in a parameter value: a string, each item of a list, a number's digits.
+fn texts(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(texts).collect(),
+        Value::Null => Vec::new(),
+        other => vec![other.to_string()],
+    }
 }
 
 /// A host device or kernel file: what importing it copies is the host's own data.
@@ -622,8 +736,11 @@ pub(super) fn list_items(v: &Value) -> Vec<String> {
     }
 }
 
-/// Command-line options (`pvesh`, `qm set`) as API parameters: `--key value`, `-key value`, `--key=value`; an
-/// option without a value (a boolean flag) is `1`.
+/// Command-line options (`pvesh`, `qm set`) as API parameters: `--key value`, `-key value`,
+/// `--key=value`; an option without a value (a boolean flag) is `1`. PVE's CLI reads option
+/// names in any case and accepts any unique prefix of one (`--prot 0` is `--protection 0`),
+/// so names are lowercased, and a name that is not one the rules read but begins one of them
+/// ([`CLI_KEYS`]) counts as each name it may abbreviate as well.
 pub fn cli_options(args: &[String]) -> Map<String, Value> {
     let mut out = Map::new();
     let mut k = 0;
@@ -646,7 +763,113 @@ pub fn cli_options(args: &[String]) -> Map<String, Value> {
                 _ => (opt, "1".to_string()),
             },
         };
-        out.insert(key.to_string(), Value::String(value));
+        let key = key.to_ascii_lowercase();
+        if !CLI_KEYS.contains(&key.as_str()) {
+            for full in CLI_KEYS.iter().filter(|f| f.starts_with(key.as_str())) {
+                out.entry(full.to_string())
+                    .or_insert_with(|| Value::String(value.clone()));
+            }
+        }
+        out.insert(key, Value::String(value));
     }
     out
 }
+
+/// Every parameter name a rule reads (the test beside this module checks that the rules name
+/// no other): what an abbreviated command-line option may stand for.
+pub const CLI_KEYS: &[&str] = &[
+    // guests: protection, hooks, logins, disks, locks, templates, containers
+    "protection",
+    "tags",
+    "delete",
+    "revert",
+    "hookscript",
+    "args",
+    "cicustom",
+    "entrypoint",
+    "env",
+    "cipassword",
+    "sshkeys",
+    "ciuser",
+    "skiplock",
+    "force",
+    "forcestop",
+    "lock",
+    "template",
+    "unprivileged",
+    "features",
+    "rootfs",
+    "efidisk0",
+    "tpmstate0",
+    "target-vmid",
+    "vmid",
+    "vms",
+    "sid",
+    "resources",
+    "target",
+    "archive",
+    "all",
+    "pool",
+    "id",
+    // backups, storages, HA, replication
+    "script",
+    "remove",
+    "stop",
+    "mode",
+    "prune-backups",
+    "dumpdir",
+    "tmpdir",
+    "enabled",
+    "exclude",
+    "path",
+    "mountpoint",
+    "is_mountpoint",
+    "content-dirs",
+    "server",
+    "server2",
+    "portal",
+    "monhost",
+    "nodes",
+    "disable",
+    "state",
+    "remove_job",
+    "protected",
+    // firewall
+    "enable",
+    "policy_in",
+    "policy_out",
+    "policy_forward",
+    "action",
+    "type",
+    "rename",
+    "ipfilter",
+    "macfilter",
+    // access
+    "roles",
+    "propagate",
+    "groups",
+    "append",
+    "password",
+    "privsep",
+    "privs",
+    "expire",
+    "keys",
+    "userid",
+    "users",
+    "tokens",
+    "user",
+    "tokenid",
+    "realm",
+    "tfa",
+    // datacenter options
+    "ha",
+    "crs",
+    "fencing",
+    "migration",
+    "migration_unsecure",
+    "http_proxy",
+    "registered-tags",
+    "user-tag-access",
+    "u2f",
+    "webauthn",
+];

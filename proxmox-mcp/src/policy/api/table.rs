@@ -100,7 +100,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("DELETE", "/access/users/{userid}/token/{tokenid}", Destructive, ""),
     ep("POST", "/access/users/{userid}/token/{tokenid}", Destructive, "a new credential: a human approves it; its secret goes to the operator"),
     ep("PUT", "/access/users/{userid}/token/{tokenid}", Modify, "expiring it is Destructive by parameter"),
-    ep("PUT", "/access/users/{userid}/unlock-tfa", Modify, ""),
+    ep("PUT", "/access/users/{userid}/unlock-tfa", Destructive, "lifts the lock-out that stops guessing a second factor"),
     ep("POST", "/access/vncticket", Read, "verifies a ticket; changes nothing"),
     // --- /cluster ------------------------------------------------------------------------
     ep("POST", "/cluster/acme/account", Exec, "the node registers with a CA at any directory URL"),

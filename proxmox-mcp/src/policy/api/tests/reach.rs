@@ -95,7 +95,8 @@ fn destructive() {
             "POST",
             "/nodes/pve1/qemu/100/firewall/rules",
             json!({"action": "DROP"}),
-            Modify,
+            // A blocking rule can cut the guest off: it asks, and a protected guest refuses.
+            Destructive,
         ),
         (
             "PUT",

@@ -346,3 +346,331 @@ fn reads_that_reveal_credentials() {
         assert!(risky_get(path).is_none(), "{path}");
     }
 }
+
+#[test]
+fn abbreviated_and_recased_cli_options_count_as_the_full_name() {
+    let opts = |line: &str| {
+        cli_options(
+            &line
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let cfg = "/nodes/pve2/qemu/101/config";
+    check(&[
+        (
+            "PUT",
+            cfg,
+            serde_json::Value::Object(opts("--prot 0")),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            serde_json::Value::Object(opts("--del protection,tags")),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            serde_json::Value::Object(opts("--tag foo")),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            serde_json::Value::Object(opts("--hook local:snippets/x.sh")),
+            Exec,
+        ),
+        (
+            "PUT",
+            cfg,
+            serde_json::Value::Object(opts("--ARG -monitor")),
+            Exec,
+        ),
+        (
+            "PUT",
+            cfg,
+            serde_json::Value::Object(opts("--cipass x --ciu root")),
+            Exec,
+        ),
+        (
+            "PUT",
+            cfg,
+            serde_json::Value::Object(opts("--memory 2048")),
+            Modify,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/vzdump",
+            serde_json::Value::Object(opts("--vmid 101 --rem 1")),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/vzdump",
+            serde_json::Value::Object(opts("--vmid 101 --SCRIPT /tmp/x")),
+            Exec,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/qemu",
+            serde_json::Value::Object(opts("--vmid 100 --archive x --FORC 1")),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/ha/resources/vm:101",
+            serde_json::Value::Object(opts("--sta stopped")),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/storage/local",
+            serde_json::Value::Object(opts("--pa /etc")),
+            Exec,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/qemu/101/move_disk",
+            serde_json::Value::Object(opts("--disk scsi0 --target-vm 102")),
+            Destructive,
+        ),
+    ]);
+}
+
+/// Every parameter name the rules read is one an abbreviated option can stand for: the
+/// names quoted in the rules' sources are all in [`CLI_KEYS`].
+#[test]
+fn cli_keys_cover_every_name_the_rules_read() {
+    let sources = [
+        include_str!("../params.rs"),
+        include_str!("../guests.rs"),
+        include_str!("../lockout.rs"),
+        include_str!("../../protect.rs"),
+    ];
+    let mut missing = Vec::new();
+    for src in sources {
+        let code = src.split("#[cfg(test)]").next().unwrap_or(src);
+        for marker in ["param(params, \"", "truthy(\""] {
+            for (i, _) in code.match_indices(marker) {
+                let rest = &code[i + marker.len()..];
+                let name = &rest[..rest.find('"').unwrap_or(0)];
+                if !CLI_KEYS.contains(&name) && !missing.contains(&name.to_string()) {
+                    missing.push(name.to_string());
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in CLI_KEYS: {missing:?}");
+}
+
+#[test]
+fn host_paths_anywhere_in_a_property_string() {
+    check(&[
+        (
+            "PUT",
+            "/nodes/pve1/lxc/103/config",
+            json!({"mp0": "mp=/mnt/host,/"}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve1/lxc",
+            json!({"vmid": 300, "ostemplate": "local:vztmpl/d.tar.zst", "mp0": "mp=/mnt/etc,/etc"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/102/config",
+            json!({"scsi1": "cache=none,/dev/sda"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/102/config",
+            json!({"scsi1": ["/dev/sdb"]}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve1/lxc/103/config",
+            json!({"mp0": ["/etc,mp=/mnt/etc"]}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve1/lxc/103/config",
+            json!({"features": ["mount=nfs;cifs"]}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/102/config",
+            json!({"serial0": ["/dev/ttyS0"]}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/102/config",
+            json!({"scsi1": "local-lvm:8,cache=none"}),
+            Modify,
+        ),
+    ]);
+}
+
+#[test]
+fn an_exec_parameter_never_hides_a_destructive_one() {
+    let cases = [
+        (
+            "PUT",
+            "/nodes/pve2/qemu/101/config",
+            json!({"delete": "protection", "args": "-name x"}),
+        ),
+        (
+            "POST",
+            "/nodes/pve2/vzdump",
+            json!({"vmid": "101", "remove": 1, "script": "/bin/true"}),
+        ),
+        (
+            "POST",
+            "/nodes/pve2/qemu/101/agent/file-write",
+            json!({"file": "/etc/x", "content": "y"}),
+        ),
+        (
+            "POST",
+            "/nodes/pve2/qemu/101/monitor",
+            json!({"command": "quit"}),
+        ),
+    ];
+    for (m, p, params) in cases {
+        let v = judge_api_call(m, p, params.as_object().unwrap());
+        assert!(v.may_destroy, "{m} {p} {params}: {v:?}");
+    }
+    let read = judge_api_call(
+        "GET",
+        "/nodes/pve2/qemu/101/agent/file-read",
+        &Default::default(),
+    );
+    assert!(!read.may_destroy, "{read:?}");
+}
+
+#[test]
+fn quieter_damage_asks() {
+    let cfg = "/nodes/pve2/qemu/101/config";
+    check(&[
+        ("PUT", cfg, json!({"delete": "lock"}), Destructive),
+        ("PUT", cfg, json!({"lock": "backup"}), Destructive),
+        ("PUT", cfg, json!({"template": 1}), Destructive),
+        (
+            "PUT",
+            cfg,
+            json!({"net0": "virtio,bridge=vmbr0,firewall=0"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            json!({"net0": "virtio,bridge=vmbr0,firewall=1"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/nodes/pve1/lxc/103/config",
+            json!({"entrypoint": "/bin/sh"}),
+            Exec,
+        ),
+        (
+            "POST",
+            "/nodes/pve1/lxc",
+            json!({"vmid": 300, "ostemplate": "local:vztmpl/d.tar.zst", "unprivileged": 0}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve1/lxc",
+            json!({"vmid": 300, "ostemplate": "local:vztmpl/d.tar.zst", "unprivileged": 1}),
+            Modify,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/qemu/101/firewall/rules",
+            json!({"type": "in", "action": "DROP", "enable": 1}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/qemu/101/firewall/rules",
+            json!({"type": "in", "action": "ACCEPT", "dport": "443"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/101/firewall/options",
+            json!({"ipfilter": 0, "macfilter": 0}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/storage/nfs-backup",
+            json!({"prune-backups": "keep-last=1"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/storage/local-lvm",
+            json!({"disable": 1}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/storage/local-lvm",
+            json!({"nodes": "pve3"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/backup/daily",
+            json!({"enabled": 0}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/backup/daily",
+            json!({"exclude": "101"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/backup/daily",
+            json!({"schedule": "03:00"}),
+            Modify,
+        ),
+        (
+            "POST",
+            "/cluster/backup",
+            json!({"all": 1, "schedule": "*:0/1", "mode": "stop", "storage": "local"}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/vzdump",
+            json!({"vmid": "101", "mode": "stop"}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve2/vzdump",
+            json!({"vmid": "101", "mode": "snapshot"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/access/users/bob@pve/unlock-tfa",
+            json!({}),
+            Destructive,
+        ),
+    ]);
+    assert!(risky_get("/cluster/notifications/endpoints/webhook/slack").is_some());
+}
