@@ -332,13 +332,14 @@ mod tests {
     #[test]
     fn protection_variants() {
         check(&[
-            ("pveum user modify root@pam --enable 0", M, true),
-            ("pveum user modify ROOT@PAM --enable 0", M, true),
+            // A lock-out, as the API request `PUT /access/users/{id}` it makes.
+            ("pveum user modify root@pam --enable 0", D, true),
+            ("pveum user modify ROOT@PAM --enable 0", D, true),
             ("pvesh set /access/users/root%40pam -enable 0", D, true),
-            ("pveum user modify rootx@pam --enable 0", M, false),
+            ("pveum user modify rootx@pam --enable 0", D, false),
             (
                 "pveum acl modify / --users mcp@pve --roles Administrator",
-                M,
+                D,
                 true,
             ),
             ("pvecm delnode PVE1", D, true),

@@ -214,7 +214,9 @@ async fn assess_shell(
     let analysis = analyze_bounded(command, &ctx.identity, &ctx.server, site).await?;
     let mut guests = analysis.vmids();
     guests.extend(guest);
-    let a = Assessment::new(Request::command(&analysis), shown).guests(guests);
+    let mut a = Assessment::new(Request::command(&analysis), shown).guests(guests);
+    // Guest sets a `pvesh`/wrapper request selects (`stopall`, `--all`), resolved by the gate.
+    a.selections.extend(analysis.selections());
     Ok((a, analysis))
 }
 

@@ -17,6 +17,7 @@ mod other;
 mod packages;
 mod persistence;
 mod pve;
+mod pve_api;
 mod raw_targets;
 mod scripts;
 mod services;
@@ -36,6 +37,7 @@ use network::{ethtool, ifupdown, ip};
 use other::other;
 use packages::{apt, dpkg};
 pub(crate) use persistence::{holds_persistence, persistence};
+pub(crate) use pve_api::{ApiCall, GUEST_FLAGS, api_call, creates_token, operands};
 pub(crate) use raw_targets::raw_target;
 use scripts::{awk, find, sed};
 use services::{service, systemctl};
@@ -63,6 +65,12 @@ pub(crate) struct Verdict {
     /// What it runs cannot be known (an unknown program, a script, a command in an option):
     /// root protection scans its text, and it may destroy anything.
     pub opaque: bool,
+    /// The API request it stands for (`pvesh` and the thin wrappers): root protection checks
+    /// it as it checks that request.
+    pub api: Option<ApiCall>,
+    /// Protected guests refuse it whatever its class (`vzdump --stdout` hands a guest's whole
+    /// disk to the model).
+    pub guarded: bool,
 }
 
 pub(crate) fn v(class: Class, explanation: &str) -> Verdict {
@@ -77,6 +85,8 @@ pub(crate) fn v(class: Class, explanation: &str) -> Verdict {
         node: false,
         inner: Vec::new(),
         opaque: false,
+        api: None,
+        guarded: false,
     }
 }
 
@@ -103,6 +113,10 @@ impl Verdict {
     }
     pub fn opaque(mut self) -> Self {
         self.opaque = true;
+        self
+    }
+    pub fn guarded(mut self) -> Self {
+        self.guarded = true;
         self
     }
     fn user(mut self) -> Self {

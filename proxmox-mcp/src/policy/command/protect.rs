@@ -11,7 +11,7 @@ mod writes;
 use secrets::COPIERS;
 
 use super::Protected;
-use super::effects::Verdict;
+use super::effects::{ApiCall, GUEST_FLAGS, Verdict, creates_token, operands};
 use super::paths::{self};
 use super::walk::{Arg, Stdin, Walker, escape_glob};
 use crate::policy::Class::{Destructive, Exec, Modify, Read};
@@ -40,6 +40,12 @@ impl Walker<'_> {
         why_not: &str,
     ) {
         let args = &argv[1..];
+        if let Some(call) = verdict.api.take() {
+            self.api_request(&call);
+        }
+        if verdict.guarded {
+            self.may_destroy = true;
+        }
         for r in std::mem::take(&mut verdict.inner) {
             let inner: Vec<Arg> = args[r]
                 .iter()
@@ -203,23 +209,69 @@ impl Walker<'_> {
         }
         let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
         for (k, t) in texts.iter().enumerate() {
-            let key = t.trim_start_matches('-');
-            let mount_key = key.starts_with("mp") || key == "rootfs" || key.starts_with("mp=");
+            let key = t.trim_start_matches('-').to_ascii_lowercase();
+            let name = key.split('=').next().unwrap_or_default();
+            // Options in any case; `--root` is Getopt's abbreviation of `--rootfs`.
+            let mount_key =
+                key.starts_with("mp") || (name.len() >= 2 && "rootfs".starts_with(name));
             if !t.starts_with('-') || !mount_key {
                 continue;
             }
-            let value = match key.split_once('=') {
+            let value = match t.trim_start_matches('-').split_once('=') {
                 Some((_, v)) => v.to_string(),
                 None => texts.get(k + 1).map(|v| v.to_string()).unwrap_or_default(),
             };
-            let host = value.split(',').next().unwrap_or_default();
-            if host.starts_with('/') {
-                self.check_secret_path(&Arg::literal(host), true);
-                if let Some(all) = self.absolute(host) {
+            // PVE takes the default key's value (`volume`, `file`) from any item without
+            // `=`, wherever it stands: `mp=/mnt/host,/` binds `/`.
+            for host in bind_sources(&value) {
+                self.check_secret_path(&Arg::literal(&host), true);
+                if let Some(all) = self.absolute(&host) {
                     for p in all {
                         self.check_write(&p, &escape_glob(&p), true);
                     }
                 }
+            }
+        }
+    }
+
+    /// Root protection of the API request a command makes (`pvesh`, `pveum`, …), as the API
+    /// route checks it: root@pam, our own identity, groups and roles (ours are not known to a
+    /// command, so a grant to any group or an edit of any role is refused), node removal,
+    /// sign-in lockouts, the calls of a batch; and a new API token, whose secret the command
+    /// would print to the assistant.
+    fn api_request(&mut self, call: &ApiCall) {
+        let id = crate::policy::protect::Identity {
+            own_node: self.ctx.own_node.map(str::to_string),
+            own_user: self.ctx.own_user.map(str::to_string),
+            own_token: self.ctx.own_token.map(str::to_string),
+            own_groups: None,
+            own_roles: None,
+        };
+        let mut calls = vec![(
+            call.method.to_string(),
+            call.path.clone(),
+            call.params.clone(),
+        )];
+        match crate::policy::api::bulk_commands(call.method, &call.path, &call.params) {
+            Some(Some(inner)) => calls.extend(inner),
+            Some(None) => self.protect(Protected::Unresolved(
+                "its `commands` cannot be read, so the API calls it runs cannot be checked".into(),
+            )),
+            None => {}
+        }
+        for (method, path, params) in calls {
+            let hits = crate::policy::protect::api_protection(&method, &path, &params, &id)
+                .into_iter()
+                .chain(crate::policy::api::auth_lockout(&method, &path, &params));
+            for hit in hits {
+                self.protect(hit);
+            }
+            if creates_token(&method, &path) {
+                self.protect(Protected::SecretRead(format!(
+                    "of the new API token ({method} {path}), which the command prints; create \
+                     tokens with the user_management tool's token_create, which writes the \
+                     secret to a file for the operator"
+                )));
             }
         }
     }
@@ -325,17 +377,42 @@ fn unix_root(prog: &str, args: &[Arg]) -> bool {
 /// Whether a destructive guest command's guests are only known at run time: the vmid of
 /// `qm`/`pct` (the operand after the subcommand), or any argument of the other guest tools.
 fn guests_unresolved(prog: &str, args: &[Arg]) -> bool {
-    let operands: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
-    match prog {
-        "qm" | "pct" => {
-            let guest_sub = operands
-                .first()
-                .is_some_and(|s| s.text == "guest" || s.text == "disk");
-            let at = if guest_sub { 2 } else { 1 };
-            operands.get(at).is_none_or(|a| a.dynamic || a.glob)
-        }
-        _ => args.iter().any(|a| a.dynamic || a.glob),
+    if args.iter().any(|a| a.dynamic || a.glob) {
+        return true;
     }
+    match prog {
+        // Options and operands come in any order (`qm stop --timeout 10 101`): without a
+        // literal vmid among the operands, the guest is not known.
+        "qm" | "pct" => {
+            let texts: Vec<String> = args.iter().map(|a| a.text.clone()).collect();
+            !operands(&texts, GUEST_FLAGS)
+                .iter()
+                .skip(1)
+                .any(|o| super::vmids::vmid(o).is_some())
+        }
+        _ => false,
+    }
+}
+
+/// The host paths a mount point or disk value binds: every comma-separated item without `=`
+/// (PVE's default key, wherever it stands) and every `volume=`/`file=` value, when absolute.
+fn bind_sources(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|i| i.trim().trim_matches(['"', '\'', '`']).trim())
+        .filter_map(|i| match i.split_once('=') {
+            None => Some(i),
+            Some((k, v))
+                if k.trim().eq_ignore_ascii_case("volume")
+                    || k.trim().eq_ignore_ascii_case("file") =>
+            {
+                Some(v.trim())
+            }
+            Some(_) => None,
+        })
+        .filter(|h| h.starts_with('/'))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Why writing a guest's config file directly is Destructive.

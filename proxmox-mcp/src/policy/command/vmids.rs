@@ -1,6 +1,9 @@
 //! Which guests a shell command acts on (`qm destroy 100`, `pct exec 101 -- …`), so the caller
 //! can look them up for protected-guest checks.
 
+use super::effects::{GUEST_FLAGS, api_call, operands};
+use crate::policy::api::Selection;
+
 /// The guests one command acts on, for protected-guest checks: the vmid after a `qm`/`pct`
 /// subcommand (`qm destroy 100`, `qm guest exec 100`, `pct exec 101 -- …`), the archive
 /// target of `qmrestore`, `vzdump`'s guests, the guest in a `pvesh` path, `ha-manager`'s
@@ -13,33 +16,26 @@ pub(super) fn target_vmids(argv: &[String]) -> Vec<u32> {
         return out;
     };
     let prog = prog.rsplit('/').next().unwrap_or(prog);
-    let vmid = |s: &str| {
-        s.parse::<u32>()
-            .ok()
-            .filter(|v| (100..=999_999_999).contains(v))
-    };
-    let positionals: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    // Options and operands come in any order (`qm stop --timeout 10 101`): every operand left
+    // after removing options and their values that reads as a vmid is named, not only the
+    // one where the vmid belongs.
+    let guest_operands = || operands(args, GUEST_FLAGS);
     match prog {
-        "qm" | "pct" => {
-            // `qm destroy 100`, `qm guest exec 100`, `qm disk unlink 100`, `pct restore 101 …`.
-            out.extend(positionals.iter().skip(1).take(2).find_map(|a| vmid(a)));
+        // `qm destroy 100`, `qm guest exec 100`, `qm disk unlink 100`, `pct restore 101 …`.
+        "qm" | "pct" | "qmrestore" | "pct-restore" => {
+            out.extend(guest_operands().iter().skip(1).filter_map(|a| vmid(a)));
         }
-        "qmrestore" | "pct-restore" => out.extend(positionals.get(1).and_then(|a| vmid(a))),
-        "vzdump" => out.extend(positionals.iter().filter_map(|a| vmid(a))),
-        "pvesh" => out.extend(
-            positionals
-                .get(1)
-                .and_then(|p| crate::policy::api::target_vmid(p)),
-        ),
-        "ha-manager" => out.extend(positionals.iter().filter_map(|a| {
+        "vzdump" => out.extend(guest_operands().iter().filter_map(|a| vmid(a))),
+        "ha-manager" => out.extend(operands(args, &[]).iter().filter_map(|a| {
             let id = a.split_once(':').map(|(_, id)| id).unwrap_or(a);
             vmid(id)
         })),
         _ => {}
+    }
+    // `pvesh` and the wrappers over one API request name the guests that request names
+    // (`--vms 101`, `--vmid`, HA sids, replication jobs, volumes, a batch's calls).
+    if let Some(call) = api_call(prog, args) {
+        out.extend(crate::policy::api::named_guests(call.method, &call.path, &call.params).vmids);
     }
     for a in args {
         out.extend(named_guests(a));
@@ -47,6 +43,38 @@ pub(super) fn target_vmids(argv: &[String]) -> Vec<u32> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The guest sets the API request of `pvesh` or a wrapper selects without naming them (every
+/// guest, a pool's, a backup job's); a node-wide one is every guest, as which node the command
+/// runs on is not known here.
+pub(super) fn target_selections(argv: &[String]) -> Vec<Selection> {
+    let Some((prog, args)) = argv.split_first() else {
+        return Vec::new();
+    };
+    let prog = prog.rsplit('/').next().unwrap_or(prog);
+    let Some(call) = api_call(prog, args) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Selection> =
+        crate::policy::api::named_guests(call.method, &call.path, &call.params)
+            .selections
+            .into_iter()
+            .map(|s| match s {
+                Selection::Node(n) if n.eq_ignore_ascii_case("localhost") => Selection::All,
+                s => s,
+            })
+            .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A literal vmid: a number PVE accepts as a guest id.
+pub(super) fn vmid(s: &str) -> Option<u32> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|v| (100..=999_999_999).contains(v))
 }
 
 /// Guests named inside one argument: disk volumes (`vm-100-disk-0`, `subvol-101-disk-1`,
@@ -94,6 +122,11 @@ impl super::Part {
     pub fn vmids(&self) -> Vec<u32> {
         target_vmids(&self.argv)
     }
+
+    /// The guest sets this part selects; see [`super::Analysis::selections`].
+    pub fn selections(&self) -> Vec<Selection> {
+        target_selections(&self.argv)
+    }
 }
 
 impl super::Analysis {
@@ -103,6 +136,20 @@ impl super::Analysis {
     pub fn vmids(&self) -> Vec<u32> {
         let mut out: Vec<u32> = self.parts.iter().flat_map(super::Part::vmids).collect();
         out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The guest sets the command selects without naming them (`pvesh create
+    /// /nodes/x/stopall`, `vzdump --all`, `pvesm prune-backups local`), for the gate to
+    /// resolve as it resolves those of an API request.
+    pub fn selections(&self) -> Vec<Selection> {
+        let mut out: Vec<Selection> = self
+            .parts
+            .iter()
+            .flat_map(super::Part::selections)
+            .collect();
+        out.sort();
         out.dedup();
         out
     }

@@ -1,15 +1,17 @@
 //! What the Proxmox VE command-line tools do, by subcommand.
 
+use super::pve_api::{ApiCall, api_call, given, opt, truthy};
 use super::{Verdict, v};
 use crate::policy::Class::{Destructive, Exec, Lifecycle, Modify, Read};
 use crate::policy::api::{
-    classify_api_call, cli_options, deletes_disk, host_device, host_resource, unprotects,
+    classify_api_call, cli_options, deletes_disk, host_device, host_resource, risky_get, unprotects,
 };
 
 fn sub(args: &[String], k: usize) -> &str {
     args.get(k).map(String::as_str).unwrap_or("")
 }
 
+/// A literal option of a tool that does not parse with Getopt's abbreviations (`zfs`, `zpool`).
 fn has(args: &[String], flags: &[&str]) -> bool {
     args.iter().any(|a| {
         flags
@@ -62,7 +64,8 @@ fn set(kind: &str, args: &[String]) -> Verdict {
         Exec => v(
             Exec,
             &format!("sets a hook script or raw arguments the host runs when the {noun} starts"),
-        ),
+        )
+        .guarded(),
         Destructive if unprotects(&params) => v(
             Destructive,
             &format!(
@@ -80,7 +83,7 @@ fn set(kind: &str, args: &[String]) -> Verdict {
                 host.unwrap_or_default()
             ),
         ),
-        _ if params.keys().any(|k| k.trim_start_matches('-') == "delete") => {
+        _ if opt(&params, "delete").is_some() => {
             v(class, &format!("removes {noun} configuration entries"))
         }
         _ => v(class, &format!("changes the {noun}'s configuration")),
@@ -97,7 +100,8 @@ fn create(kind: &str, args: &[String]) -> Verdict {
         (Exec, _) => v(
             Exec,
             &format!("creates a {noun} with a hook script or raw arguments the host runs"),
-        ),
+        )
+        .guarded(),
         (Destructive, Some(what)) => v(
             Destructive,
             &format!("creates a {noun} with the host's own resources: {what}"),
@@ -125,8 +129,8 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Option<Verdict> {
     Some(match prog {
         "qm" => qm(s0, s1, args),
         "pct" => pct(s0, args),
-        "pvesh" => pvesh(s0, args),
-        "pveum" => pveum(args),
+        "pvesh" => pvesh(args),
+        "pveum" => wrapped(prog, args, pveum(s0, s1, args)),
         "pvecm" => match s0 {
             "status" | "nodes" | "help" | "" => v(Read, "shows cluster membership"),
             "delnode" => v(Destructive, "removes a node from the cluster").node(),
@@ -151,51 +155,45 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Option<Verdict> {
             "status" | "list" | "path" | "scan" | "help" | "apiinfo" | "extractconfig"
             | "nfsscan" | "cifsscan" | "glusterfsscan" | "iscsiscan" | "lvmscan"
             | "lvmthinscan" | "zfsscan" | "" => v(Read, "shows storage state"),
-            "prune-backups" if has(args, &["--dry-run"]) => {
+            "prune-backups" if given(args, "dry-run") => {
                 v(Read, "lists backups a prune would remove")
             }
-            "free" | "remove" | "prune-backups" => {
-                v(Destructive, "deletes a volume, storage or backups")
-            }
-            _ => v(
-                Modify,
-                "changes storage configuration or allocates a volume",
+            "free" | "remove" | "prune-backups" => wrapped(
+                prog,
+                args,
+                v(Destructive, "deletes a volume, storage or backups"),
+            ),
+            "export" => v(
+                Exec,
+                "exports a volume's whole data, to standard output or a file",
             )
-            .writes(),
+            .writes()
+            .guarded(),
+            "add" | "set" | "alloc" | "import" => wrapped(
+                prog,
+                args,
+                v(
+                    Modify,
+                    "changes storage configuration or allocates a volume",
+                )
+                .writes(),
+            ),
+            _ => v(
+                Destructive,
+                "a pvesm subcommand not known to be harmless: it may delete volumes or storages",
+            ),
         },
-        "vzdump" if has(args, &["--script", "-script"]) => {
-            v(Exec, "runs the backup hook script it is given").opaque()
-        }
-        "vzdump" if has(args, &["--prune-backups", "-prune-backups"]) => v(
-            Destructive,
-            "writes a backup archive and prunes older backups",
-        )
-        .writes(),
-        "vzdump" => v(Modify, "writes a backup archive").writes(),
+        "vzdump" => wrapped(prog, args, vzdump(args)),
         "qmrestore" | "pct-restore" => restore(args),
         "ha-manager" => match s0 {
             "status" | "config" | "groupconfig" | "help" | "" => v(Read, "shows HA state"),
-            "remove" | "groupremove" => v(Destructive, "removes an HA resource or group"),
-            "rules" if s1 == "remove" => v(Destructive, "removes an HA rule"),
-            "crm-command" if s1 == "stop" => v(
-                Destructive,
-                "stops an HA resource, hard-stopping it after the timeout (at once with 0)",
-            ),
-            _ => v(Modify, "changes HA configuration"),
+            "rules" if matches!(s1, "list" | "config" | "") => v(Read, "shows HA rules"),
+            _ => wrapped(prog, args, ha_manager(s0, s1, args)),
         },
         "pveceph" => match s0 {
             "status" | "help" | "" => v(Read, "shows Ceph state"),
-            _ if matches!(s1, "ls" | "list" | "get") => v(Read, "lists Ceph objects"),
-            "purge" => v(Destructive, "removes Ceph and its data from the node"),
-            "start" | "stop" => v(Lifecycle, "starts or stops Ceph services"),
-            _ if matches!(s1, "destroy" | "delete" | "remove") => {
-                v(Destructive, "destroys a Ceph object")
-            }
-            "osd" if s1 == "create" => v(
-                Destructive,
-                "creates an OSD on a disk, erasing what is on it",
-            ),
-            _ => v(Modify, "changes the Ceph setup"),
+            _ if matches!(s1, "ls" | "list" | "get" | "details") => v(Read, "lists Ceph objects"),
+            _ => wrapped(prog, args, pveceph(s0, s1)),
         },
         "zfs" => match s0 {
             "list" | "get" | "help" | "holds" | "diff" | "userspace" | "groupspace"
@@ -271,22 +269,10 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Option<Verdict> {
             "config" if s1 == "get" => v(Read, "shows node configuration"),
             "cert" if s1 == "info" => v(Read, "shows node certificates"),
             "acme" if matches!(s1, "list" | "info") => v(Read, "shows ACME configuration"),
-            "cert" if matches!(s1, "delete" | "set") => v(
-                Destructive,
-                "replaces or deletes the node's certificate, which the API and web interface \
-                 restart with (a bad one locks them out)",
-            ),
-            "acme" if s1 == "cert" && matches!(sub(args, 2), "order" | "renew" | "revoke") => v(
-                Destructive,
-                "orders, renews or revokes the node's ACME certificate, which the API and web \
-                 interface restart with",
-            ),
-            "stopall" => v(
-                Destructive,
-                "stops every guest on the node, hard-stopping those that do not shut down in time",
-            ),
-            "startall" | "migrateall" => v(Lifecycle, "starts or migrates all guests"),
-            _ => v(Modify, "changes node configuration"),
+            "acme" if matches!(sub(args, 2), "list" | "info" | "config" | "") => {
+                v(Read, "shows ACME configuration")
+            }
+            _ => wrapped(prog, args, pvenode(s0, s1, args)),
         },
         "pveam" => match s0 {
             "list" | "available" | "help" => v(Read, "lists appliance templates"),
@@ -295,8 +281,22 @@ pub(crate) fn lookup(prog: &str, args: &[String]) -> Option<Verdict> {
         },
         "pvesr" => match s0 {
             "list" | "status" | "read" | "help" => v(Read, "shows storage replication"),
-            "delete" => v(Destructive, "deletes a replication job"),
-            _ => v(Modify, "changes storage replication"),
+            "delete" | "prepare-local-job" | "finalize-local-job" | "set-state" => wrapped(
+                prog,
+                args,
+                v(
+                    Destructive,
+                    "deletes a replication job, or the replication snapshots and volumes it \
+                     leaves behind",
+                ),
+            ),
+            "create-local-job" | "update" | "enable" | "disable" | "schedule-now" | "run" => {
+                wrapped(prog, args, v(Modify, "changes storage replication"))
+            }
+            _ => v(
+                Destructive,
+                "a pvesr subcommand not known to be harmless: it may delete replicated volumes",
+            ),
         },
         "pve-firewall" => match s0 {
             "status" | "compile" | "localnet" | "simulate" | "help" => {
@@ -388,7 +388,7 @@ fn qm(s0: &str, s1: &str, args: &[String]) -> Verdict {
             v(Modify, "moves, resizes or rescans VM disks")
         }
         "set" => set("qemu", args),
-        "create" if has(args, &["--force", "-force"]) => restore(args),
+        "create" if truthy(args, "force") => restore(args),
         "create" => create("qemu", args),
         "importdisk" => import_disk(args),
         "disk" if s1 == "import" => import_disk(args),
@@ -405,11 +405,7 @@ fn qm(s0: &str, s1: &str, args: &[String]) -> Verdict {
 
 /// A disk move to another guest (`--target-vmid`): the source guest loses the disk.
 fn reassigns(args: &[String]) -> bool {
-    args.iter().any(|a| {
-        a.trim_start_matches('-')
-            .to_ascii_lowercase()
-            .starts_with("target-vmid")
-    })
+    given(args, "target-vmid")
 }
 
 fn guest_cmd(cmd: &str) -> Verdict {
@@ -440,7 +436,7 @@ fn pct(s0: &str, args: &[String]) -> Verdict {
             "destroys or rolls back a container or its data",
         ),
         "restore" => restore(args),
-        "create" if has(args, &["--force", "-force"]) => restore(args),
+        "create" if truthy(args, "force") => restore(args),
         "create" => create("lxc", args),
         "remote-migrate" => remote_migrate("container"),
         "set" => set("lxc", args),
@@ -486,61 +482,216 @@ fn remote_migrate(noun: &str) -> Verdict {
 }
 
 fn restore(args: &[String]) -> Verdict {
-    if has(args, &["--force", "-force"]) {
+    if truthy(args, "force") {
         v(Destructive, "restores a backup over an existing guest")
     } else {
         v(Modify, "restores a backup as a new guest")
     }
 }
 
+/// The verdict of a command that makes one API request (`pvesh`, `pveum acl modify`, `pvesm
+/// add`, …): the class that request gets through the API, at least `floor`'s class (the
+/// hand-written knowledge of the tool), and the request itself for root protection and the
+/// guests it names. A GET that reveals credentials is Exec, as it is through the API.
+fn api_verdict(call: ApiCall, floor: Verdict) -> Verdict {
+    let mut class = classify_api_call(call.method, &call.path, &call.params);
+    if call.method == "GET" && risky_get(&call.path).is_some() {
+        class = class.max(Exec);
+    }
+    let mut verdict = if class > floor.class {
+        Verdict {
+            class,
+            explanation: format!(
+                "{}, judged as the API request {} {} it makes",
+                floor.explanation, call.method, call.path
+            ),
+            reversible: floor.reversible && class < Destructive,
+            ..floor
+        }
+    } else {
+        floor
+    };
+    // Commands or API calls carried in its parameters (guest agent exec, bulk execute): what
+    // they run cannot be read here, so their text is scanned like inline code.
+    if class == Exec {
+        verdict = verdict.opaque();
+    }
+    if crate::policy::api::segments(&call.path)
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("access"))
+    {
+        verdict = verdict.accounts();
+    }
+    verdict.api = Some(call);
+    verdict
+}
+
+/// A thin wrapper's verdict: its API request's ([`api_verdict`]) with `floor` as the least,
+/// or `floor` alone when the subcommand is not one API request.
+fn wrapped(prog: &str, args: &[String], floor: Verdict) -> Verdict {
+    match api_call(prog, args) {
+        Some(call) => api_verdict(call, floor),
+        None => floor,
+    }
+}
+
 /// `pvesh VERB PATH --key value…`: the same classification as a raw API request, parameters
 /// included, so `pvesh create /nodes/x/status --command reboot` is the node reboot it is.
-fn pvesh(s0: &str, args: &[String]) -> Verdict {
-    let path = sub(args, 1);
-    let method = match s0 {
-        "usage" | "help" | "" => return v(Read, "shows Proxmox API documentation"),
-        "get" | "ls" => "GET",
-        "delete" => "DELETE",
-        "set" => "PUT",
-        _ => "POST",
+fn pvesh(args: &[String]) -> Verdict {
+    let Some(call) = api_call("pvesh", args) else {
+        return v(Read, "shows Proxmox API documentation");
     };
-    let params = cli_options(args.get(2..).unwrap_or_default());
-    let mut class = classify_api_call(method, path, &params);
-    if path.to_ascii_lowercase().contains("/access/password") {
-        class = class.max(Destructive);
-    }
-    let what = match (method, class) {
+    let method = call.method;
+    let floor = if call.path.to_ascii_lowercase().contains("/access/password") {
+        v(Destructive, "changes a password")
+    } else {
+        v(Read, "reads the Proxmox API")
+    };
+    let mut verdict = api_verdict(call, floor).accounts().node();
+    verdict.explanation = match (method, verdict.class) {
         ("GET", Read) => "reads the Proxmox API",
         ("GET", _) => "reads the Proxmox API in a way that runs or reveals more than state",
         ("DELETE", _) => "deletes through the Proxmox API",
         _ => "changes state through the Proxmox API",
+    }
+    .to_string();
+    verdict
+}
+
+/// `pveum`: reads are Read; the subcommands that are one API request are judged as it
+/// ([`wrapped`]), with deletes Destructive and other changes Modify at least; anything else is
+/// Destructive.
+fn pveum(s0: &str, s1: &str, args: &[String]) -> Verdict {
+    let read = matches!(s0, "" | "help" | "usage" | "permissions")
+        || s0.ends_with("list")
+        || matches!(s1, "list" | "permissions" | "")
+        || (s1 == "token" || s1 == "tfa") && matches!(sub(args, 2), "list" | "permissions" | "");
+    let mapped = api_call("pveum", args);
+    if mapped.is_none() && read {
+        return v(Read, "shows users, groups, roles or ACLs");
+    }
+    let deletes = matches!(mapped.as_ref(), Some(c) if c.method == "DELETE")
+        || s0.ends_with("del")
+        || s1 == "delete";
+    let verdict = match mapped {
+        None => v(
+            Destructive,
+            "a pveum subcommand not known to be harmless: it may change or delete accounts",
+        ),
+        Some(_) if deletes => v(
+            Destructive,
+            "deletes a user, group, role, token, TFA entry or ACL",
+        ),
+        Some(_) => v(Modify, "changes users, groups, roles, tokens or ACLs"),
     };
-    let verdict = v(class, what).accounts().node();
-    // Commands or API calls carried in its parameters (guest agent exec, bulk execute): what
-    // they run cannot be read here, so their text is scanned like inline code.
-    if class == Exec {
-        verdict.opaque()
-    } else {
-        verdict
+    verdict.accounts()
+}
+
+/// `ha-manager`'s changes; reads are answered before.
+fn ha_manager(s0: &str, s1: &str, args: &[String]) -> Verdict {
+    match (s0, s1) {
+        ("remove" | "groupremove", _) => v(Destructive, "removes an HA resource or group"),
+        ("rules", "remove") => v(Destructive, "removes an HA rule"),
+        ("crm-command", "stop") => v(
+            Destructive,
+            "stops an HA resource, hard-stopping it after the timeout (at once with 0)",
+        ),
+        ("crm-command", "node-maintenance") if sub(args, 2) != "disable" => v(
+            Destructive,
+            "puts a node into maintenance: every HA guest on it leaves the node",
+        ),
+        ("crm-command", "disarm-ha") => v(
+            Destructive,
+            "disarms HA: guests are no longer recovered when their node fails",
+        ),
+        ("add" | "set" | "migrate" | "relocate" | "groupadd" | "groupset", _)
+        | ("rules", "add" | "set")
+        | ("crm-command", "migrate" | "relocate" | "node-maintenance" | "arm-ha") => {
+            v(Modify, "changes HA configuration")
+        }
+        _ => v(
+            Destructive,
+            "an ha-manager subcommand not known to be harmless: it may stop or remove guests",
+        ),
     }
 }
 
-fn pveum(args: &[String]) -> Verdict {
-    let words: Vec<&str> = args.iter().take(3).map(String::as_str).collect();
-    let any = |set: &[&str]| words.iter().any(|w| set.contains(w));
-    if words.is_empty()
-        || any(&["list", "ls", "permissions", "help", "usage"])
-        || words[0].ends_with("list")
-    {
-        return v(Read, "shows users, groups, roles or ACLs");
-    }
-    let verdict = if any(&["delete", "remove", "del"]) || words.iter().any(|w| w.ends_with("del")) {
+/// `vzdump`: a hook script runs as root (Exec); `--stdout` hands the guest's whole backup to
+/// the output, so to the model (Exec, and protected guests refuse it); pruning is Destructive.
+fn vzdump(args: &[String]) -> Verdict {
+    let mut verdict = if given(args, "prune-backups") {
         v(
             Destructive,
-            "deletes a user, group, role, token, TFA entry or ACL",
+            "writes a backup archive and prunes older backups",
         )
     } else {
-        v(Modify, "changes users, groups, roles, tokens or ACLs")
-    };
-    verdict.accounts()
+        v(Modify, "writes a backup archive")
+    }
+    .writes();
+    if given(args, "stdout") {
+        verdict = v(
+            Exec,
+            "writes the guest's whole backup (every disk) to standard output, where the \
+             assistant reads it",
+        )
+        .writes()
+        .guarded();
+    }
+    if given(args, "script") {
+        verdict.class = Exec;
+        verdict.explanation = "runs the backup hook script it is given".to_string();
+        verdict = verdict.opaque();
+    }
+    verdict
+}
+
+/// `pveceph`'s changes; reads are answered before.
+fn pveceph(s0: &str, s1: &str) -> Verdict {
+    match (s0, s1) {
+        ("purge", _) => v(Destructive, "removes Ceph and its data from the node"),
+        ("start" | "stop" | "restart", _) => v(Lifecycle, "starts or stops Ceph services"),
+        (_, "destroy" | "delete" | "remove") => v(Destructive, "destroys a Ceph object"),
+        ("osd", "create") => v(
+            Destructive,
+            "creates an OSD on a disk, erasing what is on it",
+        ),
+        ("init" | "install", _)
+        | ("pool", "create" | "set")
+        | ("osd", "in" | "out" | "scrub")
+        | ("mon" | "mgr" | "mds" | "fs", "create")
+        | ("flags", "set" | "unset") => v(Modify, "changes the Ceph setup"),
+        _ => v(
+            Destructive,
+            "a pveceph subcommand not known to be harmless: it may destroy Ceph data",
+        ),
+    }
+}
+
+/// `pvenode`'s changes; reads are answered before.
+fn pvenode(s0: &str, s1: &str, args: &[String]) -> Verdict {
+    match (s0, s1) {
+        ("cert", "delete" | "set") => v(
+            Destructive,
+            "replaces or deletes the node's certificate, which the API and web interface \
+             restart with (a bad one locks them out)",
+        ),
+        ("acme", "cert") if matches!(sub(args, 2), "order" | "renew" | "revoke") => v(
+            Destructive,
+            "orders, renews or revokes the node's ACME certificate, which the API and web \
+             interface restart with",
+        ),
+        ("stopall", _) => v(
+            Destructive,
+            "stops every guest on the node, hard-stopping those that do not shut down in time",
+        ),
+        ("startall" | "migrateall", _) => v(Lifecycle, "starts or migrates all guests"),
+        ("acme", "account" | "plugin") | ("config", "set") | ("wakeonlan", _) => {
+            v(Modify, "changes node configuration")
+        }
+        _ => v(
+            Destructive,
+            "a pvenode subcommand not known to be harmless: it may change the node's \
+             certificates or stop its guests",
+        ),
+    }
 }

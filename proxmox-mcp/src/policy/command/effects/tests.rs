@@ -6,6 +6,7 @@ mod lookup;
 mod pve;
 mod system;
 mod targets;
+mod wrappers;
 
 use crate::policy::Class::{self};
 use crate::policy::command::{analyze, test_context};
