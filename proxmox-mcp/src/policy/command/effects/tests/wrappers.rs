@@ -346,9 +346,8 @@ fn bind_mounts_check_every_item() {
 }
 
 /// Abbreviated and case-folded options that only [`crate::policy::api::cli_options`] can
-/// resolve to their schema names (`--prot` → `protection`): enabled once it does.
+/// resolve to their schema names (`--prot` → `protection`).
 #[test]
-#[ignore = "needs cli_options to lowercase and expand abbreviated option names"]
 fn options_cli_options_expands() {
     classes(&[
         ("qm set 101 --prot 0", D),
