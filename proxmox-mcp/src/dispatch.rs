@@ -9,6 +9,7 @@
 //! also leaves a record *before* it runs, and does not run when that record cannot be written:
 //! a crash mid-action still shows what was started, and nothing changes unaudited.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -97,7 +98,9 @@ pub async fn dispatch(engine: &Arc<Engine>, call: Call) -> CallToolResponse {
     let response = match flow {
         Flow::Ran(mut out) => {
             // Nothing secret reaches the model: stdout and stderr of commands included.
-            out.text = redact::redact_str(&out.text).into_owned();
+            if let Cow::Owned(text) = redact::redact_str(&out.text) {
+                out.text = text;
+            }
             out.structured = redact::redact_output(out.structured);
             ev.upid = out.upid.clone();
             ev.result = Some(match (&out.exit_code, &out.upid) {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use proxmox_mcp::config::{ClusterConfig, Secret};
 use proxmox_mcp::pve::{HttpClient, Method, Params, Pve};
 
-use e2e::{Mcp, Protocol, ResultExt as _, Sim, SimConfig, isolation_env, json};
+use e2e::{Harness, Human, Mcp, Protocol, ResultExt as _, Sim, SimConfig, isolation_env, json};
 
 struct Row {
     metric: String,
@@ -47,6 +47,14 @@ impl Report {
             value: value.to_string(),
             target: format!("= {want}"),
             ok: Some(value == want),
+        });
+    }
+    fn at_most(&mut self, metric: &str, value: usize, max: usize) {
+        self.rows.push(Row {
+            metric: metric.into(),
+            value: value.to_string(),
+            target: format!("<= {max}"),
+            ok: Some(value <= max),
         });
     }
     fn info(&mut self, metric: &str, value: String) {
@@ -137,7 +145,8 @@ fn main() -> std::process::ExitCode {
 
 async fn run(quick: bool) -> bool {
     let bin = e2e::binary();
-    let (latency_iters, cold_runs) = if quick { (10, 20) } else { (40, 30) };
+    // The tail (p95) needs at least 40 samples, quick or not.
+    let (latency_iters, cold_runs) = if quick { (40, 20) } else { (60, 30) };
     println!(
         "proxmox-mcp benchmark ({}): {}",
         if quick { "quick" } else { "full" },
@@ -206,8 +215,16 @@ async fn run(quick: bool) -> bool {
         via_mcp.push(t.elapsed());
         assert!(!r.failed());
     }
-    let (m50, m90) = (percentile(&mut via_mcp, 0.5), percentile(&mut via_mcp, 0.9));
-    let (b50, b90) = (percentile(&mut bare, 0.5), percentile(&mut bare, 0.9));
+    let (m50, m90, m95) = (
+        percentile(&mut via_mcp, 0.5),
+        percentile(&mut via_mcp, 0.9),
+        percentile(&mut via_mcp, 0.95),
+    );
+    let (b50, b90, b95) = (
+        percentile(&mut bare, 0.5),
+        percentile(&mut bare, 0.9),
+        percentile(&mut bare, 0.95),
+    );
     report.info(
         "(b) list_vms via MCP p50 / p90",
         format!("{:.1} / {:.1} ms", ms(m50), ms(m90)),
@@ -218,6 +235,11 @@ async fn run(quick: bool) -> bool {
     );
     report.check("    ratio MCP/bare p50", ms(m50) / ms(b50), "x", 1.5);
     report.check("    ratio MCP/bare p90", ms(m90) / ms(b90), "x", 1.5);
+    report.info(
+        &format!("    list_vms p95 over {latency_iters} calls (bare GET p95)"),
+        format!("{:.1} ms ({:.1} ms)", ms(m95), ms(b95)),
+    );
+    report.check("    list_vms p95 / its p50", ms(m95) / ms(m50), "x", 1.5);
 
     // (f) bytes per guest the model reads (default fields)
     let text = r.text();
@@ -261,7 +283,7 @@ async fn run(quick: bool) -> bool {
     );
 
     // (d) RSS after 100 calls (list_vms over 5,000 guests, the heaviest read)
-    let calls_so_far = 2 + latency_iters;
+    let calls_so_far = (2 + latency_iters).min(100);
     for i in calls_so_far..100 {
         let tool = if i % 4 == 0 {
             "get_system_info"
@@ -299,11 +321,14 @@ async fn run(quick: bool) -> bool {
             Protocol::Legacy => "(c) cold start → initialize result p50",
             Protocol::Modern => "    cold start → discover result p50",
         };
-        report.check(what, ms(p50), "ms", 20.0);
+        report.check(what, ms(p50), "ms", 10.0);
     }
 
     sim.finish().await;
     lifecycle(&bin, &mut report).await;
+    for (p, most) in [(Protocol::Legacy, 3), (Protocol::Modern, 4)] {
+        destroy_cost(p, most, &mut report).await;
+    }
     classification(&mut report, quick);
     report.print()
 }
@@ -450,4 +475,61 @@ async fn lifecycle(bin: &std::path::Path, report: &mut Report) {
     );
     mcp.close().await;
     sim.finish().await;
+}
+
+/// (j) PVE requests of one confirmed VM destroy (after a first one read who the server is):
+/// the human asked through a form (elicitation, one round) or an input-required round.
+async fn destroy_cost(p: Protocol, most: usize, report: &mut Report) {
+    let h = Harness::builder(p)
+        .mode("normal")
+        .human(Human::Accept)
+        .start()
+        .await;
+    let vms = e2e::sim::guests(&h.sim.api(), "qemu").await;
+    let mut disposable = Vec::new();
+    for g in vms {
+        let stopped = g.get("status") == Some(&json!("stopped"));
+        let template = g.get("template") == Some(&json!(1));
+        let protected_tag = g
+            .get("tags")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.to_lowercase().contains("protected"));
+        if !stopped || template || protected_tag {
+            continue;
+        }
+        let vmid = g["vmid"].as_u64().expect("vmid");
+        let node = g["node"].as_str().expect("node");
+        let cfg = h
+            .sim
+            .api()
+            .get(&format!("/nodes/{node}/qemu/{vmid}/config"))
+            .await
+            .expect("guest config");
+        if cfg.get("protection").is_none_or(|p| p != &json!(1)) {
+            disposable.push(vmid);
+        }
+        if disposable.len() == 2 {
+            break;
+        }
+    }
+    let [warm, vm] = disposable[..] else {
+        panic!("the sim needs 2 disposable VMs");
+    };
+    let destroy = |vmid| json!({"action": "destroy", "vmid": vmid, "wait": 0});
+    h.ok("vm_action", destroy(warm)).await;
+    h.sim.clear_requests();
+    let asked = h.mcp.asked().len();
+    h.ok("vm_action", destroy(vm)).await;
+    let reqs = h.sim.requests();
+    assert!(
+        reqs.last().is_some_and(|r| r.method == "DELETE"),
+        "the destroy ends with its DELETE"
+    );
+    let what = match p {
+        Protocol::Legacy => "(j) PVE requests per destroy, asked by elicitation",
+        Protocol::Modern => "    PVE requests per destroy, asked by input-required",
+    };
+    report.at_most(what, reqs.len(), most);
+    report.exact("    human asked", h.mcp.asked().len() - asked, 1);
+    h.finish().await;
 }

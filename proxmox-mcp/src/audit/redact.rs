@@ -345,23 +345,32 @@ pub fn redact_str(s: &str) -> Cow<'_, str> {
         }
     }
     if out.contains("-p") {
-        let command = out.clone().into_owned();
-        let replaced = P_FLAG.replace_all(&command, |c: &Captures<'_>| {
-            if p_value_is_secret(&c[2], &command) {
-                format!("{}{MASK}", &c[1])
+        // Work on the text in place: a large result is copied only when something is masked.
+        let changed = {
+            let command: &str = &out;
+            let replaced = P_FLAG.replace_all(command, |c: &Captures<'_>| {
+                if p_value_is_secret(&c[2], command) {
+                    format!("{}{MASK}", &c[1])
+                } else {
+                    c[0].to_owned()
+                }
+            });
+            let replaced = if PASSWORD_P_TOOLS.is_match(command) {
+                Cow::Owned(
+                    P_ATTACHED
+                        .replace_all(&replaced, |c: &Captures<'_>| format!("{}{MASK}", &c[1]))
+                        .into_owned(),
+                )
             } else {
-                c[0].to_owned()
+                replaced
+            };
+            match replaced {
+                Cow::Owned(r) if r != command => Some(r),
+                _ => None,
             }
-        });
-        let replaced = if PASSWORD_P_TOOLS.is_match(&command) {
-            P_ATTACHED
-                .replace_all(&replaced, |c: &Captures<'_>| format!("{}{MASK}", &c[1]))
-                .into_owned()
-        } else {
-            replaced.into_owned()
         };
-        if replaced != command {
-            out = Cow::Owned(replaced);
+        if let Some(r) = changed {
+            out = Cow::Owned(r);
         }
     }
     out

@@ -93,6 +93,19 @@ impl Pve {
         self.get("/cluster/resources", &params).await
     }
 
+    /// `GET /cluster/resources` as the response body, for [`Pve::resource_refs`]: the big list
+    /// decoded without owning a copy of every string.
+    pub async fn cluster_resources_body(&self) -> Result<bytes::Bytes, PveError> {
+        self.0
+            .call_raw(Method::Get, "/cluster/resources", &no_params())
+            .await
+    }
+
+    /// The entries of a [`Pve::cluster_resources_body`], borrowing from it.
+    pub fn resource_refs(body: &[u8]) -> Result<Vec<types::ResourceRef<'_>>, PveError> {
+        envelope::parse_data(body, Method::Get, "/cluster/resources")
+    }
+
     pub async fn cluster_status(&self) -> Result<Vec<types::ClusterStatusItem>, PveError> {
         self.get("/cluster/status", &no_params()).await
     }

@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::PveError;
@@ -42,9 +41,9 @@ pub fn decode(
 }
 
 /// Decode the `data` member of a successful response straight into `T` (no intermediate
-/// `Value` for large bodies such as `/cluster/resources`).
-pub fn parse_data<T: DeserializeOwned>(
-    body: &[u8],
+/// `Value` for large bodies such as `/cluster/resources`). `T` may borrow strings from `body`.
+pub fn parse_data<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
     method: Method,
     path: &str,
 ) -> Result<T, PveError> {

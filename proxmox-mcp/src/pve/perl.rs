@@ -192,10 +192,107 @@ pub fn de_opt_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D:
     Ok(Some(value(d)?).filter(|v| !v.is_null()))
 }
 
+/// A string field borrowed from the body when it holds no escapes, for large lists decoded
+/// straight from the response bytes. Lenient like [`de_opt_string`]: numbers and booleans
+/// become their text, `null` is absent.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Text<'a>(pub Option<std::borrow::Cow<'a, str>>);
+
+impl Text<'_> {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use std::borrow::Cow;
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Text(value_string(&Value::from(v)).map(Cow::Owned)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(if v { "1" } else { "0" }))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(a))?;
+                Ok(Text(value_string(&v).map(Cow::Owned)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<Self::Value, A::Error> {
+                let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(a))?;
+                Ok(Text(value_string(&v).map(Cow::Owned)))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn borrowed_text() {
+        #[derive(Deserialize)]
+        struct T<'a> {
+            #[serde(borrow)]
+            t: Vec<Text<'a>>,
+        }
+        let body = br#"{"t":["plain","esc\"aped",7,-2,1.5,true,null,[1],{"a":1}]}"#;
+        let t: T<'_> = serde_json::from_slice(body).unwrap();
+        assert!(matches!(
+            t.t[0].0,
+            Some(std::borrow::Cow::Borrowed("plain"))
+        ));
+        let got: Vec<Option<&str>> = t.t.iter().map(Text::as_deref).collect();
+        assert_eq!(
+            got,
+            [
+                Some("plain"),
+                Some("esc\"aped"),
+                Some("7"),
+                Some("-2"),
+                Some("1.5"),
+                Some("1"),
+                None,
+                Some("[1]"),
+                Some(r#"{"a":1}"#)
+            ]
+        );
+    }
 
     #[derive(Debug, Deserialize, PartialEq)]
     struct Probe {

@@ -9,7 +9,7 @@ mod task;
 
 pub use access::{AclEntry, Group, Permissions, Role, User};
 pub use cluster::{
-    BackupJob, ClusterResource, ClusterStatusItem, HaStatusItem, Version, split_tags,
+    BackupJob, ClusterResource, ClusterStatusItem, HaStatusItem, ResourceRef, Version, split_tags,
 };
 pub use guest::{
     AgentExecStatus, AgentIpAddress, AgentNetworkInterface, GuestConfig, GuestKind, GuestListItem,

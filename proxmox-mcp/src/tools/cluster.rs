@@ -11,6 +11,7 @@ use super::args::NodeName;
 use super::render::{duration, pct, ratio_pct, size};
 use super::{Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::policy::Class;
+use crate::pve::Pve;
 use crate::pve::types::{NodeListItem, NodeStatus};
 
 pub fn tools() -> Vec<ToolDef> {
@@ -303,12 +304,13 @@ async fn system_info(ctx: ToolCtx, _: NoParams) -> Result<SystemInfo, ToolError>
     let (status, version, resources, ha) = tokio::join!(
         ctx.pve.cluster_status(),
         ctx.pve.version(),
-        ctx.pve.cluster_resources(None),
+        ctx.pve.cluster_resources_body(),
         ctx.pve.ha_status(),
     );
     let status = status?;
     let version = version?;
-    let resources = resources?;
+    let body = resources?;
+    let resources = Pve::resource_refs(&body)?;
     let cluster_entry = status.iter().find(|s| s.kind == "cluster");
     let mut nodes: Vec<NodeBrief> = status
         .iter()
@@ -348,7 +350,7 @@ async fn system_info(ctx: ToolCtx, _: NoParams) -> Result<SystemInfo, ToolError>
     let mut seen_shared = BTreeSet::new();
     for r in &resources {
         let running = r.status.as_deref() == Some("running");
-        match r.kind.as_str() {
+        match r.kind.as_deref().unwrap_or_default() {
             "qemu" if r.template => t.templates += 1,
             "lxc" if r.template => t.templates += 1,
             "qemu" => {
@@ -368,9 +370,9 @@ async fn system_info(ctx: ToolCtx, _: NoParams) -> Result<SystemInfo, ToolError>
             }
             "storage" => {
                 let key = if r.shared == Some(true) {
-                    r.storage.clone().unwrap_or_default()
+                    r.storage.as_deref().unwrap_or_default()
                 } else {
-                    r.id.clone()
+                    r.id.as_deref().unwrap_or_default()
                 };
                 if seen_shared.insert(key) {
                     t.storage_total += r.maxdisk.unwrap_or(0);

@@ -11,7 +11,9 @@ use super::args::{NodeName, bounded};
 use super::render::{glob_match, mib, pct};
 use super::{Hints, Render, ToolCtx, ToolDef, ToolError};
 use crate::policy::Class;
-use crate::pve::types::{ClusterResource, GuestKind};
+use crate::pve::Pve;
+use crate::pve::perl::Text;
+use crate::pve::types::{GuestKind, ResourceRef as Entry, split_tags};
 
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -120,7 +122,11 @@ fn gib(bytes: Option<u64>) -> Value {
     compact_num(((bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64) * 10.0).round() / 10.0)
 }
 
-fn flags(r: &ClusterResource) -> String {
+fn text(t: &Text<'_>) -> Value {
+    Value::from(t.as_deref().unwrap_or_default())
+}
+
+fn flags(r: &Entry<'_>) -> String {
     let mut f = Vec::new();
     if r.template {
         f.push("template".to_string());
@@ -131,16 +137,16 @@ fn flags(r: &ClusterResource) -> String {
     f.join(",")
 }
 
-fn field_value(r: &ClusterResource, field: Field) -> Value {
+fn field_value(r: &Entry<'_>, field: Field) -> Value {
     match field {
         Field::Disk => gib(r.disk),
         Field::Maxdisk => gib(r.maxdisk),
         Field::Uptime => Value::from(r.uptime.unwrap_or(0)),
         Field::Maxcpu => compact_num(r.maxcpu.unwrap_or(0.0)),
-        Field::Pool => Value::from(r.pool.clone().unwrap_or_default()),
-        Field::Lock => Value::from(r.lock.clone().unwrap_or_default()),
+        Field::Pool => text(&r.pool),
+        Field::Lock => text(&r.lock),
         Field::Template => Value::from(r.template),
-        Field::Hastate => Value::from(r.hastate.clone().unwrap_or_default()),
+        Field::Hastate => text(&r.hastate),
         Field::Netin => Value::from(mib(r.netin.unwrap_or(0))),
         Field::Netout => Value::from(mib(r.netout.unwrap_or(0))),
     }
@@ -177,11 +183,12 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
         .as_deref()
         .map(|t| bounded("pool", t, 128))
         .transpose()?;
-    let resources = ctx.pve.cluster_resources(None).await?;
+    let body = ctx.pve.cluster_resources_body().await?;
+    let resources = Pve::resource_refs(&body)?;
     if let Some(node) = &p.node {
         let known: Vec<&str> = resources
             .iter()
-            .filter(|r| r.kind == "node")
+            .filter(|r| r.kind.as_deref() == Some("node"))
             .filter_map(|r| r.node.as_deref())
             .collect();
         if !known.is_empty() && !known.contains(&node.as_str()) {
@@ -191,7 +198,7 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
             )));
         }
     }
-    let mut guests: Vec<&ClusterResource> = resources
+    let mut guests: Vec<&Entry<'_>> = resources
         .iter()
         .filter(|r| r.guest_kind() == Some(kind))
         .filter(|r| {
@@ -204,7 +211,13 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
                 .is_none_or(|s| r.status.as_deref() == Some(s.as_str()))
         })
         .filter(|r| name.is_none_or(|n| glob_match(n, r.name.as_deref().unwrap_or(""))))
-        .filter(|r| tag.is_none_or(|t| r.tag_list().iter().any(|x| x.eq_ignore_ascii_case(t))))
+        .filter(|r| {
+            tag.is_none_or(|t| {
+                split_tags(r.tags.as_deref())
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(t))
+            })
+        })
         .filter(|r| pool.is_none_or(|x| r.pool.as_deref() == Some(x)))
         .collect();
     guests.sort_by_key(|r| r.vmid);
@@ -224,15 +237,15 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
         .map(|r| {
             let mut row = vec![
                 Value::from(r.vmid.unwrap_or(0)),
-                Value::from(r.name.clone().unwrap_or_default()),
-                Value::from(r.node.clone().unwrap_or_default()),
-                Value::from(r.status.clone().unwrap_or_default()),
+                text(&r.name),
+                text(&r.node),
+                text(&r.status),
                 Value::from(pct(r.cpu.unwrap_or(0.0)).round() as i64),
                 Value::from(mib(r.mem.unwrap_or(0))),
                 Value::from(mib(r.maxmem.unwrap_or(0))),
             ];
             if with_tags {
-                row.push(Value::from(r.tags.clone().unwrap_or_default()));
+                row.push(text(&r.tags));
             }
             row.extend(extra.iter().map(|f| field_value(r, *f)));
             row

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::super::perl;
+use super::super::perl::{self, Text};
 use super::guest::GuestKind;
 
 /// One entry of `GET /cluster/resources` (guest, node, storage, pool, sdn…).
@@ -123,6 +123,64 @@ pub struct ClusterResource {
         skip_serializing_if = "Option::is_none"
     )]
     pub diskwrite: Option<u64>,
+}
+
+/// A `/cluster/resources` entry with what the guest list and the cluster totals use, decoded
+/// straight from the response body ([`crate::pve::Pve::resource_refs`]): strings are borrowed
+/// from it and other members skipped, so 5,000 guests cost a fraction of [`ClusterResource`]s.
+#[derive(Debug, Deserialize)]
+pub struct ResourceRef<'a> {
+    #[serde(borrow)]
+    pub id: Text<'a>,
+    #[serde(rename = "type", borrow)]
+    pub kind: Text<'a>,
+    #[serde(default, deserialize_with = "perl::de_opt_vmid")]
+    pub vmid: Option<u32>,
+    #[serde(default, borrow)]
+    pub name: Text<'a>,
+    #[serde(default, borrow)]
+    pub node: Text<'a>,
+    #[serde(default, borrow)]
+    pub status: Text<'a>,
+    #[serde(default, deserialize_with = "perl::de_opt_f64")]
+    pub cpu: Option<f64>,
+    #[serde(default, deserialize_with = "perl::de_opt_f64")]
+    pub maxcpu: Option<f64>,
+    #[serde(default, deserialize_with = "perl::de_opt_u64")]
+    pub mem: Option<u64>,
+    #[serde(default, deserialize_with = "perl::de_opt_u64")]
+    pub maxmem: Option<u64>,
+    #[serde(default, deserialize_with = "perl::de_opt_u64")]
+    pub disk: Option<u64>,
+    #[serde(default, deserialize_with = "perl::de_opt_u64")]
+    pub maxdisk: Option<u64>,
+    #[serde(default, deserialize_with = "perl::de_opt_u64")]
+    pub uptime: Option<u64>,
+    #[serde(default, deserialize_with = "perl::de_opt_u64")]
+    pub netin: Option<u64>,
+    #[serde(default, deserialize_with = "perl::de_opt_u64")]
+    pub netout: Option<u64>,
+    #[serde(default, borrow)]
+    pub tags: Text<'a>,
+    #[serde(default, deserialize_with = "perl::de_bool")]
+    pub template: bool,
+    #[serde(default, borrow)]
+    pub lock: Text<'a>,
+    #[serde(default, borrow)]
+    pub pool: Text<'a>,
+    #[serde(default, borrow)]
+    pub hastate: Text<'a>,
+    #[serde(default, borrow)]
+    pub storage: Text<'a>,
+    #[serde(default, deserialize_with = "perl::de_opt_bool")]
+    pub shared: Option<bool>,
+}
+
+impl ResourceRef<'_> {
+    /// `Some` for `qemu`/`lxc` entries.
+    pub fn guest_kind(&self) -> Option<GuestKind> {
+        self.kind.as_deref()?.parse().ok()
+    }
 }
 
 impl ClusterResource {
