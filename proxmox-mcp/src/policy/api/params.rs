@@ -89,6 +89,7 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
                 || touches(params, &["lock"])
                 || truthy("template")
                 || unfirewalls_nic(params)
+                || unsafe_cache(params)
             {
                 raise(Class::Destructive);
             }
@@ -195,10 +196,16 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
                 any_text(v, |s| {
                     matches!(clean(s).as_str(), "stopped" | "disabled" | "ignored")
                 })
-            }) =>
+            }) || gives_up_recovery(params) =>
         {
             raise(Class::Destructive);
         }
+        // A restricted group or a strict node rule keeps its guests off every other node: with
+        // those nodes down, they stay stopped.
+        ["cluster", "ha", "groups", ..] if truthy("restricted") => raise(Class::Destructive),
+        ["cluster", "ha", "rules", ..] if truthy("strict") => raise(Class::Destructive),
+        // Moving guests between pools changes who may act on them (pool ACLs follow).
+        ["pools"] | ["pools", _] if truthy("allow-move") => raise(Class::Destructive),
         ["cluster", "replication", ..] if param(params, "remove_job").is_some() => {
             raise(Class::Destructive);
         }
@@ -214,6 +221,30 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
         class,
         may_destroy: destroys || class == Class::Destructive || runs_code(class),
     }
+}
+
+/// HA recovery switched off: no restart or relocation after a failure (`max_restart: 0`,
+/// `max_relocate: 0`).
+fn gives_up_recovery(params: &Map<String, Value>) -> bool {
+    ["max_restart", "max_relocate"].iter().any(|k| {
+        param(params, k)
+            .is_some_and(|v| any_text(v, |s| clean(s).parse::<f64>().is_ok_and(|n| n == 0.0)))
+    })
+}
+
+/// A disk whose writes are never flushed (`cache=unsafe`): a host crash loses the guest's
+/// file system.
+fn unsafe_cache(params: &Map<String, Value>) -> bool {
+    params.iter().any(|(k, v)| {
+        disk_key(&param_key(k))
+            && any_text(v, |s| {
+                property_items(s).iter().any(|i| {
+                    i.split_once('=').is_some_and(|(k, v)| {
+                        k.trim().eq_ignore_ascii_case("cache") && clean(v) == "unsafe"
+                    })
+                })
+            })
+    })
 }
 
 /// Datacenter options whose change reaches every user or guest: HA shutdown policy, resource
@@ -832,6 +863,11 @@ pub const CLI_KEYS: &[&str] = &[
     "nodes",
     "disable",
     "state",
+    "max_restart",
+    "max_relocate",
+    "restricted",
+    "strict",
+    "allow-move",
     "remove_job",
     "protected",
     // firewall

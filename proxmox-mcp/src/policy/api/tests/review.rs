@@ -674,3 +674,90 @@ fn quieter_damage_asks() {
     ]);
     assert!(risky_get("/cluster/notifications/endpoints/webhook/slack").is_some());
 }
+
+/// Round 3: HA recovery switched off, placement that strands guests, pool moves and disks that
+/// lose data on a host crash; their harmless neighbours stay modify.
+#[test]
+fn round3_ha_pools_and_unsafe_cache() {
+    check(&[
+        (
+            "PUT",
+            "/cluster/ha/resources/vm:101",
+            json!({"max_restart": 0}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/ha/resources/vm:101",
+            json!({"max_relocate": "00"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/ha/resources/vm:101",
+            json!({"max_restart": 3}),
+            Modify,
+        ),
+        (
+            "POST",
+            "/cluster/ha/resources",
+            json!({"sid": "vm:101", "max_relocate": 0.0}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/ha/groups/g1",
+            json!({"nodes": "pve3", "restricted": "yes"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/ha/groups/g1",
+            json!({"nodes": "pve3", "restricted": 0}),
+            Modify,
+        ),
+        (
+            "POST",
+            "/cluster/ha/rules",
+            json!({"rule": "r", "type": "node-affinity", "resources": "vm:101", "nodes": "pve3", "strict": 1}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/cluster/ha/rules",
+            json!({"rule": "r", "type": "node-affinity", "resources": "vm:101", "nodes": "pve3"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/pools/dev",
+            json!({"vms": "101", "allow-move": 1}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/pools",
+            json!({"poolid": "dev", "vms": "101", "allow-move": "on"}),
+            Destructive,
+        ),
+        ("PUT", "/pools/dev", json!({"vms": "150"}), Modify),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/150/config",
+            json!({"scsi0": "local-lvm:vm-150-disk-0,cache=unsafe"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/150/config",
+            json!({"virtio1": "local-lvm:4, CACHE = 'Unsafe'"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/nodes/pve2/qemu/150/config",
+            json!({"scsi0": "local-lvm:vm-150-disk-0,cache=writeback"}),
+            Modify,
+        ),
+    ]);
+}

@@ -366,3 +366,16 @@ fn options_cli_options_expands() {
         ("qm set 101 --PROTECTION 0", D),
     ]);
 }
+
+/// HA recovery off, placement that strands guests, pool moves and unsafe disk caches get the
+/// verdict of their API requests from the shell too.
+#[test]
+fn ha_pool_and_cache_escalations_match_the_api() {
+    classes(&[
+        ("ha-manager set vm:150 --max_restart 0", D),
+        ("ha-manager set vm:150 --max_restart 2", M),
+        ("pvesh set /cluster/ha/groups/g1 --restricted 1", D),
+        ("pvesh set /pools/dev --vms 150 --allow-move 1", D),
+        ("qm set 150 --scsi0 local-lvm:vm-150-disk-0,cache=unsafe", D),
+    ]);
+}
