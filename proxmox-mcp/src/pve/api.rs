@@ -93,7 +93,7 @@ impl Pve {
         self.get("/cluster/resources", &params).await
     }
 
-    /// `GET /cluster/resources` as the response body, for [`Pve::resource_refs`]: the big list
+    /// `GET /cluster/resources` as the response body, for [`Pve::each_resource`]: the big list
     /// decoded without owning a copy of every string.
     pub async fn cluster_resources_body(&self) -> Result<bytes::Bytes, PveError> {
         self.0
@@ -101,9 +101,13 @@ impl Pve {
             .await
     }
 
-    /// The entries of a [`Pve::cluster_resources_body`], borrowing from it.
-    pub fn resource_refs(body: &[u8]) -> Result<Vec<types::ResourceRef<'_>>, PveError> {
-        envelope::parse_data(body, Method::Get, "/cluster/resources")
+    /// The entries of a [`Pve::cluster_resources_body`], borrowing from it, one at a time: the
+    /// whole list (5,000 guests) is never held decoded.
+    pub fn each_resource<'a>(
+        body: &'a [u8],
+        each: impl FnMut(types::ResourceRef<'a>),
+    ) -> Result<(), PveError> {
+        envelope::for_each_in_data(body, Method::Get, "/cluster/resources", each)
     }
 
     pub async fn cluster_status(&self) -> Result<Vec<types::ClusterStatusItem>, PveError> {

@@ -52,22 +52,7 @@ pub fn parse_data<'a, T: Deserialize<'a>>(
         #[serde(default = "Option::default")]
         data: Option<T>,
     }
-    let decode_error = |e: serde_json::Error| {
-        let message = if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
-            format!(
-                "{method} {path} answered with a body that is not JSON ({e}); is the URL the \
-                 Proxmox API (https://HOST:8006)?"
-            )
-        } else if !body.trim_ascii_start().starts_with(b"{") {
-            format!("{method} {path} answered with something other than a {{\"data\": …}} object")
-        } else {
-            format!(
-                "{method} {path}: unexpected shape ({e}); expected {}",
-                short_type_name::<T>()
-            )
-        };
-        PveError::Decode { message }
-    };
+    let decode_error = |e| decode_error(body, method, path, e, &short_type_name::<T>());
     if !body.trim_ascii_start().starts_with(b"{") {
         // serde would read a JSON array positionally into the envelope; PVE never sends one.
         return Err(decode_error(serde::de::Error::custom("not an object")));
@@ -77,6 +62,129 @@ pub fn parse_data<'a, T: Deserialize<'a>>(
         Some(data) => Ok(data),
         None => T::deserialize(Value::Null).map_err(decode_error),
     }
+}
+
+/// Decode the `data` array of a successful response one element at a time, handing each to
+/// `each`: a list of thousands of entries is never held decoded all at once. A `null` or
+/// missing `data` is an empty list.
+pub fn for_each_in_data<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
+    method: Method,
+    path: &str,
+    each: impl FnMut(T),
+) -> Result<(), PveError> {
+    let decode_error = |e| decode_error(body, method, path, e, &short_type_name::<Vec<T>>());
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return Err(decode_error(serde::de::Error::custom("not an object")));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde::Deserializer::deserialize_map(&mut de, each_seed::Envelope::new(each))
+        .and_then(|()| de.end())
+        .map_err(decode_error)
+}
+
+/// The visitors behind [`for_each_in_data`].
+mod each_seed {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::Deserialize;
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    #[derive(Deserialize)]
+    enum Key {
+        #[serde(rename = "data")]
+        Data,
+        #[serde(other)]
+        Other,
+    }
+
+    pub(super) struct Envelope<T, F>(F, PhantomData<fn(T)>);
+
+    impl<T, F> Envelope<T, F> {
+        pub(super) fn new(each: F) -> Self {
+            Self(each, PhantomData)
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for Envelope<T, F> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a {\"data\": […]} object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Key>()? {
+                match key {
+                    Key::Data => map.next_value_seed(Data(&mut self.0, PhantomData))?,
+                    Key::Other => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// The `data` member: `null` or an array whose elements go to the callback.
+    struct Data<'f, T, F>(&'f mut F, PhantomData<fn(T)>);
+
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> DeserializeSeed<'de> for Data<'_, T, F> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+            de.deserialize_option(self)
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>, F: FnMut(T)> Visitor<'de> for Data<'_, T, F> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list")
+        }
+
+        fn visit_none<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+            de.deserialize_seq(self)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(item) = seq.next_element::<T>()? {
+                (self.0)(item);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The error for a body that does not decode as `{"data": <expected>}`.
+fn decode_error(
+    body: &[u8],
+    method: Method,
+    path: &str,
+    e: serde_json::Error,
+    expected: &str,
+) -> PveError {
+    let message = if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        format!(
+            "{method} {path} answered with a body that is not JSON ({e}); is the URL the \
+             Proxmox API (https://HOST:8006)?"
+        )
+    } else if !body.trim_ascii_start().starts_with(b"{") {
+        format!("{method} {path} answered with something other than a {{\"data\": …}} object")
+    } else {
+        format!("{method} {path}: unexpected shape ({e}); expected {expected}")
+    };
+    PveError::Decode { message }
 }
 
 /// `Vec<NodeListItem>` rather than `alloc::vec::Vec<proxmox_mcp::pve::types::node::NodeListItem>`.

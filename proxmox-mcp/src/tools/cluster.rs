@@ -310,7 +310,6 @@ async fn system_info(ctx: ToolCtx, _: NoParams) -> Result<SystemInfo, ToolError>
     let status = status?;
     let version = version?;
     let body = resources?;
-    let resources = Pve::resource_refs(&body)?;
     let cluster_entry = status.iter().find(|s| s.kind == "cluster");
     let mut nodes: Vec<NodeBrief> = status
         .iter()
@@ -348,7 +347,7 @@ async fn system_info(ctx: ToolCtx, _: NoParams) -> Result<SystemInfo, ToolError>
     let mut t = Totals::default();
     let mut cpu_weighted = 0.0;
     let mut seen_shared = BTreeSet::new();
-    for r in &resources {
+    Pve::each_resource(&body, |r| {
         let running = r.status.as_deref() == Some("running");
         match r.kind.as_deref().unwrap_or_default() {
             "qemu" if r.template => t.templates += 1,
@@ -374,14 +373,14 @@ async fn system_info(ctx: ToolCtx, _: NoParams) -> Result<SystemInfo, ToolError>
                 } else {
                     r.id.as_deref().unwrap_or_default()
                 };
-                if seen_shared.insert(key) {
+                if seen_shared.insert(key.to_owned()) {
                     t.storage_total += r.maxdisk.unwrap_or(0);
                     t.storage_used += r.disk.unwrap_or(0);
                 }
             }
             _ => {}
         }
-    }
+    })?;
     if t.cpu_cores > 0 {
         t.cpu_used = pct(cpu_weighted / t.cpu_cores as f64);
     }

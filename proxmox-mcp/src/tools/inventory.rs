@@ -183,92 +183,92 @@ async fn list(ctx: ToolCtx, p: ListParams, kind: GuestKind) -> Result<GuestList,
         .as_deref()
         .map(|t| bounded("pool", t, 128))
         .transpose()?;
+    let extra = p.fields.unwrap_or_default();
     let body = ctx.pve.cluster_resources_body().await?;
-    let resources = Pve::resource_refs(&body)?;
-    if let Some(node) = &p.node {
-        let known: Vec<&str> = resources
-            .iter()
-            .filter(|r| r.kind.as_deref() == Some("node"))
-            .filter_map(|r| r.node.as_deref())
-            .collect();
-        if !known.is_empty() && !known.contains(&node.as_str()) {
-            return Err(ToolError::NotFound(format!(
-                "node {node} is not in the cluster (node names are case-sensitive); nodes: {}",
-                known.join(", ")
-            )));
+    // One pass over the entries as they decode: a row per listed guest (tags always, dropped
+    // below when no listed guest has any), the node names for the check below.
+    let mut nodes: Vec<String> = Vec::new();
+    let mut rows: Vec<(u32, Vec<Value>)> = Vec::new();
+    let (mut running, mut with_tags) = (0, false);
+    let mut flag_map = BTreeMap::new();
+    Pve::each_resource(&body, |r: Entry<'_>| {
+        if r.kind.as_deref() == Some("node") {
+            nodes.extend(r.node.as_deref().map(str::to_owned));
         }
-    }
-    let mut guests: Vec<&Entry<'_>> = resources
-        .iter()
-        .filter(|r| r.guest_kind() == Some(kind))
-        .filter(|r| {
-            p.node
+        let listed = r.guest_kind() == Some(kind)
+            && p.node
                 .as_ref()
                 .is_none_or(|n| r.node.as_deref() == Some(n.as_str()))
-        })
-        .filter(|r| {
-            p.status
+            && p.status
                 .is_none_or(|s| r.status.as_deref() == Some(s.as_str()))
-        })
-        .filter(|r| name.is_none_or(|n| glob_match(n, r.name.as_deref().unwrap_or(""))))
-        .filter(|r| {
-            tag.is_none_or(|t| {
+            && name.is_none_or(|n| glob_match(n, r.name.as_deref().unwrap_or("")))
+            && tag.is_none_or(|t| {
                 split_tags(r.tags.as_deref())
                     .iter()
                     .any(|x| x.eq_ignore_ascii_case(t))
             })
-        })
-        .filter(|r| pool.is_none_or(|x| r.pool.as_deref() == Some(x)))
-        .collect();
-    guests.sort_by_key(|r| r.vmid);
+            && pool.is_none_or(|x| r.pool.as_deref() == Some(x));
+        if !listed {
+            return;
+        }
+        let vmid = r.vmid.unwrap_or(0);
+        running += usize::from(r.status.as_deref() == Some("running"));
+        with_tags |= r.tags.as_deref().is_some_and(|t| !t.is_empty());
+        let f = flags(&r);
+        if r.vmid.is_some() && !f.is_empty() {
+            flag_map.insert(vmid, f);
+        }
+        let mut row = Vec::with_capacity(8 + extra.len());
+        row.extend([
+            Value::from(vmid),
+            text(&r.name),
+            text(&r.node),
+            text(&r.status),
+            Value::from(pct(r.cpu.unwrap_or(0.0)).round() as i64),
+            Value::from(mib(r.mem.unwrap_or(0))),
+            Value::from(mib(r.maxmem.unwrap_or(0))),
+            text(&r.tags),
+        ]);
+        row.extend(extra.iter().map(|f| field_value(&r, *f)));
+        rows.push((vmid, row));
+    })?;
+    if let Some(node) = &p.node
+        && !nodes.is_empty()
+        && !nodes.iter().any(|n| n == node.as_str())
+    {
+        return Err(ToolError::NotFound(format!(
+            "node {node} is not in the cluster (node names are case-sensitive); nodes: {}",
+            nodes.join(", ")
+        )));
+    }
+    rows.sort_by_key(|(vmid, _)| *vmid);
 
-    let with_tags = guests
-        .iter()
-        .any(|r| r.tags.as_deref().is_some_and(|t| !t.is_empty()));
+    const TAGS: usize = 7;
     let mut columns = vec!["vmid", "name", "node", "status", "cpu", "mem", "maxmem"];
     if with_tags {
         columns.push("tags");
     }
-    let extra = p.fields.unwrap_or_default();
     columns.extend(extra.iter().map(|f| field_name(*f)));
-
-    let rows = guests
-        .iter()
-        .map(|r| {
-            let mut row = vec![
-                Value::from(r.vmid.unwrap_or(0)),
-                text(&r.name),
-                text(&r.node),
-                text(&r.status),
-                Value::from(pct(r.cpu.unwrap_or(0.0)).round() as i64),
-                Value::from(mib(r.mem.unwrap_or(0))),
-                Value::from(mib(r.maxmem.unwrap_or(0))),
-            ];
-            if with_tags {
-                row.push(text(&r.tags));
+    let count = rows.len();
+    let rows = rows
+        .into_iter()
+        .map(|(_, mut row)| {
+            if !with_tags {
+                row.remove(TAGS);
             }
-            row.extend(extra.iter().map(|f| field_value(r, *f)));
             row
         })
-        .collect();
-    let running = guests
-        .iter()
-        .filter(|r| r.status.as_deref() == Some("running"))
-        .count();
-    let flags = guests
-        .iter()
-        .filter_map(|r| Some((r.vmid?, flags(r))).filter(|(_, f)| !f.is_empty()))
         .collect();
     Ok(GuestList {
         kind: match kind {
             GuestKind::Qemu => "vm",
             GuestKind::Lxc => "container",
         },
-        count: guests.len(),
+        count,
         running,
         columns,
         rows,
-        flags,
+        flags: flag_map,
     })
 }
 

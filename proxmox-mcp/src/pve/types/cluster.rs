@@ -126,7 +126,7 @@ pub struct ClusterResource {
 }
 
 /// A `/cluster/resources` entry with what the guest list and the cluster totals use, decoded
-/// straight from the response body ([`crate::pve::Pve::resource_refs`]): strings are borrowed
+/// straight from the response body ([`crate::pve::Pve::each_resource`]): strings are borrowed
 /// from it and other members skipped, so 5,000 guests cost a fraction of [`ClusterResource`]s.
 #[derive(Debug, Deserialize)]
 pub struct ResourceRef<'a> {
