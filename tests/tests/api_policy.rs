@@ -960,3 +960,62 @@ async fn list_tricks_remote_storages_and_borrowed_disks_are_caught() {
     found.assert_none(&h);
     h.finish().await;
 }
+
+/// Round three: `cdrom` is PVE's alias of `ide2` (another guest's disk or a host device as a
+/// CD-ROM), secret files read through the guest agent, and keys that make backups
+/// unrestorable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliases_secret_files_and_backup_keys_are_caught() {
+    let h = harness("normal", &[]).await;
+    let found = Findings::default();
+    let ((_, pv, _), (fn_, fv, _)) = protected_and_not(&h).await;
+    let fcfg = format!("/nodes/{fn_}/qemu/{fv}/config");
+    let cases = [
+        // The protected guest's live disk, as another guest's CD-ROM: no human may hand it over.
+        (
+            "PUT",
+            fcfg.clone(),
+            json!({"cdrom": format!("local-lvm:vm-{pv}-disk-0")}),
+            Verdict::Refused,
+        ),
+        // The cluster's keys as a CD-ROM, and guests' password hashes through the agent.
+        (
+            "PUT",
+            fcfg.clone(),
+            json!({"cdrom": "/etc/pve/priv/authkey.key"}),
+            Verdict::Refused,
+        ),
+        (
+            "GET",
+            format!("/nodes/{fn_}/qemu/{fv}/agent/file-read"),
+            json!({"file": "/etc/shadow"}),
+            Verdict::Refused,
+        ),
+        // The host's disk as a CD-ROM.
+        (
+            "PUT",
+            fcfg.clone(),
+            json!({"cdrom": "/dev/sda"}),
+            Verdict::Asks,
+        ),
+        // Every backup encrypted with the old key becomes unrestorable.
+        (
+            "PUT",
+            "/storage/local".to_string(),
+            json!({"delete": "encryption-key"}),
+            Verdict::Asks,
+        ),
+        // A container is privileged unless told otherwise.
+        (
+            "POST",
+            format!("/nodes/{fn_}/lxc"),
+            json!({"vmid": 990, "ostemplate": "local:vztmpl/d.tar.zst"}),
+            Verdict::Asks,
+        ),
+    ];
+    for (m, p, params, verdict) in cases {
+        expect(&h, &found, API, api(m, &p, params), verdict, (m, &p)).await;
+    }
+    found.assert_none(&h);
+    h.finish().await;
+}

@@ -32,8 +32,8 @@ pub use guests::{NamedGuests, Selection, named_guests};
 pub use lockout::auth_lockout;
 pub use params::{
     ApiVerdict, CLI_KEYS, EVERYONE_OPTIONS, SYSTEM_TREES, classify_api_call, cli_options,
-    deletes_disk, firewall_lockdown, host_device, host_resource, is_list_sep, judge_api_call,
-    system_path, unprotects,
+    deletes_disk, files_read, firewall_lockdown, host_device, host_resource, is_list_sep,
+    judge_api_call, system_path, unprotects,
 };
 pub(crate) use paths::decode;
 pub use paths::{segments, target_vmid};

@@ -23,7 +23,7 @@
 mod braces;
 mod builtins;
 mod effects;
-mod paths;
+pub(crate) mod paths;
 mod protect;
 mod reach;
 mod readonly;

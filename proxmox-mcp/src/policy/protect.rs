@@ -12,8 +12,10 @@
 //! - **Reading secrets** with a command (`/etc/pve/priv/*`, TLS and SSH private keys,
 //!   `/etc/shadow`, the cluster database): refused in every mode, so they never reach the
 //!   assistant ([`super::command::Protected::SecretRead`]). Listing or testing for them is fine.
-//! - **Reading through the API** is never a protection hit: GETs change nothing, and the API
-//!   does not hand out those files (reading root@pam's user entry or ACLs stays allowed).
+//! - **Reading through the API** is a protection hit only where the API hands out files: a
+//!   guest agent's `file-read`, a backup's `file-restore`, and host paths given to a guest as a
+//!   disk, CD-ROM, mount point or import source are checked against the same secrets
+//!   (reading root@pam's user entry or ACLs stays allowed).
 //! - **Protected guests** (configured vmids, tags, PVE's `protection: 1`) refuse Destructive
 //!   work, and lifting a guest's protection or changing its tags is Destructive
 //!   ([`super::api::classify_api_call`]), so it cannot be used to get around them.
@@ -137,6 +139,26 @@ fn accounts(v: &Value) -> Vec<String> {
     }
 }
 
+/// A file (an absolute host or guest path, literal) that is or holds a secret no route may
+/// read ([`super::command::Protected::SecretRead`]): the same list the command checks use.
+fn secret_file(file: &str) -> Option<Protected> {
+    let norm = super::command::paths::normalize(file, None)?;
+    let pattern: String = norm
+        .chars()
+        .flat_map(|c| {
+            let esc = matches!(c, '*' | '?' | '[' | ']' | '\\').then_some('\\');
+            esc.into_iter().chain([c])
+        })
+        .collect();
+    super::command::paths::secret_hit(&pattern, true).map(|(secret, _)| {
+        Protected::SecretRead(if norm == secret {
+            norm.clone()
+        } else {
+            format!("{norm} ({secret})")
+        })
+    })
+}
+
 /// Parameters that name accounts on `/access/…` calls.
 const ACCOUNT_PARAMS: &[&str] = &["userid", "users", "tokens", "user", "tokenid"];
 
@@ -148,16 +170,20 @@ pub fn api_protection(
     params: &Map<String, Value>,
     id: &Identity,
 ) -> Vec<Protected> {
+    let secrets: Vec<Protected> = super::api::files_read(method, path, params)
+        .iter()
+        .filter_map(|f| secret_file(f))
+        .collect();
     let method = method.trim().to_ascii_uppercase();
     if method == "GET" {
-        return Vec::new();
+        return secrets;
     }
     let segs = segments(path);
     let lower: Vec<String> = segs.iter().map(|s| s.to_lowercase()).collect();
     let shown = format!("/{}", segs.join("/"));
     let own_users = id.own_users();
     let own_token = id.own_token();
-    let mut hits = Vec::new();
+    let mut hits = secrets;
     let mut hit = |p: Protected| {
         if !hits.contains(&p) {
             hits.push(p);
@@ -289,6 +315,7 @@ mod tests {
                 "root" => got.iter().any(|h| matches!(h, Protected::RootAccount(_))),
                 "node" => got.iter().any(|h| matches!(h, Protected::NodeRemoval(_))),
                 "own" => got.iter().any(|h| matches!(h, Protected::OwnIdentity(_))),
+                "secret" => got.iter().any(|h| matches!(h, Protected::SecretRead(_))),
                 other => panic!("bad expectation {other}"),
             };
             if !ok {
@@ -296,6 +323,62 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    /// Files the API hands out or gives a guest are checked against the secrets the command
+    /// route refuses to read, whatever the guest or the method.
+    #[test]
+    fn secret_files_through_the_api() {
+        check(&[
+            (
+                "GET",
+                "/nodes/pve2/qemu/102/agent/file-read",
+                json!({"file": "/etc/shadow"}),
+                "secret",
+            ),
+            (
+                "GET",
+                "/nodes/pve2/qemu/102/agent/file-read",
+                json!({"file": "/root/.ssh/../.ssh/id_rsa"}),
+                "secret",
+            ),
+            (
+                "GET",
+                "/nodes/pve2/qemu/102/agent/file-read",
+                json!({"file": "/etc/hostname"}),
+                "",
+            ),
+            (
+                "GET",
+                "/nodes/pve1/storage/pbs/file-restore/download",
+                json!({"volume": "v", "filepath": "/etc/shadow"}),
+                "secret",
+            ),
+            (
+                "PUT",
+                "/nodes/pve2/qemu/102/config",
+                json!({"cdrom": "/etc/pve/priv/authkey.key"}),
+                "secret",
+            ),
+            (
+                "PUT",
+                "/nodes/pve2/qemu/102/config",
+                json!({"scsi1": "local-lvm:0,import-from=/var/lib/pve-cluster/config.db"}),
+                "secret",
+            ),
+            (
+                "PUT",
+                "/nodes/pve1/lxc/103/config",
+                json!({"mp0": "/etc/pve,mp=/x"}),
+                "secret",
+            ),
+            (
+                "PUT",
+                "/nodes/pve2/qemu/102/config",
+                json!({"scsi1": "local-lvm:0,import-from=/srv/x.img"}),
+                "",
+            ),
+        ]);
     }
 
     #[test]

@@ -88,8 +88,9 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
                 || takes_volume(params, vmid)
                 || touches(params, &["lock"])
                 || truthy("template")
-                || unfirewalls_nic(params)
-                || unsafe_cache(params)
+                || cuts_nic(params)
+                || risky_disk_option(params)
+                || deletes_state_or_nic(params)
             {
                 raise(Class::Destructive);
             }
@@ -99,7 +100,11 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
                 raise(Class::Exec);
             }
             let own = param(params, "vmid").map(scalar).unwrap_or_default();
-            let privileged = l[2] == "lxc" && param(params, "unprivileged").is_some_and(is_false);
+            // PVE creates a privileged container unless told otherwise (`unprivileged`
+            // defaults to 0); a restore takes the setting from its backup.
+            let privileged = l[2] == "lxc"
+                && !truthy("restore")
+                && !param(params, "unprivileged").is_some_and(is_true);
             if truthy("force")
                 || host_resource(params).is_some()
                 || takes_volume(params, &own)
@@ -116,7 +121,10 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
             "firewall",
             "rules" | "groups",
             ..,
-        ] if blocking_rule(params) => {
+        ]
+        | ["cluster", "sdn", "vnets", _, "firewall", "rules", ..]
+            if blocking_rule(params) =>
+        {
             raise(Class::Destructive);
         }
         [
@@ -158,12 +166,16 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
                 && (param(params, "enabled").is_some_and(is_false)
                     || param(params, "exclude").is_some()
                     || touches(params, &["enabled", "exclude"]));
+            // Changing an existing job's selection, node or storage can drop guests from it:
+            // its guests are named, so protected ones refuse.
+            let reselects = l.len() == 3 && method == "PUT" && touches(params, JOB_SELECTION);
             if param(params, "prune-backups").is_some()
                 || truthy("remove")
                 || truthy("stop")
                 || dirs
                 || stop_mode
                 || switched_off
+                || reselects
             {
                 raise(Class::Destructive);
             }
@@ -175,6 +187,14 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
             // A storage's retention prunes every guest's backups at their next backup to it;
             // disabling it or narrowing its nodes stops its guests from starting there.
             if touches(params, &["prune-backups", "nodes"]) || truthy("disable") {
+                raise(Class::Destructive);
+            }
+            // A new or removed encryption key makes every backup encrypted with the old one
+            // unrestorable; the content types of an existing storage decide whether backups
+            // and disks may still go there.
+            if touches(params, &["encryption-key", "master-pubkey"])
+                || (l.len() == 2 && touches(params, &["content"]))
+            {
                 raise(Class::Destructive);
             }
         }
@@ -204,8 +224,11 @@ pub fn judge_api_call(method: &str, path: &str, params: &Map<String, Value>) -> 
         // those nodes down, they stay stopped.
         ["cluster", "ha", "groups", ..] if truthy("restricted") => raise(Class::Destructive),
         ["cluster", "ha", "rules", ..] if truthy("strict") => raise(Class::Destructive),
-        // Moving guests between pools changes who may act on them (pool ACLs follow).
-        ["pools"] | ["pools", _] if truthy("allow-move") => raise(Class::Destructive),
+        // Moving guests between pools changes who may act on them (pool ACLs follow); taking
+        // them out drops them from pool-selected backup jobs.
+        ["pools"] | ["pools", _] if truthy("allow-move") || truthy("delete") => {
+            raise(Class::Destructive)
+        }
         ["cluster", "replication", ..] if param(params, "remove_job").is_some() => {
             raise(Class::Destructive);
         }
@@ -232,20 +255,44 @@ fn gives_up_recovery(params: &Map<String, Value>) -> bool {
     })
 }
 
-/// A disk whose writes are never flushed (`cache=unsafe`): a host crash loses the guest's
-/// file system.
-fn unsafe_cache(params: &Map<String, Value>) -> bool {
+/// A disk option that loses or freezes the guest's data: writes never flushed
+/// (`cache=unsafe`), every write discarded at stop (`snapshot=1`), the disk made read-only
+/// (`ro=1`), or left out of every backup (`backup=0`).
+fn risky_disk_option(params: &Map<String, Value>) -> bool {
     params.iter().any(|(k, v)| {
         disk_key(&param_key(k))
             && any_text(v, |s| {
                 property_items(s).iter().any(|i| {
                     i.split_once('=').is_some_and(|(k, v)| {
-                        k.trim().eq_ignore_ascii_case("cache") && clean(v) == "unsafe"
+                        let v = Value::String(v.to_string());
+                        match clean(k).as_str() {
+                            "cache" => clean(v.as_str().unwrap_or_default()) == "unsafe",
+                            "snapshot" | "ro" => !is_false(&v),
+                            "backup" => is_false(&v),
+                            _ => false,
+                        }
                     })
                 })
             })
     })
 }
+
+/// A deletion of a hibernated guest's saved memory (`vmstate`) or of a network device (the
+/// guest is cut off at once).
+fn deletes_state_or_nic(params: &Map<String, Value>) -> bool {
+    ["delete", "revert"].iter().any(|d| {
+        param(params, d).is_some_and(|v| {
+            list_items(v).iter().any(|i| {
+                i == "vmstate"
+                    || i.strip_prefix("net")
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+        })
+    })
+}
+
+/// What a backup job backs up and where (its schedule stays an ordinary change).
+const JOB_SELECTION: &[&str] = &["vmid", "pool", "all", "node", "storage"];
 
 /// Datacenter options whose change reaches every user or guest: HA shutdown policy, resource
 /// scheduling and fencing (guests move or nodes fence), the migration network and its
@@ -313,16 +360,21 @@ fn lifts_filters(params: &Map<String, Value>) -> bool {
         })
 }
 
-/// A network device taken out of the firewall (`net0: …,firewall=0`).
-fn unfirewalls_nic(params: &Map<String, Value>) -> bool {
+/// A network device taken out of the firewall (`net0: …,firewall=0`) or unplugged
+/// (`link_down=1`).
+fn cuts_nic(params: &Map<String, Value>) -> bool {
     params.iter().any(|(k, v)| {
         let key = param_key(k);
         key.starts_with("net")
             && any_text(v, |s| {
                 property_items(s).iter().any(|i| {
                     i.split_once('=').is_some_and(|(k, v)| {
-                        k.trim().eq_ignore_ascii_case("firewall")
-                            && is_false(&Value::String(v.to_string()))
+                        let v = Value::String(v.to_string());
+                        match clean(k).as_str() {
+                            "firewall" => is_false(&v),
+                            "link_down" => !is_false(&v),
+                            _ => false,
+                        }
                     })
                 })
             })
@@ -342,14 +394,23 @@ const PLAIN_ROLES: &[&str] = &[
     "pvesdnuser",
 ];
 
-/// An ACL grant of a role beyond [`PLAIN_ROLES`] (a grant, not a removal).
+/// An ACL grant (not a removal) of a role beyond [`PLAIN_ROLES`], or of any role but the
+/// auditor's over many guests at once: the root, all guests, all storages or a pool (a plain
+/// user role there still powers off, reconfigures and backs up every guest below).
 fn grants_power(params: &Map<String, Value>) -> bool {
     let removal = param(params, "delete").is_some_and(|v| !is_false(v));
+    let broad = param(params, "path").is_some_and(|v| {
+        any_text(v, |p| {
+            let p = clean(p);
+            let segs: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+            matches!(segs.as_slice(), [] | ["vms"] | ["storage"] | ["pool", ..])
+        })
+    });
     !removal
         && param(params, "roles").is_some_and(|v| {
-            list_items(v)
-                .iter()
-                .any(|r| !PLAIN_ROLES.contains(&r.as_str()))
+            list_items(v).iter().any(|r| {
+                !PLAIN_ROLES.contains(&r.as_str()) || (broad && r.as_str() != "pveauditor")
+            })
         })
 }
 
@@ -628,7 +689,9 @@ fn host_resource_in(key: &str, value: &str) -> Option<String> {
                 return Some(format!("{key} is the host path {volume}"));
             }
         }
-        if let Some(from) = item("import-from").filter(|f| host_device(f)) {
+        if let Some(from) =
+            item("import-from").filter(|f| host_device(f) || decode(f).trim().starts_with('/'))
+        {
             return Some(format!("{key} copies the host's {from}"));
         }
         return None;
@@ -654,6 +717,78 @@ fn host_resource_in(key: &str, value: &str) -> Option<String> {
         ),
         _ => None,
     }
+}
+
+/// Files a request hands a guest from the host, or reads out of a guest or its backups, by
+/// their path: a disk, CD-ROM or mount point that is a host path, an `import-from` source, the
+/// `file` a guest agent reads, the `filepath` a file restore downloads (plain or base64, as
+/// PVE takes it). Each is checked against the secrets no route may read.
+pub fn files_read(method: &str, path: &str, params: &Map<String, Value>) -> Vec<String> {
+    let lower: Vec<String> = segments(path)
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let absolute = |s: &str| {
+        let d = decode(s);
+        let d = d.trim().trim_matches(['"', '\'', '`']).trim();
+        d.starts_with('/').then(|| d.to_string())
+    };
+    let get = method.trim().eq_ignore_ascii_case("GET");
+    match l.as_slice() {
+        ["nodes", _, "qemu", _, "agent", "file-read"] if get => param(params, "file")
+            .map(|v| texts(v).iter().filter_map(|t| absolute(t)).collect())
+            .unwrap_or_default(),
+        [
+            "nodes",
+            _,
+            "storage",
+            _,
+            "file-restore",
+            "download" | "list",
+        ] if get => param(params, "filepath")
+            .map(|v| {
+                texts(v)
+                    .iter()
+                    .flat_map(|t| {
+                        let decoded = base64_text(t);
+                        [absolute(t), decoded.as_deref().and_then(absolute)]
+                    })
+                    .flatten()
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ["nodes", _, "qemu" | "lxc", ..] if !get => params
+            .iter()
+            .filter(|(k, _)| disk_key(&param_key(k)))
+            .flat_map(|(_, v)| texts(v))
+            .flat_map(|t| {
+                property_items(&t)
+                    .into_iter()
+                    .map(|i| match i.split_once('=') {
+                        Some((k, v))
+                            if matches!(clean(k).as_str(), "file" | "volume" | "import-from") =>
+                        {
+                            v.to_string()
+                        }
+                        Some(_) => String::new(),
+                        None => i,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|t| absolute(&t))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `text` decoded from standard base64, when it is that and the result is text.
+fn base64_text(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// The items of a property string (`local-lvm:32,cache=none`), decoded, trimmed, unquoted.
@@ -684,9 +819,10 @@ pub fn host_device(path: &str) -> bool {
         .any(|d| p.starts_with(d))
 }
 
-/// A guest config key naming a disk or mount point.
+/// A guest config key naming a disk or mount point. `cdrom` is PVE's alias of
+/// `ide2: …,media=cdrom` (create and update rewrite it), so it is a disk too.
 fn disk_key(key: &str) -> bool {
-    if key == "rootfs" {
+    if key == "rootfs" || key == "cdrom" {
         return true;
     }
     let stem = key.trim_end_matches(|c: char| c.is_ascii_digit());
@@ -830,6 +966,9 @@ pub const CLI_KEYS: &[&str] = &[
     "unprivileged",
     "features",
     "rootfs",
+    "cdrom",
+    "file",
+    "filepath",
     "efidisk0",
     "tpmstate0",
     "target-vmid",
@@ -848,6 +987,11 @@ pub const CLI_KEYS: &[&str] = &[
     "stop",
     "mode",
     "prune-backups",
+    "encryption-key",
+    "master-pubkey",
+    "content",
+    "node",
+    "restore",
     "dumpdir",
     "tmpdir",
     "enabled",

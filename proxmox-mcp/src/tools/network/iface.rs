@@ -266,11 +266,19 @@ pub(super) async fn iface_plan(pve: &Pve, p: &NetParams) -> Result<Plan, ToolErr
 /// Why applying the pending changes on `node` could cut us off, if it could: they touch the
 /// interface holding the node's management IP (or what it is built on), or we cannot tell.
 pub(crate) async fn apply_risk(pve: &Pve, node: &str) -> Option<String> {
-    let ip = match pve.cluster_status().await {
-        Ok(items) => items
-            .into_iter()
-            .find(|i| i.kind == "node" && i.name == node)
-            .and_then(|i| i.ip),
+    let (ip, others) = match pve.cluster_status().await {
+        Ok(items) => {
+            let mut own = None;
+            let mut others = Vec::new();
+            for i in items.into_iter().filter(|i| i.kind == "node") {
+                match (i.name == node, i.ip) {
+                    (true, ip) => own = ip,
+                    (false, Some(ip)) => others.push((i.name, ip)),
+                    (false, None) => {}
+                }
+            }
+            (own, others)
+        }
         Err(e) => return Some(format!("the node's management IP is unknown ({e})")),
     };
     let Some(ip) = ip else {
@@ -329,6 +337,20 @@ pub(crate) async fn apply_risk(pve: &Pve, node: &str) -> Option<String> {
         .iter()
         .filter(|n| words.contains(&n.as_str()))
         .collect();
+    if let Some((other, addr)) = others.iter().find(|(_, a)| words.contains(&a.as_str())) {
+        return Some(format!(
+            "the pending changes use {addr}, the cluster address of node {other}: both nodes \
+             would claim it"
+        ));
+    }
+    let existing = changed_existing(&changes);
+    if !existing.is_empty() && touched.is_empty() && !words.contains(&ip.as_str()) {
+        return Some(format!(
+            "the pending changes modify or remove {}, which the node or its guests may be using \
+             now",
+            existing.join(", ")
+        ));
+    }
     if !touched.is_empty() || words.contains(&ip.as_str()) {
         let names: Vec<&str> = touched.iter().map(|s| s.as_str()).collect();
         return Some(format!(
@@ -341,6 +363,46 @@ pub(crate) async fn apply_risk(pve: &Pve, node: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// The interfaces a pending diff (`diff -u` of `/etc/network/interfaces`) modifies or removes:
+/// stanzas that exist now (their `iface`/`auto` line is context or removed) with a changed
+/// line. Interfaces only added are not listed.
+pub(crate) fn changed_existing(diff: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    // The stanza the current line belongs to, and whether it exists in the running config.
+    let mut stanza: Option<(String, bool)> = None;
+    for line in diff.lines() {
+        if line.starts_with("---") || line.starts_with("+++") {
+            continue;
+        }
+        if line.starts_with("@@") {
+            // A hunk may start inside a stanza whose header it does not show.
+            stanza = None;
+            continue;
+        }
+        let (mark, text) = match line.chars().next() {
+            Some(c @ ('+' | '-' | ' ')) => (c, &line[1..]),
+            _ => (' ', line),
+        };
+        let mut words = text.split_whitespace();
+        let head = words.next();
+        if matches!(head, Some("iface" | "auto" | "allow-hotplug" | "source"))
+            && let Some(name) = words.next()
+        {
+            stanza = Some((name.to_string(), mark != '+'));
+        }
+        let changed = mark != ' ' && !text.trim().is_empty() && !text.trim().starts_with('#');
+        let name = match &stanza {
+            Some((name, true)) => name.clone(),
+            Some((_, false)) => continue,
+            None => "an interface whose header the diff does not show".to_string(),
+        };
+        if changed && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// `GET /nodes/{node}/network`: the interfaces and the pending diff (`changes`) beside `data`.
@@ -366,4 +428,22 @@ pub(super) async fn list_with_changes(
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
     Ok((list, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_existing;
+
+    #[test]
+    fn a_diff_names_the_existing_interfaces_it_changes() {
+        let diff = "--- /etc/network/interfaces\n+++ /etc/network/interfaces.new\n@@ -10,6 +10,12 @@\n auto vmbr1\n iface vmbr1 inet manual\n-\tbridge-ports eno1\n+\tbridge-ports eno9\n \tbridge-stp off\n+\n+auto vmbr5\n+iface vmbr5 inet static\n+\taddress 10.0.5.1/24\n";
+        assert_eq!(changed_existing(diff), vec!["vmbr1".to_string()]);
+        let added = "@@ -20,3 +20,7 @@\n iface eno2 inet manual\n \n+auto vmbr5\n+iface vmbr5 inet static\n+\taddress 10.0.5.1/24\n";
+        assert!(changed_existing(added).is_empty());
+        let removed =
+            "@@ -1,4 +1,1 @@\n-auto vmbr2\n-iface vmbr2 inet manual\n-\tbridge-ports none\n";
+        assert_eq!(changed_existing(removed), vec!["vmbr2".to_string()]);
+        let headless = "@@ -40,3 +40,3 @@\n \tbridge-stp off\n-\tbridge-fd 0\n+\tbridge-fd 2\n";
+        assert_eq!(changed_existing(headless).len(), 1);
+    }
 }

@@ -125,8 +125,14 @@ fn destructive() {
         (
             "PUT",
             "/access/acl",
-            json!({"path": "/vms", "roles": "PVEVMUser", "users": "a@pve"}),
+            json!({"path": "/vms/150", "roles": "PVEVMUser", "users": "a@pve"}),
             Modify,
+        ),
+        (
+            "PUT",
+            "/access/acl",
+            json!({"path": "/vms", "roles": "PVEVMUser", "users": "a@pve"}),
+            Destructive,
         ),
         (
             "PUT",

@@ -98,7 +98,7 @@ fn remote_storages_and_guest_logins_are_exec() {
         (
             "PUT",
             "/storage/nfs-backup",
-            json!({"content": "backup,iso"}),
+            json!({"bwlimit": "default=1000"}),
             Modify,
         ),
         ("PUT", cfg, json!({"cipassword": "hunter2"}), Exec),
@@ -760,4 +760,234 @@ fn round3_ha_pools_and_unsafe_cache() {
             Modify,
         ),
     ]);
+}
+
+/// Round 3 of the review: the `cdrom` alias, backup keys and selections, data lost quietly
+/// through disk and NIC options, privileged containers by default, VNet firewall rules and
+/// plain roles granted over many guests.
+#[test]
+fn round3_aliases_keys_and_quiet_loss() {
+    let cfg = "/nodes/pve2/qemu/102/config";
+    check(&[
+        ("PUT", cfg, json!({"cdrom": "/dev/sda"}), Destructive),
+        (
+            "PUT",
+            cfg,
+            json!({"cdrom": "local-lvm:vm-101-disk-0"}),
+            Destructive,
+        ),
+        ("PUT", cfg, json!({"cdrom": "local:iso/debian.iso"}), Modify),
+        ("PUT", cfg, json!({"delete": "cdrom"}), Destructive),
+        (
+            "POST",
+            "/nodes/pve2/qemu",
+            json!({"vmid": 300, "cdrom": "/dev/nvme0n1"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            json!({"scsi1": "local-lvm:0,import-from=/srv/x.img"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            json!({"scsi0": "local-lvm:vm-102-disk-0,snapshot=1"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            json!({"scsi0": "local-lvm:vm-102-disk-0,ro=on"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            json!({"scsi0": "local-lvm:vm-102-disk-0,backup=0"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            json!({"scsi0": "local-lvm:vm-102-disk-0,backup=1,ssd=1"}),
+            Modify,
+        ),
+        ("PUT", cfg, json!({"delete": "vmstate"}), Destructive),
+        ("PUT", cfg, json!({"revert": "net0"}), Destructive),
+        (
+            "PUT",
+            cfg,
+            json!({"net0": "virtio,bridge=vmbr0,link_down=1"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            cfg,
+            json!({"net0": "virtio,bridge=vmbr0,link_down=0"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/storage/pbs1",
+            json!({"encryption-key": "autogen"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/storage/pbs1",
+            json!({"delete": "encryption-key"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/storage/pbs1",
+            json!({"delete": "master-pubkey"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/storage/nfs-backup",
+            json!({"content": "iso"}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/storage",
+            json!({"storage": "n", "type": "dir", "path": "/mnt/n", "content": "iso"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/cluster/backup/daily",
+            json!({"pool": "dev"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/backup/daily",
+            json!({"vmid": "102"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/backup/daily",
+            json!({"node": "pve3"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/cluster/backup/daily",
+            json!({"delete": "pool"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/pools/prod",
+            json!({"vms": "101", "delete": 1}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve1/lxc",
+            json!({"vmid": 300, "ostemplate": "local:vztmpl/d.tar.zst"}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve1/lxc",
+            json!({"vmid": 300, "ostemplate": "local:vztmpl/d.tar.zst", "unprivileged": ["0"]}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/nodes/pve1/lxc",
+            json!({"vmid": 300, "ostemplate": "local:vztmpl/d.tar.zst", "unprivileged": "yes"}),
+            Modify,
+        ),
+        (
+            "POST",
+            "/cluster/sdn/vnets/vnet100/firewall/rules",
+            json!({"type": "forward", "action": "DROP", "enable": 1}),
+            Destructive,
+        ),
+        (
+            "POST",
+            "/cluster/sdn/vnets/vnet100/firewall/rules",
+            json!({"type": "forward", "action": "ACCEPT"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/access/acl",
+            json!({"path": "/", "roles": "PVEVMUser", "users": "bob@pve"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/access/acl",
+            json!({"path": "/pool/prod", "roles": "PVEDatastoreUser", "groups": "ops"}),
+            Destructive,
+        ),
+        (
+            "PUT",
+            "/access/acl",
+            json!({"path": "/", "roles": "PVEAuditor", "users": "bob@pve"}),
+            Modify,
+        ),
+        (
+            "PUT",
+            "/access/acl",
+            json!({"path": "/vms/150", "roles": "PVEVMUser", "users": "bob@pve"}),
+            Modify,
+        ),
+    ]);
+    let files = |m: &str, p: &str, v: serde_json::Value| {
+        let serde_json::Value::Object(map) = v else {
+            unreachable!()
+        };
+        files_read(m, p, &map)
+    };
+    assert_eq!(
+        files(
+            "PUT",
+            "/nodes/pve2/qemu/102/config",
+            json!({"cdrom": "/etc/pve/priv/authkey.key"})
+        ),
+        vec!["/etc/pve/priv/authkey.key"]
+    );
+    assert_eq!(
+        files(
+            "PUT",
+            "/nodes/pve2/qemu/102/config",
+            json!({"scsi1": "local-lvm:0,import-from=/var/lib/pve-cluster/config.db"})
+        ),
+        vec!["/var/lib/pve-cluster/config.db"]
+    );
+    assert_eq!(
+        files(
+            "GET",
+            "/nodes/pve2/qemu/101/agent/file-read",
+            json!({"file": "/etc/shadow"})
+        ),
+        vec!["/etc/shadow"]
+    );
+    // `/etc/shadow`, base64-encoded as PVE's file restore takes it.
+    assert_eq!(
+        files(
+            "GET",
+            "/nodes/pve1/storage/pbs/file-restore/download",
+            json!({"volume": "pbs:backup/vm/101/x", "filepath": "L2V0Yy9zaGFkb3c="})
+        ),
+        vec!["/etc/shadow"]
+    );
+    assert!(
+        files(
+            "PUT",
+            "/nodes/pve2/qemu/102/config",
+            json!({"scsi0": "local-lvm:8"})
+        )
+        .is_empty()
+    );
 }

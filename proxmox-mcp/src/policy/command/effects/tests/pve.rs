@@ -56,7 +56,8 @@ fn config_disks_and_hooks() {
         ("qm set 100 -delete net1,virtio2", D),
         ("pct set 101 --delete mp0", D),
         ("pct set 101 --delete unused1", D),
-        ("qm set 100 --delete net1", M),
+        ("qm set 100 --delete net1", D),
+        ("qm set 100 --delete cores", M),
         ("qm set 100 --memory 4096", M),
         ("qm set 100 --protection 0", D),
         ("qm set 100 --hookscript local:snippets/x.pl", X),
@@ -116,8 +117,12 @@ fn config_disks_and_hooks() {
         ("qm create 200 --args -foo", X),
         ("pct create 201 local:vztmpl/x.tar.zst --dev0 /dev/sdb", D),
         (
-            "pct create 201 local:vztmpl/x.tar.zst --rootfs local-lvm:8",
+            "pct create 201 local:vztmpl/x.tar.zst --rootfs local-lvm:8 --unprivileged 1",
             M,
+        ),
+        (
+            "pct create 201 local:vztmpl/x.tar.zst --rootfs local-lvm:8",
+            D,
         ),
         ("qm remote-migrate 100 100 host=x --target-storage local", D),
         (

@@ -127,7 +127,8 @@ fn wrappers_as_their_api_request() {
         ),
         ("pvesm set local --path /etc", X),
         ("pvesm add dir scratch --path /srv/scratch", M),
-        ("pvesm set local --content iso,backup", M),
+        ("pvesm set local --content iso,backup", D),
+        ("pvesm set local --comment iso", M),
         ("pvesm remove local", D),
         ("pvesm free local-lvm:vm-101-disk-0", D),
         ("pvesm export local-lvm:vm-101-disk-0 raw+size -", X),
@@ -377,5 +378,10 @@ fn ha_pool_and_cache_escalations_match_the_api() {
         ("pvesh set /cluster/ha/groups/g1 --restricted 1", D),
         ("pvesh set /pools/dev --vms 150 --allow-move 1", D),
         ("qm set 150 --scsi0 local-lvm:vm-150-disk-0,cache=unsafe", D),
+        ("qm set 150 --cdrom /dev/sda", D),
+        ("qm set 150 --cd local:iso/debian.iso", M),
+        ("pvesm set pbs1 --encryption-key autogen", D),
+        ("pvesh set /cluster/backup/daily --pool dev", D),
+        ("qm set 150 --net0 virtio,bridge=vmbr0,link_down=1", D),
     ]);
 }
