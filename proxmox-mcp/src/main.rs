@@ -49,7 +49,10 @@ fn main() -> ExitCode {
 fn tune_allocator() {
     use std::os::unix::process::CommandExt;
 
-    const TUNED: &str = "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072";
+    // Large blocks mapped and unmapped on their own, the heap's free top returned, and one arena
+    // (the blocking threads' allocations would each keep a heap of their own).
+    const TUNED: &str = "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072:\
+                         glibc.malloc.arena_max=1";
     // Set on the re-executed process: never twice, even where glibc drops the tunables.
     const MARK: &str = "PROXMOX_MCP_ALLOCATOR_TUNED";
     if std::env::var_os(MARK).is_some() {
