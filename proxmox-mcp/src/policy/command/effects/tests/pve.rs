@@ -4,7 +4,7 @@ use super::super::pve::lookup;
 use crate::policy::Class::{self, Destructive as D, Exec as X, Lifecycle as L, Modify as M};
 
 /// (command line, class) for the Proxmox tools, straight from the knowledge base.
-fn check(cases: &[(&str, Class)]) {
+pub(super) fn check(cases: &[(&str, Class)]) {
     let bad: Vec<String> = cases
         .iter()
         .filter_map(|&(line, want)| {

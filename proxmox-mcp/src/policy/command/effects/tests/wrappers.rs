@@ -2,25 +2,10 @@
 //! PVE's Getopt reads them, the guests they name and what root protection refuses in them
 //! (adversarial review, round 2: findings 1, 2, 5, 6, 8 and 9).
 
-use super::super::pve::lookup;
-use crate::policy::Class::{
-    self, Destructive as D, Exec as X, Lifecycle as L, Modify as M, Read as R,
-};
+use super::pve::check as classes;
+use crate::policy::Class::{Destructive as D, Exec as X, Lifecycle as L, Modify as M, Read as R};
 use crate::policy::api::Selection;
 use crate::policy::command::{Protected, analyze, test_context};
-
-/// (command line, class) from the knowledge base alone.
-fn classes(cases: &[(&str, Class)]) {
-    let bad: Vec<String> = cases
-        .iter()
-        .filter_map(|&(line, want)| {
-            let words: Vec<String> = line.split_whitespace().map(String::from).collect();
-            let got = lookup(&words[0], &words[1..]).map(|v| v.class);
-            (got != Some(want)).then(|| format!("{line:?}: got {got:?}, want {want}"))
-        })
-        .collect();
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
-}
 
 /// Options in any case and abbreviated, as Getopt takes them (finding 1).
 #[test]
