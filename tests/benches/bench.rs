@@ -292,7 +292,17 @@ async fn run(quick: bool) -> bool {
         };
         assert!(!mcp.call(tool, json!({})).await.failed());
     }
-    let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+    // Read it once the server is idle: the last response's buffers are freed just after it is
+    // written, and a reading taken in that instant would count them.
+    let mut rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = rss_kib(pid, "VmRSS:").unwrap_or(0);
+        if now == rss {
+            break;
+        }
+        rss = now;
+    }
     let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
     report.check(
         "(d) server RSS after 100 calls",

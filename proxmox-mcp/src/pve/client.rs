@@ -220,6 +220,9 @@ impl HttpClient {
             .connect_timeout(cfg.timeouts.connect)
             .timeout(cfg.timeouts.request)
             .http1_only()
+            // An idle connection keeps its read buffer (up to ~400 KiB after a large listing):
+            // keep two per node, enough for the usual fan-out of one call.
+            .pool_max_idle_per_host(2)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("proxmox-mcp/", env!("CARGO_PKG_VERSION")))
             .build()
