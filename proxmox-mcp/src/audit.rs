@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-pub use event::{Client, Event, GENESIS, Outcome, Record, Transport};
+pub use event::{Client, Event, GENESIS, HttpClient, Outcome, Record, Transport};
 pub use query::{Page, Query, Summary};
 pub use verify::{Location, Problem, ProblemKind, VerifyReport};
 

@@ -41,7 +41,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve MCP over stdio (the default)
-    Serve,
+    Serve(ServeArgs),
     /// List the tools this server offers
     Tools(ToolsArgs),
     /// Call one tool and print its result
@@ -84,6 +84,15 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Serve the HTTP bridge (`mcp-http-bridge` runs us with this): audit calls as HTTP, with
+    /// the client the bridge names on each request. Never set it for an MCP client you launch
+    /// yourself.
+    #[arg(long = "behind-bridge")]
+    pub behind_bridge: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,10 +157,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config_path: cli.config.clone(),
         state_dir: cli.state_dir.clone(),
     };
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
+    {
+        Command::Serve(a) => {
             let cfg = config::load(&load)?;
-            serve(cfg).await?;
+            serve(cfg, &a).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Tools(a) => {
@@ -212,8 +224,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Serve MCP over stdio with this configuration.
-pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+/// Serve MCP over stdio with this configuration, until stdin closes or SIGTERM/SIGINT.
+pub async fn serve(cfg: Config, args: &ServeArgs) -> anyhow::Result<()> {
     for c in &cfg.clusters {
         if c.tls.insecure {
             tracing::warn!(
@@ -229,13 +241,43 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             "no Proxmox cluster configured; tools will explain how to set PROXMOX_URL and a token"
         );
     }
-    tracing::info!(clusters = cfg.clusters.len(), "serving MCP over stdio");
+    tracing::info!(
+        clusters = cfg.clusters.len(),
+        behind_bridge = args.behind_bridge,
+        "serving MCP over stdio"
+    );
     let engine = Engine::new(cfg);
     // Open (and prune) the audit log now, so a problem shows at start, not at the first change.
     if let Err(e) = engine.safety().audit() {
         tracing::warn!("{e}; changes will be refused until it can be written");
     }
-    McpServer::new(engine).serve_stdio().await
+    let mut server = McpServer::new(engine);
+    if args.behind_bridge {
+        server = server.behind_bridge();
+    }
+    server.run(rmcp::transport::stdio(), on_signal()).await
+}
+
+/// Cancelled on SIGTERM or SIGINT.
+fn on_signal() -> tokio_util::sync::CancellationToken {
+    use tokio::signal::unix::{SignalKind, signal};
+    let token = tokio_util::sync::CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("signal received: stopping");
+        cancel.cancel();
+    });
+    token
 }
 
 fn print_tools(output: Output) -> anyhow::Result<()> {

@@ -17,7 +17,7 @@ use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, JsonObject};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::{Client, Event, Outcome, Transport, redact};
+use crate::audit::{Client, Event, HttpClient, Outcome, Transport, redact};
 use crate::engine::Engine;
 use crate::error::ToolError;
 use crate::gate::{self, AssessCtx, Assessment, Flags};
@@ -47,6 +47,8 @@ const FACTS_SEP: char = '~';
 pub struct Origin {
     pub transport: Transport,
     pub client: Client,
+    /// Set only by a server behind the HTTP bridge, from the bridge's caller field.
+    pub http_client: Option<HttpClient>,
 }
 
 impl Origin {
@@ -57,6 +59,7 @@ impl Origin {
                 name: "proxmox-mcp-cli".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
             },
+            http_client: None,
         }
     }
 }
@@ -89,6 +92,7 @@ pub async fn dispatch(engine: &Arc<Engine>, call: Call) -> CallToolResponse {
     ev.time = SystemTime::now();
     ev.client = call.origin.client.clone();
     ev.transport = call.origin.transport;
+    ev.http_client = call.origin.http_client.clone();
     ev.arguments = Value::Object(call.args.clone());
     ev.mode = engine.safety().mode().to_string();
 

@@ -4,14 +4,18 @@
 
 use std::sync::{Arc, LazyLock};
 
+use proxmox_mcp_contract::bridge::{CALLER_META_KEY, READY_METHOD, Readiness};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorData, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode, ErrorData,
+    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
+use rmcp::transport::IntoTransport;
 use rmcp::{ServerHandler, ServiceExt};
+use tokio_util::sync::CancellationToken;
 
-use crate::audit::{Client, Transport};
+use crate::audit::{Client, HttpClient, Transport};
 use crate::dispatch::{Call, Origin, dispatch};
 use crate::engine::{Engine, Progress};
 use crate::policy::mode::Mode;
@@ -39,6 +43,8 @@ configured.";
 pub struct McpServer {
     engine: Arc<Engine>,
     transport: Transport,
+    /// Started by the HTTP bridge: trust the caller field it sets on every request.
+    behind_bridge: bool,
 }
 
 impl McpServer {
@@ -46,22 +52,92 @@ impl McpServer {
         McpServer {
             engine,
             transport: Transport::Stdio,
+            behind_bridge: false,
         }
     }
 
-    /// Audit calls as arriving over `transport` (the HTTP bridge's child says `Http`).
-    pub fn with_transport(mut self, transport: Transport) -> Self {
-        self.transport = transport;
+    /// Serve the HTTP bridge: calls are audited as HTTP, with the caller the bridge names in
+    /// [`CALLER_META_KEY`] (the bridge is our only client and strips that field from what its
+    /// own clients send). Without this, the field is never read.
+    pub fn behind_bridge(mut self) -> Self {
+        self.transport = Transport::Http;
+        self.behind_bridge = true;
         self
     }
 
-    /// Serve MCP over stdin/stdout until the client goes away.
-    pub async fn serve_stdio(self) -> anyhow::Result<()> {
-        let service = self.serve(rmcp::transport::stdio()).await?;
-        service.waiting().await?;
+    /// Serve MCP over `transport` until the client goes away or `shutdown` is cancelled.
+    pub async fn run<T, E, A>(self, transport: T, shutdown: CancellationToken) -> anyhow::Result<()>
+    where
+        T: IntoTransport<RoleServer, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let service = self.serve(transport).await?;
+        let stop = service.cancellation_token();
+        let watcher = tokio::spawn(async move {
+            shutdown.cancelled().await;
+            stop.cancel();
+        });
+        let quit = service.waiting().await;
+        watcher.abort();
+        quit?;
         Ok(())
     }
+
+    /// The caller the bridge named, when we serve the bridge; `None` otherwise (a stdio client
+    /// cannot name one). A bridge request without it is a fault between bridge and engine.
+    fn http_client(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<HttpClient>, ErrorData> {
+        if !self.behind_bridge {
+            return Ok(None);
+        }
+        let field = context.meta.get(CALLER_META_KEY).cloned();
+        match field.map(serde_json::from_value::<HttpClient>) {
+            Some(Ok(caller)) if !caller.token.is_empty() => Ok(Some(caller)),
+            _ => Err(ErrorData::invalid_request(
+                format!("the bridge did not name the caller ({CALLER_META_KEY})"),
+                None,
+            )),
+        }
+    }
+
+    /// Whether every configured cluster answers `GET /version` (the bridge's `/readyz`).
+    async fn readiness(&self) -> Readiness {
+        let clusters: Vec<String> = self
+            .engine
+            .config()
+            .clusters
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let mut out = Readiness {
+            ready: !clusters.is_empty(),
+            clusters: Vec::new(),
+        };
+        if clusters.is_empty() {
+            out.clusters.push("no Proxmox cluster configured".into());
+        }
+        for name in clusters {
+            let line = match self.engine.pve(Some(&name)) {
+                Err(e) => format!("{name}: {e}"),
+                Ok((_, pve)) => match tokio::time::timeout(READY_TIMEOUT, pve.version()).await {
+                    Ok(Ok(v)) => format!("{name}: PVE {}", v.version),
+                    Ok(Err(e)) => format!("{name}: unreachable ({e})"),
+                    Err(_) => format!("{name}: unreachable (no answer in {READY_TIMEOUT:?})"),
+                },
+            };
+            if !line.contains(": PVE ") {
+                out.ready = false;
+            }
+            out.clusters.push(line);
+        }
+        out
+    }
 }
+
+/// How long a readiness probe waits for each cluster.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 static TOOL_LIST: LazyLock<Vec<Tool>> = LazyLock::new(|| list_for(Mode::Normal));
 static READ_ONLY_LIST: LazyLock<Vec<Tool>> = LazyLock::new(|| list_for(Mode::ReadOnly));
@@ -143,13 +219,22 @@ impl ServerHandler for McpServer {
             (false, true) => Channel::Elicit(context.peer.clone()),
             (_, false) => Channel::OutOfBand,
         };
-        let client = client_of(&context);
+        let http_client = self.http_client(&context)?;
+        // Behind the bridge our peer is the bridge: the MCP client is the one it names.
+        let client = match &http_client {
+            Some(h) => Client {
+                name: h.client_name.clone().unwrap_or_default(),
+                version: h.client_version.clone().unwrap_or_default(),
+            },
+            None => client_of(&context),
+        };
         let call = Call {
             tool: request.name.to_string(),
             args: request.arguments.unwrap_or_default(),
             origin: Origin {
                 transport: self.transport,
                 client,
+                http_client,
             },
             channel,
             progress,
@@ -165,6 +250,24 @@ impl ServerHandler for McpServer {
             tracing::debug!("tools/list_changed not delivered: {e}");
         }
         Ok(response)
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        if self.behind_bridge && request.method == READY_METHOD {
+            let ready = self.readiness().await;
+            return serde_json::to_value(ready)
+                .map(CustomResult::new)
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None));
+        }
+        Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            request.method,
+            None,
+        ))
     }
 }
 

@@ -78,6 +78,9 @@ pub struct Client {
     pub version: String,
 }
 
+/// Who called over HTTP: the bridge's [`Caller`](proxmox_mcp_contract::bridge::Caller).
+pub type HttpClient = proxmox_mcp_contract::bridge::Caller;
+
 /// One tool call, API write or command, as the dispatch pipeline saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -86,6 +89,10 @@ pub struct Event {
     pub time: SystemTime,
     pub client: Client,
     pub transport: Transport,
+    /// Over HTTP: the bridge token the call carried and where it came from, as the bridge
+    /// authenticated it (absent on stdio and the CLI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_client: Option<HttpClient>,
     pub tool: String,
     pub class: Class,
     pub decision: Outcome,
@@ -110,6 +117,7 @@ impl Event {
             time: SystemTime::now(),
             client: Client::default(),
             transport: Transport::Stdio,
+            http_client: None,
             tool: tool.into(),
             class,
             decision,

@@ -114,10 +114,11 @@ pub(crate) fn fields<'a>(
         Outcome::Refused | Outcome::Declined | Outcome::Failed => "4",
         Outcome::Allowed | Outcome::Confirmed | Outcome::Pending => "6",
     };
-    let transport = match e.transport {
-        Transport::Stdio => "stdio",
-        Transport::Http => "http",
-        Transport::Cli => "cli",
+    let transport = match (e.transport, &e.http_client) {
+        (Transport::Http, Some(h)) => format!("http, token {}", h.token),
+        (Transport::Http, None) => "http".to_string(),
+        (Transport::Stdio, _) => "stdio".to_string(),
+        (Transport::Cli, _) => "cli".to_string(),
     };
     let client = if e.client.version.is_empty() {
         e.client.name.clone()
@@ -150,6 +151,9 @@ pub(crate) fn fields<'a>(
         ("PROXMOX_MCP_DECISION", Cow::Borrowed(e.decision.as_str())),
         ("PROXMOX_MCP_CLIENT", Cow::Owned(client)),
     ];
+    if let Some(h) = &e.http_client {
+        out.push(("PROXMOX_MCP_HTTP_TOKEN", Cow::Borrowed(h.token.as_str())));
+    }
     match cut {
         Some(max) if line.len() > max => {
             let mut end = max;

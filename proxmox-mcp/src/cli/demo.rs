@@ -80,7 +80,7 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
     };
     let code = match args.command.unwrap_or(DemoCommand::Serve) {
         DemoCommand::Serve => {
-            super::serve(cfg).await?;
+            super::serve(cfg, &super::ServeArgs::default()).await?;
             ExitCode::SUCCESS
         }
         DemoCommand::Tools(t) => {

@@ -5,6 +5,9 @@
 
 use std::collections::BTreeMap;
 
+// Shared with the HTTP bridge, which passes them on to the engine it runs.
+pub use proxmox_mcp_contract::env::{PROXMOX_MCP_CONFIG, PROXMOX_MCP_LOG, PROXMOX_MCP_STATE_DIR};
+
 /// Base URL of the default cluster, e.g. `https://pve1:8006`.
 pub const PROXMOX_URL: &str = "PROXMOX_URL";
 /// API token id of the default cluster, `user@realm!tokenname`.
@@ -37,12 +40,6 @@ pub const PROXMOX_MCP_SSH_KEY: &str = "PROXMOX_MCP_SSH_KEY";
 pub const PROXMOX_MCP_SSH_KNOWN_HOSTS: &str = "PROXMOX_MCP_SSH_KNOWN_HOSTS";
 /// SSH executor: node addresses, `pve1=10.0.0.11,pve2=10.0.0.12`.
 pub const PROXMOX_MCP_SSH_HOSTS: &str = "PROXMOX_MCP_SSH_HOSTS";
-/// Path of the TOML configuration file (like `--config`).
-pub const PROXMOX_MCP_CONFIG: &str = "PROXMOX_MCP_CONFIG";
-/// Directory for modes, approvals and the audit log.
-pub const PROXMOX_MCP_STATE_DIR: &str = "PROXMOX_MCP_STATE_DIR";
-/// `tracing` filter for the log on stderr, e.g. `info` or `proxmox_mcp=debug`.
-pub const PROXMOX_MCP_LOG: &str = "PROXMOX_MCP_LOG";
 /// The PVE API schema (`apidata.js` or its JSON) `explain_command` reads descriptions from.
 pub const PROXMOX_MCP_API_SCHEMA: &str = "PROXMOX_MCP_API_SCHEMA";
 /// Guests that are always protected, `100,101`.

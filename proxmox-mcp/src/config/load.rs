@@ -10,49 +10,18 @@ use super::resolve::{
 use super::secret::Secret;
 use super::types::Config;
 
-/// Directory of a system install's configuration (the .deb's `/etc/proxmox-mcp`).
-pub const SYSTEM_CONFIG_DIR: &str = "/etc/proxmox-mcp";
-/// The system configuration file.
-pub const SYSTEM_CONFIG_FILE: &str = "/etc/proxmox-mcp/config.toml";
-/// State directory of a system install (used when the config came from [`SYSTEM_CONFIG_DIR`]).
-pub const SYSTEM_STATE_DIR: &str = "/var/lib/proxmox-mcp";
-/// File name of the configuration inside a config directory.
-pub const CONFIG_FILE_NAME: &str = "config.toml";
+// Paths the HTTP bridge needs too live in the shared contract crate.
+pub use proxmox_mcp_contract::paths::{
+    CONFIG_FILE_NAME, SYSTEM_CONFIG_DIR, SYSTEM_CONFIG_FILE, SYSTEM_STATE_DIR, config_candidates,
+    user_config_file, user_state_dir,
+};
+
 /// The PVE API schema of pve-docs, the default `api_schema` where it exists (on a PVE node).
 pub const PVE_API_SCHEMA: &str = "/usr/share/pve-docs/api-viewer/apidata.js";
 /// Where the host name is read, first found wins (the local executor's default `local_node`).
 pub const HOST_NAME_FILES: [&str; 2] = ["/proc/sys/kernel/hostname", "/etc/hostname"];
 /// The OS keyring service under which secrets are stored; the keyring "user" is the cluster name.
 pub const KEYRING_SERVICE: &str = "proxmox-mcp";
-
-fn project_dirs() -> Option<directories::ProjectDirs> {
-    directories::ProjectDirs::from("", "", "proxmox-mcp")
-}
-
-/// The user's configuration file, e.g. `~/.config/proxmox-mcp/config.toml` on Linux.
-pub fn user_config_file() -> Option<PathBuf> {
-    project_dirs().map(|d| d.config_dir().join(CONFIG_FILE_NAME))
-}
-
-/// The user's state directory, e.g. `~/.local/state/proxmox-mcp` on Linux (the local data
-/// directory where the platform has no state directory).
-pub fn user_state_dir() -> Option<PathBuf> {
-    project_dirs().map(|d| {
-        d.state_dir()
-            .unwrap_or_else(|| d.data_local_dir())
-            .to_owned()
-    })
-}
-
-/// The files looked for, in order, when neither `--config` nor `PROXMOX_MCP_CONFIG` is given:
-/// the user's file, then the system file (a service user has no file of its own, so a system
-/// install reads `/etc`, while a person can keep a private one).
-pub fn config_candidates() -> Vec<PathBuf> {
-    user_config_file()
-        .into_iter()
-        .chain([PathBuf::from(SYSTEM_CONFIG_FILE)])
-        .collect()
-}
 
 /// What the caller (the CLI) can override.
 #[derive(Debug, Clone, Default)]

@@ -23,7 +23,7 @@ use crate::pve::types::{ClusterResource, GuestKind};
 use crate::pve::{Params, PveError, TaskOutcome, Upid, WaitOptions, wait_task};
 
 /// Longest `wait` any action accepts, in seconds.
-pub const MAX_WAIT: u64 = 600;
+pub const MAX_WAIT: u64 = proxmox_mcp_contract::bridge::TASK_WAIT_MAX_SECS;
 /// Guests acted on at once by a multi-target action.
 pub const CONCURRENCY: usize = 8;
 /// Most guests one multi-target call may act on.
