@@ -4,22 +4,14 @@
 #   docker build --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) \
 #       --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ) -t proxmox-mcp .
 #
-# The builder is the runtime's own Ubuntu with a rustup toolchain, so the binaries need no newer
-# glibc than the runtime has (a Debian bookworm builder links against glibc 2.36; 22.04 has 2.35).
+# The builder is Debian bookworm (glibc 2.36); the binaries only need glibc >= 2.34 (the .deb's
+# computed libc6 dependency says so, and packaging/check holds it at <= 2.35), which Ubuntu
+# 22.04 has.
 
+ARG RUST_IMAGE=rust:1-bookworm
 ARG UBUNTU=ubuntu:22.04
 
-FROM ${UBUNTU} AS build
-ARG RUST_TOOLCHAIN=stable
-ENV DEBIAN_FRONTEND=noninteractive \
-    RUSTUP_HOME=/usr/local/rustup \
-    CARGO_HOME=/usr/local/cargo \
-    PATH=/usr/local/cargo/bin:$PATH
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates curl gcc libc6-dev pkg-config \
-    && rm -rf /var/lib/apt/lists/* \
-    && curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
-        | sh -s -- -y --profile minimal --default-toolchain "${RUST_TOOLCHAIN}"
+FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p proxmox-mcp -p mcp-http-bridge \

@@ -56,6 +56,7 @@ def stages(instructions):
 # --- Dockerfile ------------------------------------------------------------------------------
 built = stages(dockerfile(ROOT / "Dockerfile"))
 check(len(built) >= 2, "Dockerfile is multi-stage")
+check(built[0][0].startswith("rust:"), f"the builder is a Rust image ({built[0][0]})")
 builder = built[0][2]
 image, _, runtime = built[-1]
 check(image == "ubuntu:22.04", f"runtime image is ubuntu:22.04 (got {image})")
