@@ -110,13 +110,24 @@ pub struct Executor {
     /// The node this process runs on (configured, else the short host name).
     local_node: String,
     ssh: SshConfig,
-    /// `HOME` for children: our user's home directory from `/etc/passwd`.
+    /// Local executor: the account commands run as, through sudo (`None`: our own user).
+    run_as: Option<String>,
+    /// `HOME` for children: our user's home directory from `/etc/passwd` (the `run_as`
+    /// account's, which sudo sets, when there is one).
     home: PathBuf,
 }
 
 impl Executor {
     /// Builds an executor; reads the host name (when `local_node` is unset) and our home directory.
     pub fn new(cfg: &ExecConfig) -> Self {
+        let run_as = match cfg.executor {
+            ExecutorKind::Local => cfg.run_as.clone(),
+            _ => None,
+        };
+        let home = match &run_as {
+            Some(account) => local::account_home(account),
+            None => local::home_dir(),
+        };
         Executor {
             kind: cfg.executor,
             local_node: cfg
@@ -125,7 +136,8 @@ impl Executor {
                 .or_else(local::host_name)
                 .unwrap_or_else(|| "localhost".into()),
             ssh: cfg.ssh.clone(),
-            home: local::home_dir(),
+            run_as,
+            home,
         }
     }
 
@@ -153,7 +165,10 @@ impl Executor {
     pub fn describe(&self, node: &str) -> String {
         match self.kind {
             ExecutorKind::Disabled => "disabled".into(),
-            ExecutorKind::Local => format!("local shell on {}", self.local_node),
+            ExecutorKind::Local => match &self.run_as {
+                None => format!("local shell on {}", self.local_node),
+                Some(account) => format!("local shell on {} as {account}", self.local_node),
+            },
             ExecutorKind::Ssh => format!(
                 "ssh {}@{}:{}",
                 self.ssh.user,
@@ -182,16 +197,15 @@ impl Executor {
                         local: self.local_node.clone(),
                     });
                 }
-                let shell = local::shell();
-                let mut cmd = process::command(shell, &self.home);
-                cmd.arg("-c").arg(req.command);
-                process::run(cmd, shell, req.stdin, timeout, &cancel).await?
+                let (cmd, program) = self.local_command(req.command);
+                let run_as = self.run_as.as_deref();
+                process::run(cmd, program, run_as, req.stdin, timeout, &cancel).await?
             }
             ExecutorKind::Ssh => {
                 let target = ssh::Target::new(&self.ssh, req.node)?;
                 let mut cmd = process::command("ssh", &self.home);
                 cmd.args(target.args(req.command));
-                let out = process::run(cmd, "ssh", req.stdin, timeout, &cancel)
+                let out = process::run(cmd, "ssh", None, req.stdin, timeout, &cancel)
                     .await
                     .map_err(ssh::spawn_error)?;
                 if out.exit_code == Some(ssh::CLIENT_FAILURE)
@@ -211,5 +225,23 @@ impl Executor {
             "exec finished"
         );
         Ok(out)
+    }
+
+    /// The local executor's child and its program's name: `SHELL -c COMMAND`, or with `run_as`,
+    /// `sudo -n -u ACCOUNT -- SHELL -c COMMAND`.
+    fn local_command(&self, command: &str) -> (tokio::process::Command, &'static str) {
+        let shell = local::shell();
+        match &self.run_as {
+            None => {
+                let mut cmd = process::command(shell, &self.home);
+                cmd.arg("-c").arg(command);
+                (cmd, shell)
+            }
+            Some(account) => {
+                let mut cmd = process::command(local::SUDO, &self.home);
+                cmd.args(local::sudo_args(account, &[shell, "-c", command]));
+                (cmd, local::SUDO)
+            }
+        }
     }
 }

@@ -119,8 +119,11 @@ fn exec_lines(exec: &ExecConfig) -> Vec<String> {
     match exec.executor {
         ExecutorKind::Disabled => vec!["exec: disabled".to_owned()],
         ExecutorKind::Local => vec![format!(
-            "exec: local on node {}, timeout {timeout} s",
-            exec.local_node.as_deref().unwrap_or("?")
+            "exec: local on node {}{}, timeout {timeout} s",
+            exec.local_node.as_deref().unwrap_or("?"),
+            exec.run_as
+                .as_deref()
+                .map_or_else(String::new, |a| format!(" as {a} (sudo)"))
         )],
         ExecutorKind::Ssh => {
             let ssh = &exec.ssh;

@@ -28,6 +28,9 @@ pub const PROXMOX_INSECURE: &str = "PROXMOX_INSECURE";
 pub const PROXMOX_MCP_EXECUTOR: &str = "PROXMOX_MCP_EXECUTOR";
 /// Local executor: the node this process runs on (default: the host name).
 pub const PROXMOX_MCP_LOCAL_NODE: &str = "PROXMOX_MCP_LOCAL_NODE";
+/// Local executor: run every command as this Unix account, through `sudo -n -u ACCOUNT`
+/// (default: unset, our own user).
+pub const PROXMOX_MCP_EXEC_RUN_AS: &str = "PROXMOX_MCP_EXEC_RUN_AS";
 /// Default timeout of a shell command, in seconds (1 to 600, default 60).
 pub const PROXMOX_MCP_EXEC_TIMEOUT_SECS: &str = "PROXMOX_MCP_EXEC_TIMEOUT_SECS";
 /// SSH executor: remote user (default `root`).
@@ -95,6 +98,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         PROXMOX_MCP_LOCAL_NODE,
         "local executor: the node this process runs on (default: the host name)",
+    ),
+    (
+        PROXMOX_MCP_EXEC_RUN_AS,
+        "local executor: run commands as this account through sudo -n -u (default: our own user)",
     ),
     (
         PROXMOX_MCP_EXEC_TIMEOUT_SECS,
@@ -172,6 +179,7 @@ pub const CLUSTER_VARS: &[&str] = &[
     PROXMOX_INSECURE,
     PROXMOX_MCP_EXECUTOR,
     PROXMOX_MCP_LOCAL_NODE,
+    PROXMOX_MCP_EXEC_RUN_AS,
     PROXMOX_MCP_EXEC_TIMEOUT_SECS,
     PROXMOX_MCP_SSH_USER,
     PROXMOX_MCP_SSH_PORT,

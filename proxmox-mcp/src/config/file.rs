@@ -159,6 +159,10 @@ pub struct FileExec {
     /// `local_node`: the node this process runs on, for the local executor
     /// (env `PROXMOX_MCP_LOCAL_NODE`). Default: the host name up to its first `.`.
     pub local_node: Option<String>,
+    /// `run_as`: the local executor runs every command as this Unix account, through
+    /// `sudo -n -u ACCOUNT -- /bin/bash -c CMD` (env `PROXMOX_MCP_EXEC_RUN_AS`); sudoers must
+    /// allow it (see `packaging/deb/sudoers.example`). Default: unset, commands run as our user.
+    pub run_as: Option<String>,
     /// `timeout_secs`: default command timeout, 1 to 600 (env `PROXMOX_MCP_EXEC_TIMEOUT_SECS`).
     /// Default 60.
     pub timeout_secs: Option<u64>,

@@ -92,6 +92,8 @@ pub struct ExecConfig {
     pub executor: ExecutorKind,
     /// The node this process runs on (local executor). Default: the host name.
     pub local_node: Option<String>,
+    /// Local executor: the Unix account commands run as, through `sudo -n -u`. Default: ours.
+    pub run_as: Option<String>,
     /// Default command timeout (60 s); a call may ask for up to [`ExecConfig::MAX_TIMEOUT`].
     pub timeout: Duration,
     pub ssh: SshConfig,
@@ -106,6 +108,7 @@ impl Default for ExecConfig {
         ExecConfig {
             executor: ExecutorKind::Disabled,
             local_node: None,
+            run_as: None,
             timeout: Duration::from_secs(60),
             ssh: SshConfig::default(),
         }

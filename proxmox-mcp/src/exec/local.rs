@@ -1,4 +1,5 @@
-//! The `local` executor's view of this host: its shell, its node name, our home directory.
+//! The `local` executor's view of this host: its shell, its node name, our home directory, and
+//! the `sudo` command line that runs a command as the `run_as` account.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,17 @@ pub(super) fn shell() -> &'static str {
     } else {
         "/bin/sh"
     }
+}
+
+/// `sudo` by its full path: the child's `PATH` is fixed, but the program is not looked up at all.
+pub(super) const SUDO: &str = "/usr/bin/sudo";
+
+/// Arguments of [`SUDO`] that run `argv` as `account`: never a password prompt (`-n`: fail
+/// instead), and `--` so nothing in `argv` is read as a sudo option.
+pub(super) fn sudo_args<'a>(account: &'a str, argv: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["-n", "-u", account, "--"];
+    args.extend_from_slice(argv);
+    args
 }
 
 /// The short host name, which is what PVE uses as the node name (`pve1.example.com` → `pve1`).
@@ -37,11 +49,24 @@ pub(super) fn home_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/"))
 }
 
+/// The home directory of `account` from `/etc/passwd` (what `sudo -u` sets `HOME` to), else `/`.
+pub(super) fn account_home(account: &str) -> PathBuf {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| passwd_find(&passwd, |f| f[0] == account))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
 /// The home directory of `uid` in an `/etc/passwd` text (`name:x:uid:gid:gecos:home:shell`).
 fn passwd_home(passwd: &str, uid: u32) -> Option<PathBuf> {
+    passwd_find(passwd, |f| f[2].parse() == Ok(uid))
+}
+
+/// The home directory of the first well-formed `/etc/passwd` line whose fields match `is`.
+fn passwd_find(passwd: &str, is: impl Fn(&[&str]) -> bool) -> Option<PathBuf> {
     passwd.lines().find_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
-        (f.len() >= 7 && f[2].parse() == Ok(uid) && !f[5].is_empty()).then(|| PathBuf::from(f[5]))
+        (f.len() >= 7 && is(&f) && !f[5].is_empty()).then(|| PathBuf::from(f[5]))
     })
 }
 
@@ -64,5 +89,25 @@ mod tests {
         check(0, Some("/root"));
         check(33, Some("/var/www"));
         check(1000, None);
+        assert_eq!(
+            passwd_find(passwd, |f| f[0] == "www-data"),
+            Some(PathBuf::from("/var/www"))
+        );
+    }
+
+    #[test]
+    fn sudo_runs_the_shell_as_the_account() {
+        assert_eq!(
+            sudo_args("proxmox-mcp-exec", &["/bin/bash", "-c", "-u root; qm list"]),
+            [
+                "-n",
+                "-u",
+                "proxmox-mcp-exec",
+                "--",
+                "/bin/bash",
+                "-c",
+                "-u root; qm list"
+            ]
+        );
     }
 }

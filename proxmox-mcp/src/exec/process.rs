@@ -1,5 +1,9 @@
 //! One child process in its own process group: scrubbed environment, stdin, concurrent capped
 //! capture of stdout and stderr, and a timeout or cancellation that kills the whole group.
+//!
+//! A command run through `sudo -u ACCOUNT` stays in the group (sudo without a pty does not start
+//! its own), but its processes belong to the account and our `SIGKILL` cannot reach them: for
+//! such a command the group is also killed as the account (`sudo -n -u ACCOUNT -- kill`).
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -10,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{ChildStdin, Command};
 use tokio_util::sync::CancellationToken;
 
-use super::{ExecError, ExecOutput, OUTPUT_CAP};
+use super::{ExecError, ExecOutput, OUTPUT_CAP, local};
 use crate::config::env::PROXMOX_MCP_TOOL_CALL;
 
 /// `PATH` of every child we start.
@@ -50,10 +54,12 @@ enum Outcome {
 }
 
 /// Spawns `cmd` (built by [`command`]) and collects its output until it exits and both pipes are
-/// closed, the timeout passes or `cancel` fires.
+/// closed, the timeout passes or `cancel` fires. `run_as`: the account `cmd` runs its command as
+/// (through sudo), whose processes the kill must reach too.
 pub(super) async fn run(
     mut cmd: Command,
     program: &str,
+    run_as: Option<&str>,
     stdin: Option<&[u8]>,
     timeout: Duration,
     cancel: &CancellationToken,
@@ -72,7 +78,7 @@ pub(super) async fn run(
         source,
     })?;
     // Declared after `child`, so dropped before it: the group dies before the leader is reaped.
-    let mut group = GroupGuard(child.id());
+    let mut group = GroupGuard(child.id(), run_as);
     let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         unreachable!("`command` pipes stdout and stderr")
     };
@@ -170,14 +176,17 @@ impl Capture {
     }
 }
 
-/// The child's process group (its pgid is its pid). Killed on drop unless disarmed, so a `run`
-/// future dropped half-way does not leave the command running.
-struct GroupGuard(Option<u32>);
+/// The child's process group (its pgid is its pid), and the account its command runs as, if not
+/// ours. Killed on drop unless disarmed, so a `run` future dropped half-way does not leave the
+/// command running.
+struct GroupGuard<'a>(Option<u32>, Option<&'a str>);
 
-impl GroupGuard {
+impl GroupGuard<'_> {
     fn kill(&mut self) {
         if let Some(pgid) = self.0.take() {
-            kill_group(pgid);
+            for argv in kill_commands(pgid, kill_program(), self.1) {
+                kill_group(pgid, &argv);
+            }
         }
     }
 
@@ -186,35 +195,53 @@ impl GroupGuard {
     }
 }
 
-impl Drop for GroupGuard {
+impl Drop for GroupGuard<'_> {
     fn drop(&mut self) {
         self.kill();
     }
 }
 
-/// `SIGKILL` to every process in group `pgid`.
+/// kill(1) by its path, or `None` for the shell builtin.
 ///
 /// std has no `killpg` and this workspace forbids `unsafe` (so no libc call), hence kill(1):
 /// procps' `kill -KILL -- -PGID`, else the shell builtin `kill -9 -PGID` (dash's `kill` does not
-/// take `--`). Blocking, but it is a fork and exec of a tiny program. The number cannot name
-/// another group: the leader is not reaped yet, or some member still holds the group id.
-fn kill_group(pgid: u32) {
-    let target = format!("-{pgid}");
-    let mut cmd = match ["/usr/bin/kill", "/bin/kill"]
+/// take `--`).
+fn kill_program() -> Option<&'static str> {
+    ["/usr/bin/kill", "/bin/kill"]
         .into_iter()
         .find(|k| Path::new(k).exists())
-    {
-        Some(kill) => {
-            let mut c = std::process::Command::new(kill);
-            c.args(["-KILL", "--", &target]);
-            c
-        }
-        None => {
-            let mut c = std::process::Command::new("/bin/sh");
-            c.args(["-c", r#"kill -9 "$0""#, &target]);
-            c
-        }
+}
+
+/// The command lines that send `SIGKILL` to group `pgid`: ours, then, for a command run as
+/// `run_as`, the same kill run as that account through sudo (its processes are not ours to
+/// signal; ours, sudo included, are not its). Processes the command started as yet another user
+/// (a `sudo qm …` inside it) are beyond both.
+fn kill_commands(pgid: u32, kill: Option<&str>, run_as: Option<&str>) -> Vec<Vec<String>> {
+    let target = format!("-{pgid}");
+    let ours: Vec<&str> = match kill {
+        Some(kill) => vec![kill, "-KILL", "--", &target],
+        None => vec!["/bin/sh", "-c", r#"kill -9 "$0""#, &target],
     };
+    let mut all = vec![ours.clone()];
+    if let Some(account) = run_as {
+        let mut theirs = vec![local::SUDO];
+        theirs.extend(local::sudo_args(account, &ours));
+        all.push(theirs);
+    }
+    all.into_iter()
+        .map(|argv| argv.into_iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Runs one of [`kill_commands`]. Blocking, but it is a fork and exec of a tiny program (and of
+/// sudo for a command run as another account). The number cannot name another group: the leader
+/// is not reaped yet, or some member still holds the group id.
+fn kill_group(pgid: u32, argv: &[String]) {
+    let Some((program, args)) = argv.split_first() else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
     let result = cmd
         .env_clear()
         .envs(ENV)
@@ -226,6 +253,44 @@ fn kill_group(pgid: u32) {
         Ok(s) if s.success() => {}
         // Exit 1 also when the group is already gone; the leader still gets `start_kill`.
         Ok(s) => tracing::debug!(pgid, status = %s, "kill of the process group failed"),
-        Err(e) => tracing::warn!(pgid, error = %e, "cannot run kill(1) for the process group"),
+        Err(e) => {
+            tracing::warn!(pgid, error = %e, program, "cannot run kill(1) for the process group")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_group_is_killed_as_the_account_too() {
+        let check = |kill, run_as, want: &[&[&str]]| {
+            assert_eq!(kill_commands(42, kill, run_as), want, "{kill:?} {run_as:?}");
+        };
+        check(
+            Some("/usr/bin/kill"),
+            None,
+            &[&["/usr/bin/kill", "-KILL", "--", "-42"]],
+        );
+        check(None, None, &[&["/bin/sh", "-c", r#"kill -9 "$0""#, "-42"]]);
+        check(
+            Some("/bin/kill"),
+            Some("proxmox-mcp-exec"),
+            &[
+                &["/bin/kill", "-KILL", "--", "-42"],
+                &[
+                    "/usr/bin/sudo",
+                    "-n",
+                    "-u",
+                    "proxmox-mcp-exec",
+                    "--",
+                    "/bin/kill",
+                    "-KILL",
+                    "--",
+                    "-42",
+                ],
+            ],
+        );
     }
 }

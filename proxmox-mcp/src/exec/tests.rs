@@ -6,12 +6,16 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-fn local() -> Executor {
-    Executor::new(&ExecConfig {
+fn local_config() -> ExecConfig {
+    ExecConfig {
         executor: ExecutorKind::Local,
         local_node: Some("pve1".into()),
         ..ExecConfig::default()
-    })
+    }
+}
+
+fn local() -> Executor {
+    Executor::new(&local_config())
 }
 
 fn req<'a>(command: &'a str, stdin: Option<&'a [u8]>, timeout: Duration) -> ExecRequest<'a> {
@@ -352,4 +356,99 @@ fn describe_and_serialize() {
     let v = serde_json::to_value(&out).unwrap();
     assert_eq!(v["duration_ms"], 1234);
     assert!(v.get("duration").is_none());
+}
+
+#[test]
+fn run_as_goes_through_sudo() {
+    let plain = local();
+    let (cmd, program) = plain.local_command("qm list");
+    let argv: Vec<_> = cmd.as_std().get_args().collect();
+    assert_eq!(program, local::shell());
+    assert_eq!(argv, ["-c", "qm list"]);
+
+    let ex = Executor::new(&ExecConfig {
+        run_as: Some("proxmox-mcp-exec".into()),
+        ..local_config()
+    });
+    assert_eq!(
+        ex.describe("pve1"),
+        "local shell on pve1 as proxmox-mcp-exec"
+    );
+    let (cmd, program) = ex.local_command("echo hi; id -un");
+    let std = cmd.as_std();
+    assert_eq!(
+        (program, std.get_program()),
+        ("/usr/bin/sudo", "/usr/bin/sudo".as_ref())
+    );
+    let argv: Vec<_> = std.get_args().collect();
+    assert_eq!(
+        argv,
+        [
+            "-n",
+            "-u",
+            "proxmox-mcp-exec",
+            "--",
+            local::shell(),
+            "-c",
+            "echo hi; id -un"
+        ]
+    );
+    // The rest of the child's setup is the plain command's.
+    let envs: Vec<_> = std.get_envs().map(|(k, _)| k.to_owned()).collect();
+    assert!(
+        envs.iter().any(|k| k == "PROXMOX_MCP_TOOL_CALL"),
+        "{envs:?}"
+    );
+    assert_eq!(std.get_current_dir(), Some(std::path::Path::new("/")));
+
+    // Only the local executor runs commands as another account.
+    let ssh = Executor::new(&ExecConfig {
+        executor: ExecutorKind::Ssh,
+        run_as: Some("proxmox-mcp-exec".into()),
+        ..ExecConfig::default()
+    });
+    assert!(ssh.run_as.is_none());
+}
+
+/// As root with sudo installed (root may `sudo -u` anyone without a password): a command runs as
+/// `nobody` with its stdin, and the timeout still kills the whole group. Elsewhere it says why it
+/// did not run.
+#[tokio::test]
+async fn run_as_runs_the_command_as_the_account() {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root || !std::path::Path::new(local::SUDO).exists() {
+        eprintln!(
+            "SKIPPED run_as_runs_the_command_as_the_account: needs root and {}",
+            local::SUDO
+        );
+        return;
+    }
+    let ex = Executor::new(&ExecConfig {
+        run_as: Some("nobody".into()),
+        ..local_config()
+    });
+    let out = ex
+        .run(
+            req("id -un; cat", Some(b"from stdin"), Duration::from_secs(10)),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.exit_code, out.stdout.as_str()),
+        (Some(0), "nobody\nfrom stdin"),
+        "{out:?}"
+    );
+
+    let out = ex
+        .run(
+            req("sleep 100 & echo $!; wait", None, Duration::from_secs(1)),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(out.timed_out, "{out:?}");
+    let grandchild: u32 = out.stdout.trim().parse().unwrap();
+    assert!(gone(grandchild).await, "sleep {grandchild} survived");
 }

@@ -1,4 +1,4 @@
-//! `[cluster.exec]`: the file's table, the `PROXMOX_MCP_EXECUTOR`/`PROXMOX_MCP_SSH_*` variables
+//! `[cluster.exec]`: the file's table, the `PROXMOX_MCP_EXECUTOR`/`PROXMOX_MCP_EXEC_*`/`PROXMOX_MCP_SSH_*` variables
 //! on top (first cluster only), then the checks that read the host.
 
 use std::path::PathBuf;
@@ -37,6 +37,9 @@ pub(super) fn from_file(
     }
     if let Some(v) = file.local_node {
         exec.local_node = Some(values::node_name(&v).map_err(bad("exec.local_node"))?);
+    }
+    if let Some(v) = file.run_as {
+        exec.run_as = Some(values::account(&v).map_err(bad("exec.run_as"))?);
     }
     if let Some(v) = file.timeout_secs {
         exec.timeout = secs(v, &values::EXEC_TIMEOUT_SECS, "exec.timeout_secs")?;
@@ -99,6 +102,9 @@ pub(super) fn apply_env(exec: &mut ExecConfig, env: &EnvVars) -> Result<(), Conf
     }
     if let Some(v) = get(env, env::PROXMOX_MCP_LOCAL_NODE, values::node_name, None)? {
         exec.local_node = Some(v);
+    }
+    if let Some(v) = get(env, env::PROXMOX_MCP_EXEC_RUN_AS, values::account, None)? {
+        exec.run_as = Some(v);
     }
     let timeout = secs(&values::EXEC_TIMEOUT_SECS);
     if let Some(v) = get(env, env::PROXMOX_MCP_EXEC_TIMEOUT_SECS, timeout, None)? {

@@ -182,7 +182,7 @@ fn render(config: &Config, dir: &str) -> String {
     out
 }
 
-/// ` exec[kind timeout [node=..] [user:port connect [key=..] [kh=..] [hosts=n=a,..]]]`; the
+/// ` exec[kind timeout [node=..] [as=..] [user:port connect [key=..] [kh=..] [hosts=n=a,..]]]`; the
 /// ssh part only when it is not the default.
 fn render_exec(e: &ExecConfig) -> String {
     let kind = match e.executor {
@@ -193,6 +193,9 @@ fn render_exec(e: &ExecConfig) -> String {
     let mut out = format!(" exec[{kind} {}s", e.timeout.as_secs());
     if let Some(node) = &e.local_node {
         out += &format!(" node={node}");
+    }
+    if let Some(account) = &e.run_as {
+        out += &format!(" as={account}");
     }
     let ssh = &e.ssh;
     if *ssh != SshConfig::default() {

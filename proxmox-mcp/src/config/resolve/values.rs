@@ -91,6 +91,8 @@ pub(super) const TAGS_ENV: &str =
 const EXECUTOR: &str = "disabled, local or ssh";
 const NODE: &str = "a node name: letters, digits and `-` (at most 63), e.g. pve1";
 const USER: &str = "a user name: letters, digits, `.`, `_` and `-`, not starting with `-`";
+const ACCOUNT: &str = "a Unix account other than root: lowercase letters, digits, `_` and `-` \
+     (at most 32), starting with a letter or `_`, e.g. proxmox-mcp-exec";
 const ADDRESS: &str =
     "a host name or IP address (letters, digits, `.`, `-`, `_`, `:`, `%`), not starting with `-`";
 pub(super) const HOSTS_ENV: &str =
@@ -147,6 +149,25 @@ pub(super) fn ssh_user(text: &str) -> Result<String, Bad> {
         Ok(text.to_owned())
     } else {
         Err(Bad::text(text, USER))
+    }
+}
+
+/// The local executor's `run_as` account, as `sudo -u` takes it; never an option, never root
+/// (that would undo the point of running commands as an unprivileged account).
+pub(super) fn account(text: &str) -> Result<String, Bad> {
+    let ok = text.len() <= 32
+        && text != "root"
+        && text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(Bad::text(text, ACCOUNT))
     }
 }
 

@@ -73,6 +73,14 @@ fn file_keys() {
             },
         ),
         (
+            "executor = \"local\"\nlocal_node = \"pve1\"\nrun_as = \"proxmox-mcp-exec\"",
+            Case {
+                name: "local, commands run as another account",
+                expect: Ok(" exec[local 60s node=pve1 as=proxmox-mcp-exec]; state={user}"),
+                ..BASE
+            },
+        ),
+        (
             "executor = \"local\"",
             Case {
                 name: "local: the host name, up to its first dot",
@@ -113,6 +121,10 @@ fn file_errors() {
         ("executor = \"sh\"", "cluster `home`: exec.executor: \"sh\" is invalid: expected disabled, local or ssh"),
         ("executor = 1", "{dir}/config.toml:8: invalid type: integer `1`, expected a string"),
         ("local_node = \"pve1.lan\"", "cluster `home`: exec.local_node: \"pve1.lan\" is invalid: expected a node name: letters, digits and `-`"),
+        ("run_as = \"root\"", "cluster `home`: exec.run_as: \"root\" is invalid: expected a Unix account other than root"),
+        ("run_as = \"-u root\"", "exec.run_as: \"-u root\" is invalid: expected a Unix account"),
+        ("run_as = \"Exec\"", "exec.run_as: \"Exec\" is invalid"),
+        ("run_as = \"\"", "exec.run_as: \"\" is invalid"),
         ("timeout_secs = 0", "cluster `home`: exec.timeout_secs: 0 is invalid: expected 1 to 600 (seconds)"),
         ("timeout_secs = 601", "exec.timeout_secs: 601 is invalid: expected 1 to 600 (seconds)"),
         ("ssh_user = \"-oProxyCommand=x\"", "exec.ssh_user: \"-oProxyCommand=x\" is invalid: expected a user name"),
@@ -202,7 +214,7 @@ fn host_checks() {
 
 #[test]
 fn environment() {
-    let every_key = "executor = \"disabled\"\nlocal_node = \"a\"\ntimeout_secs = 30\nssh_user = \"u\"\n\
+    let every_key = "executor = \"disabled\"\nlocal_node = \"a\"\nrun_as = \"x\"\ntimeout_secs = 30\nssh_user = \"u\"\n\
                      ssh_port = 2\nssh_key = \"k1\"\nssh_known_hosts = \"kh1\"\n\
                      [cluster.exec.hosts]\npve9 = \"10.9.9.9\"";
     check_home(
@@ -212,6 +224,7 @@ fn environment() {
             env: &[
                 (PROXMOX_MCP_EXECUTOR, "ssh"),
                 (PROXMOX_MCP_LOCAL_NODE, "pve1"),
+                (PROXMOX_MCP_EXEC_RUN_AS, "proxmox-mcp-exec"),
                 (PROXMOX_MCP_EXEC_TIMEOUT_SECS, "90"),
                 (PROXMOX_MCP_SSH_USER, "admin"),
                 (PROXMOX_MCP_SSH_PORT, "2022"),
@@ -221,7 +234,7 @@ fn environment() {
             ],
             files: &[("k2", "k", 0o600), ("kh2", "", 0o644)],
             expect: Ok(
-                " exec[ssh 90s node=pve1 admin:2022 10s key={dir}/k2 kh={dir}/kh2 hosts=pve1=127.0.0.1,pve2=10.0.0.2]; state={user}",
+                " exec[ssh 90s node=pve1 as=proxmox-mcp-exec admin:2022 10s key={dir}/k2 kh={dir}/kh2 hosts=pve1=127.0.0.1,pve2=10.0.0.2]; state={user}",
             ),
             ..BASE
         },
