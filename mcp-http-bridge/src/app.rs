@@ -42,11 +42,8 @@ pub fn app(sup: Arc<Supervisor>, guard: Arc<Guard>, shutdown: CancellationToken)
         .disable_allowed_hosts()
         .with_max_request_body_bytes(MAX_BODY)
         .with_cancellation_token(shutdown.child_token());
-    let mcp = StreamableHttpService::new(
-        move || Ok(bridge.clone()),
-        guard.sessions.clone(),
-        config,
-    );
+    let mcp =
+        StreamableHttpService::new(move || Ok(bridge.clone()), guard.sessions.clone(), config);
     let state = Arc::new(AppState {
         sup,
         ready: Mutex::new(None),
@@ -85,15 +82,20 @@ async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     if let Some((at, ok, body)) = s.ready.lock().unwrap_or_else(|e| e.into_inner()).clone()
         && at.elapsed() < READY_CACHE
     {
-        let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let code = if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         return (code, axum::Json(body));
     }
     let asked = tokio::time::timeout(
         Duration::from_secs(10),
-        conn.peer.send_request(ClientRequest::CustomRequest(CustomRequest::new(
-            READY_METHOD,
-            None,
-        ))),
+        conn.peer
+            .send_request(ClientRequest::CustomRequest(CustomRequest::new(
+                READY_METHOD,
+                None,
+            ))),
     )
     .await;
     let (ok, body) = match asked {
@@ -102,19 +104,38 @@ async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
                 r.ready,
                 serde_json::json!({"ready": r.ready, "engine": "up", "clusters": r.clusters}),
             ),
-            Err(e) => (false, serde_json::json!({"ready": false, "engine": format!("bad answer: {e}")})),
+            Err(e) => (
+                false,
+                serde_json::json!({"ready": false, "engine": format!("bad answer: {e}")}),
+            ),
         },
-        Ok(Ok(_)) => (false, serde_json::json!({"ready": false, "engine": "unexpected answer"})),
-        Ok(Err(e)) => (false, serde_json::json!({"ready": false, "engine": e.to_string()})),
-        Err(_) => (false, serde_json::json!({"ready": false, "engine": "no answer in 10 s"})),
+        Ok(Ok(_)) => (
+            false,
+            serde_json::json!({"ready": false, "engine": "unexpected answer"}),
+        ),
+        Ok(Err(e)) => (
+            false,
+            serde_json::json!({"ready": false, "engine": e.to_string()}),
+        ),
+        Err(_) => (
+            false,
+            serde_json::json!({"ready": false, "engine": "no answer in 10 s"}),
+        ),
     };
     *s.ready.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), ok, body.clone()));
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, axum::Json(body))
 }
 
 /// Load a PEM certificate chain and key for HTTPS.
-pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor, String> {
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
@@ -154,10 +175,11 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(Remote(remote));
-            app.clone().oneshot(req.map(axum::body::Body::new))
-        });
+        let service =
+            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Remote(remote));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
         match &tls {
             None => {
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
@@ -172,18 +194,23 @@ pub async fn serve(
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let Ok(Ok(stream)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await
                     else {
                         return;
                     };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 });
             }
         }
     }
     tracing::info!("draining open requests");
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still open after {DRAIN:?}; closing them");
     }
 }

@@ -162,7 +162,11 @@ impl Settings {
             ));
         }
         let mut hosts: Vec<String> = Vec::new();
-        for h in a.allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()) {
+        for h in a
+            .allowed_hosts
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+        {
             if h.is_empty() {
                 continue;
             }
@@ -176,7 +180,11 @@ impl Settings {
             hosts.push(h);
         }
         let mut origins: Vec<String> = Vec::new();
-        for o in a.allowed_origins.iter().map(|o| o.trim().to_ascii_lowercase()) {
+        for o in a
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim().to_ascii_lowercase())
+        {
             if o.is_empty() {
                 continue;
             }
@@ -208,7 +216,12 @@ impl Settings {
                 a.call_timeout
             ));
         }
-        if !(a.rate > 0.0) || a.burst == 0 || a.max_concurrent == 0 || a.max_sessions == 0 {
+        if a.rate.is_nan()
+            || a.rate <= 0.0
+            || a.burst == 0
+            || a.max_concurrent == 0
+            || a.max_sessions == 0
+        {
             return Err("rate, burst, max-concurrent and max-sessions must be positive".into());
         }
         let engine = match a.engine {
@@ -284,10 +297,16 @@ mod tests {
             None,
         );
         check(|a| a.allowed_hosts = vec!["*".into()], Some("wildcards"));
-        check(|a| a.allowed_hosts = vec!["*.lan".into()], Some("wildcards"));
+        check(
+            |a| a.allowed_hosts = vec!["*.lan".into()],
+            Some("wildcards"),
+        );
         check(|a| a.allowed_hosts = vec!["pve.lan".into()], None);
         check(|a| a.allowed_origins = vec!["*".into()], Some("scheme"));
-        check(|a| a.allowed_origins = vec!["https://*".into()], Some("refused"));
+        check(
+            |a| a.allowed_origins = vec!["https://*".into()],
+            Some("refused"),
+        );
         check(|a| a.allowed_origins = vec!["https://a.lan:*".into()], None);
         check(|a| a.call_timeout = 30, Some("at least"));
         check(|a| a.rate = 0.0, Some("positive"));

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use proxmox_mcp_contract::bridge::{CALLER_META_KEY, Caller};
+use rmcp::ServerHandler;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, ErrorData,
     InputRequest, InputResponses, ListToolsResult, PaginatedRequestParams,
@@ -18,7 +19,6 @@ use rmcp::model::{
     ServerResult, Tool,
 };
 use rmcp::service::{PeerRequestOptions, RequestContext, RoleServer, ServiceError};
-use rmcp::ServerHandler;
 
 use crate::child::{Supervisor, unavailable};
 
@@ -38,12 +38,14 @@ fn down(why: String) -> ErrorData {
 fn from_service(e: ServiceError) -> ErrorData {
     match e {
         ServiceError::McpError(e) => e,
-        ServiceError::TransportClosed | ServiceError::TransportSend(_) => ErrorData::internal_error(
-            "the proxmox-mcp engine stopped during this call (the bridge restarts it); the \
+        ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
+            ErrorData::internal_error(
+                "the proxmox-mcp engine stopped during this call (the bridge restarts it); the \
              call may or may not have taken effect: check with task_status or the audit log \
              before retrying",
-            None,
-        ),
+                None,
+            )
+        }
         other => ErrorData::internal_error(format!("engine call failed: {other}"), None),
     }
 }
@@ -94,14 +96,25 @@ impl Bridge {
         let upstream = ctx.meta.get_progress_token();
         let deadline = tokio::time::sleep(self.call_timeout);
         tokio::pin!(deadline);
+        enum Stop {
+            Cancelled,
+            TimedOut,
+        }
         enum End {
-            Answer(Result<Result<ServerResult, ServiceError>, tokio::sync::oneshot::error::RecvError>),
+            Answer(
+                Box<
+                    Result<
+                        Result<ServerResult, ServiceError>,
+                        tokio::sync::oneshot::error::RecvError,
+                    >,
+                >,
+            ),
             Cancelled,
             TimedOut,
         }
         let end = loop {
             tokio::select! {
-                r = &mut handle.rx => break End::Answer(r),
+                r = &mut handle.rx => break End::Answer(Box::new(r)),
                 Some(p) = progress.next() => {
                     if let Some(token) = &upstream {
                         let mut fwd = ProgressNotificationParam::new(token.clone(), p.progress);
@@ -114,25 +127,32 @@ impl Bridge {
                 _ = &mut deadline => break End::TimedOut,
             }
         };
+        let end = match end {
+            End::Answer(a) => Ok(*a),
+            End::Cancelled => Err(Stop::Cancelled),
+            End::TimedOut => Err(Stop::TimedOut),
+        };
         match end {
-            End::Answer(Ok(Ok(ServerResult::CallToolResult(mut r)))) => {
+            Ok(Ok(Ok(ServerResult::CallToolResult(mut r)))) => {
                 r.result_type = Some(ResultType::COMPLETE);
                 Ok(CallToolResponse::Complete(r))
             }
-            End::Answer(Ok(Ok(ServerResult::InputRequiredResult(r)))) => {
+            Ok(Ok(Ok(ServerResult::InputRequiredResult(r)))) => {
                 Ok(CallToolResponse::InputRequired(r))
             }
-            End::Answer(Ok(Ok(other))) => Err(ErrorData::internal_error(
+            Ok(Ok(Ok(other))) => Err(ErrorData::internal_error(
                 format!("the engine answered tools/call with an unexpected result: {other:?}"),
                 None,
             )),
-            End::Answer(Ok(Err(e))) => Err(from_service(e)),
-            End::Answer(Err(_)) => Err(from_service(ServiceError::TransportClosed)),
-            End::Cancelled => {
-                let _ = handle.cancel(Some("the HTTP client cancelled".into())).await;
+            Ok(Ok(Err(e))) => Err(from_service(e)),
+            Ok(Err(_)) => Err(from_service(ServiceError::TransportClosed)),
+            Err(Stop::Cancelled) => {
+                let _ = handle
+                    .cancel(Some("the HTTP client cancelled".into()))
+                    .await;
                 Err(ErrorData::internal_error("the call was cancelled", None))
             }
-            End::TimedOut => {
+            Err(Stop::TimedOut) => {
                 let _ = handle
                     .cancel(Some("the bridge's call timeout passed".into()))
                     .await;
@@ -159,16 +179,12 @@ impl Bridge {
         for (key, req) in requests {
             let value = match req {
                 InputRequest::Elicitation(e) => {
-                    let answer = ctx
-                        .peer
-                        .create_elicitation(e.params)
-                        .await
-                        .map_err(|e| {
-                            ErrorData::internal_error(
-                                format!("asking the client to confirm failed: {e}"),
-                                None,
-                            )
-                        })?;
+                    let answer = ctx.peer.create_elicitation(e.params).await.map_err(|e| {
+                        ErrorData::internal_error(
+                            format!("asking the client to confirm failed: {e}"),
+                            None,
+                        )
+                    })?;
                     serde_json::to_value(answer)
                         .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
                 }
@@ -226,7 +242,9 @@ impl ServerHandler for Bridge {
         for _ in 0..MAX_ROUNDS {
             match self.call_once(&request, &ctx, &caller).await? {
                 CallToolResponse::InputRequired(r) if !modern => {
-                    let responses = self.fulfil(r.input_requests.unwrap_or_default(), &ctx).await?;
+                    let responses = self
+                        .fulfil(r.input_requests.unwrap_or_default(), &ctx)
+                        .await?;
                     request.input_responses = Some(responses);
                     request.request_state = r.request_state;
                 }

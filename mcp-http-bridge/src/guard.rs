@@ -63,7 +63,9 @@ fn refuse(status: StatusCode, msg: &str) -> Response {
 fn host_only(h: &str) -> String {
     let h = h.trim().to_ascii_lowercase();
     if h.starts_with('[') {
-        return h.split_once(']').map_or(h.clone(), |(a, _)| format!("{a}]"));
+        return h
+            .split_once(']')
+            .map_or(h.clone(), |(a, _)| format!("{a}]"));
     }
     h.rsplit_once(':').map_or(h.clone(), |(a, _)| a.to_string())
 }
@@ -82,10 +84,12 @@ pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
     }
     allowed.iter().any(|a| {
         if let Some(prefix) = a.strip_suffix(":*") {
-            o == prefix || o.strip_prefix(prefix).is_some_and(|p| {
-                p.strip_prefix(':')
-                    .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
-            })
+            o == prefix
+                || o.strip_prefix(prefix).is_some_and(|p| {
+                    p.strip_prefix(':').is_some_and(|port| {
+                        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                    })
+                })
         } else {
             *a == o
         }
@@ -109,6 +113,8 @@ impl Guard {
     }
 
     /// 403 unless Host and Origin are acceptable.
+    // The error is the response itself, built once per refused request.
+    #[allow(clippy::result_large_err)]
     fn check_host_origin(&self, headers: &HeaderMap, uri: &http::Uri) -> Result<(), Response> {
         let host = headers
             .get(header::HOST)
@@ -119,8 +125,7 @@ impl Guard {
             return Err(refuse(StatusCode::FORBIDDEN, "Forbidden: no Host header"));
         };
         let name = host_only(&host);
-        if !LOOPBACK_HOSTS.contains(&name.as_str())
-            && !self.settings.allowed_hosts.iter().any(|h| *h == name)
+        if !LOOPBACK_HOSTS.contains(&name.as_str()) && !self.settings.allowed_hosts.contains(&name)
         {
             tracing::warn!(
                 host = %host,
@@ -128,12 +133,18 @@ impl Guard {
                  clients reach the bridge by that name",
                 env::BRIDGE_ALLOWED_HOSTS
             );
-            return Err(refuse(StatusCode::FORBIDDEN, "Forbidden: Host header is not allowed"));
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                "Forbidden: Host header is not allowed",
+            ));
         }
         let origins: Vec<_> = headers.get_all(header::ORIGIN).iter().collect();
         if origins.len() > 1 {
             tracing::warn!("refused a request with {} Origin headers", origins.len());
-            return Err(refuse(StatusCode::FORBIDDEN, "Forbidden: more than one Origin header"));
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                "Forbidden: more than one Origin header",
+            ));
         }
         if let Some(o) = origins.first() {
             let o = o.to_str().unwrap_or("");
@@ -144,13 +155,17 @@ impl Guard {
                      that web page may use the bridge",
                     env::BRIDGE_ALLOWED_ORIGINS
                 );
-                return Err(refuse(StatusCode::FORBIDDEN, "Forbidden: Origin header is not allowed"));
+                return Err(refuse(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden: Origin header is not allowed",
+                ));
             }
         }
         Ok(())
     }
 
     /// The token's name, or 401.
+    #[allow(clippy::result_large_err)]
     fn authenticate(&self, headers: &HeaderMap, uri: &http::Uri) -> Result<String, Response> {
         let Some(verifier) = &self.verifier else {
             return Ok("anonymous".into());
@@ -188,7 +203,8 @@ impl Guard {
             tokens: burst,
             at: now,
         });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * self.settings.rate).min(burst);
+        b.tokens =
+            (b.tokens + now.duration_since(b.at).as_secs_f64() * self.settings.rate).min(burst);
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
@@ -259,10 +275,14 @@ pub async fn mcp_guard(State(guard): State<Arc<Guard>>, req: Request, next: Next
         let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(b) => b,
             Err(_) => {
-                return refuse(
+                // The rest of the body is not read: the connection cannot carry another request.
+                let mut r = refuse(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "request body larger than 4 MiB",
                 );
+                r.headers_mut()
+                    .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+                return r;
             }
         };
         if is_initialize(&bytes)
@@ -305,7 +325,13 @@ pub async fn mcp_guard(State(guard): State<Arc<Guard>>, req: Request, next: Next
     }
     // The permit is released when the response body (an SSE stream) ends.
     let (parts, body) = response.into_parts();
-    response = Response::from_parts(parts, Body::new(Held { body, _permit: permit }));
+    response = Response::from_parts(
+        parts,
+        Body::new(Held {
+            body,
+            _permit: permit,
+        }),
+    );
     response
 }
 
@@ -341,7 +367,10 @@ mod tests {
 
     #[test]
     fn origins() {
-        let allowed = vec!["https://mcp.lan".to_string(), "http://pve.lan:*".to_string()];
+        let allowed = vec![
+            "https://mcp.lan".to_string(),
+            "http://pve.lan:*".to_string(),
+        ];
         let check = |o: &str, want: bool| assert_eq!(origin_allowed(o, &allowed), want, "{o}");
         check("http://localhost:5173", true);
         check("http://127.0.0.1", true);

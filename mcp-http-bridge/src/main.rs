@@ -44,7 +44,9 @@ fn main() -> ExitCode {
 }
 
 fn store(state_dir: Option<std::path::PathBuf>) -> Result<Store, String> {
-    Ok(Store::new(cli::state_dir(state_dir)?.join(paths::BRIDGE_STATE_SUBDIR)))
+    Ok(Store::new(
+        cli::state_dir(state_dir)?.join(paths::BRIDGE_STATE_SUBDIR),
+    ))
 }
 
 /// Token commands write their result to stdout (the one place the bridge prints a secret).
@@ -56,7 +58,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let store = store(cli.state_dir)?;
             match t {
                 TokenCommand::Init => match store.init()? {
-                    Some(p) => println!("created the first token (\"default\"); its secret is in {}", p.display()),
+                    Some(p) => println!(
+                        "created the first token (\"default\"); its secret is in {}",
+                        p.display()
+                    ),
                     None => println!("token store exists: {}", store.path().display()),
                 },
                 TokenCommand::Add { name } => {
@@ -67,7 +72,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 TokenCommand::List => {
                     for e in store.list()? {
                         match e.expires {
-                            Some(x) => println!("{}\t(old secret, valid until unix time {x})", e.name),
+                            Some(x) => {
+                                println!("{}\t(old secret, valid until unix time {x})", e.name)
+                            }
                             None => println!("{}", e.name),
                         }
                     }
@@ -104,7 +111,10 @@ async fn serve(a: ServeArgs, state_dir: Option<std::path::PathBuf>) -> Result<Ex
         }
         Some(tokens::Verifier::new(store))
     } else {
-        tracing::warn!("serving WITHOUT tokens ({}); loopback only", env::BRIDGE_NO_AUTH);
+        tracing::warn!(
+            "serving WITHOUT tokens ({}); loopback only",
+            env::BRIDGE_NO_AUTH
+        );
         None
     };
     let tls = match &settings.tls {
@@ -132,7 +142,10 @@ async fn serve(a: ServeArgs, state_dir: Option<std::path::PathBuf>) -> Result<Ex
     let stop = shutdown.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             return;
         };
         tokio::select! {
@@ -172,7 +185,9 @@ async fn healthcheck(listen: std::net::SocketAddr) -> ExitCode {
     }
     let check = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n").await.ok()?;
+        s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await
+            .ok()?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.ok()?;
         let text = String::from_utf8_lossy(&buf);

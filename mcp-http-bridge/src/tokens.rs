@@ -283,9 +283,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("bridge"));
         let v = Verifier::new(store.clone());
-        let secret_file = store.init().unwrap().expect("first start creates the secret");
+        let secret_file = store
+            .init()
+            .unwrap()
+            .expect("first start creates the secret");
         assert_eq!(store.init().unwrap(), None, "only once");
-        let mode = std::fs::metadata(&secret_file).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let default = std::fs::read_to_string(&secret_file).unwrap();
         let default = default.trim();
@@ -301,7 +307,11 @@ mod tests {
         assert!(!text.contains(&alice), "only hashes are stored");
 
         let alice2 = store.rotate("alice", 3600).unwrap();
-        assert_eq!(v.verify(&alice).as_deref(), Some("alice"), "in its grace period");
+        assert_eq!(
+            v.verify(&alice).as_deref(),
+            Some("alice"),
+            "in its grace period"
+        );
         assert_eq!(v.verify(&alice2).as_deref(), Some("alice"));
         let alice3 = store.rotate("alice", 0).unwrap();
         assert_eq!(v.verify(&alice).as_deref(), None, "grace over");

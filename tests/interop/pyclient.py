@@ -1,12 +1,13 @@
 """Drive proxmox-mcp over stdio with the official Python MCP SDK (`mcp` 2.3.0), a client we did not write.
 
 Usage:
-    python pyclient.py <proxmox-mcp binary> <legacy|auto> <calls.json> [server args...]
+    python pyclient.py <proxmox-mcp binary | http://HOST:PORT/mcp> <legacy|auto> <calls.json> [server args...]
 
 `legacy` connects with the `initialize` handshake (2025-11-25 and older); `auto` probes
 `server/discover` (2026-07-28) and falls back. The server is spawned with this process's whole
 environment (the SDK would otherwise pass only HOME, PATH, ...), so the caller sets PROXMOX_URL,
-PROXMOX_MCP_STATE_DIR and the like.
+PROXMOX_MCP_STATE_DIR and the like. Given a URL, it connects over Streamable HTTP (the bridge)
+and sends `Authorization: Bearer $PYCLIENT_BEARER` when that is set.
 
 calls.json is either a list of calls or an object with the calls and options:
 
@@ -65,7 +66,18 @@ async def run(binary: str, mode: str, spec: dict[str, Any], server_args: list[st
         assert elicitation is not None
         return types.ElicitResult(action=elicitation.get("action", "accept"), content=elicitation.get("content"))
 
-    server = StdioServerParameters(command=binary, args=server_args, env=dict(os.environ))
+    server: Any
+    if binary.startswith(("http://", "https://")):
+        # Over the HTTP bridge: the bearer token comes from PYCLIENT_BEARER.
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        headers = {}
+        if os.environ.get("PYCLIENT_BEARER"):
+            headers["Authorization"] = "Bearer " + os.environ["PYCLIENT_BEARER"]
+        server = streamable_http_client(binary, http_client=httpx2.AsyncClient(headers=headers, timeout=120))
+    else:
+        server = StdioServerParameters(command=binary, args=server_args, env=dict(os.environ))
     options: dict[str, Any] = {"mode": mode}
     if elicitation is not None:
         options["elicitation_callback"] = elicit

@@ -123,6 +123,50 @@ impl Mcp {
         Self::spawn_with(bin, protocol, env, Human::Absent).await
     }
 
+    /// Connects over Streamable HTTP (the bridge at `url`) in `protocol`, with `token` as the
+    /// bearer token, answering confirmation forms as `human` does.
+    pub async fn connect_http(
+        url: &str,
+        token: Option<&str>,
+        protocol: Protocol,
+        human: Human,
+    ) -> anyhow::Result<Mcp> {
+        use rmcp::transport::StreamableHttpClientTransport;
+        use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+        if let Some(t) = token {
+            config = config.auth_header(t);
+        }
+        let transport = StreamableHttpClientTransport::from_config(config);
+        let progress = Arc::new(Mutex::new(Vec::new()));
+        let human = Arc::new(Mutex::new(human));
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let list_changed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let handler = TestClient {
+            protocol,
+            progress: progress.clone(),
+            human: human.clone(),
+            asked: asked.clone(),
+            list_changed: list_changed.clone(),
+        };
+        let t0 = Instant::now();
+        let client = handler
+            .serve_with_lifecycle(transport, protocol.lifecycle())
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting ({protocol:?}) to {url}: {e}"))?;
+        Ok(Mcp {
+            client: Some(client),
+            human,
+            asked,
+            list_changed,
+            protocol,
+            pid: None,
+            stderr: Arc::new(Mutex::new(String::new())),
+            progress,
+            startup: t0.elapsed(),
+        })
+    }
+
     /// [`Mcp::spawn`] with a client that answers confirmation forms as `human` does.
     pub async fn spawn_with(
         bin: &Path,
