@@ -344,7 +344,116 @@ async fn run(quick: bool) -> bool {
         destroy_cost(p, most, &mut report).await;
     }
     classification(&mut report, quick);
+    bridge(&mut report, quick).await;
     report.print()
+}
+
+/// (j) the HTTP bridge: what it adds to a call over direct stdio (same run, interleaved), 50
+/// clients with their own tokens calling at once, and its own memory.
+async fn bridge(report: &mut Report, quick: bool) {
+    use e2e::bridge::Bridge;
+    let sim = Sim::small().await;
+    let b = Bridge::start(&sim, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let direct = Mcp::spawn(&e2e::binary(), Protocol::Modern, &env_for(&sim, dir.path()))
+        .await
+        .expect("stdio server");
+    let http = Mcp::connect_http(&b.url, Some(&b.token()), Protocol::Modern, Human::Absent)
+        .await
+        .expect("bridge client");
+    let args = json!({"path": "/version"});
+    let rounds = if quick { 50 } else { 300 };
+    let (mut d, mut h) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let t = Instant::now();
+        assert!(!direct.call("proxmox_api", args.clone()).await.failed());
+        d.push(t.elapsed());
+        let t = Instant::now();
+        assert!(!http.call("proxmox_api", args.clone()).await.failed());
+        h.push(t.elapsed());
+    }
+    let (pd, ph) = (percentile(&mut d, 0.5), percentile(&mut h, 0.5));
+    report.check(
+        "(j) bridge: added p50 per tools/call over stdio",
+        ms(ph.saturating_sub(pd)),
+        "ms",
+        1.0,
+    );
+    report.info(
+        "    tools/call p50 direct stdio / through the bridge",
+        format!("{:.2} / {:.2} ms", ms(pd), ms(ph)),
+    );
+    direct.close().await;
+    http.close().await;
+
+    // 50 clients, each with its own token, 100 calls each, all at once.
+    let clients = 50;
+    let calls = if quick { 20 } else { 100 };
+    let mut tokens = Vec::new();
+    for i in 0..clients {
+        let o = b.cli(&["token", "add", &format!("bench{i}")]);
+        assert!(o.status.success(), "{o:?}");
+        tokens.push(String::from_utf8(o.stdout).unwrap().trim().to_string());
+    }
+    let url = b.url.clone();
+    let t = Instant::now();
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let m = Mcp::connect_http(&url, Some(&token), Protocol::Modern, Human::Absent)
+                    .await
+                    .expect("connect");
+                let mut lat = Vec::new();
+                let mut errors = 0;
+                for _ in 0..calls {
+                    let t = Instant::now();
+                    match m.try_call("proxmox_api", json!({"path": "/version"})).await {
+                        Ok(r) if !r.failed() => lat.push(t.elapsed()),
+                        _ => errors += 1,
+                    }
+                }
+                m.close().await;
+                (lat, errors)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (lat, e) = task.await.expect("client task");
+        all.extend(lat);
+        errors += e;
+    }
+    let wall = t.elapsed();
+    report.exact(
+        &format!("    {clients} clients x {calls} calls through the bridge: errors"),
+        errors,
+        0,
+    );
+    let p99 = percentile(&mut all, 0.99);
+    report.info(
+        "    ... p50 / p99 / throughput",
+        format!(
+            "{:.1} / {:.1} ms / {:.0} calls/s",
+            ms(percentile(&mut all, 0.5)),
+            ms(p99),
+            (clients * calls) as f64 / wall.as_secs_f64()
+        ),
+    );
+    let rss = b
+        .proc
+        .id()
+        .and_then(|pid| rss_kib(pid, "VmRSS:"))
+        .unwrap_or(0);
+    report.check(
+        "    bridge RSS after the load",
+        rss as f64 * 1024.0 / 1e6,
+        "MB",
+        20.0,
+    );
+    sim.finish().await;
 }
 
 /// (i) shell-command classification, the pure function every command goes through: the worst

@@ -8,6 +8,7 @@
 //! h.finish().await; // also checks every PVE request against the API schema
 //! ```
 
+pub mod bridge;
 pub mod mcp;
 pub mod sim;
 pub mod sshd;
