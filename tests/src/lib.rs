@@ -91,7 +91,19 @@ pub fn workspace_root() -> PathBuf {
 /// The `proxmox-mcp` binary under test: `PROXMOX_MCP_BIN`, else the one beside this test
 /// executable (`target/<profile>/deps/x` → `target/<profile>/proxmox-mcp`).
 pub fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("PROXMOX_MCP_BIN") {
+    workspace_binary("proxmox-mcp", "PROXMOX_MCP_BIN")
+}
+
+/// The `mcp-http-bridge` binary: `PROXMOX_MCP_BRIDGE_BIN`, else the one beside this test
+/// executable.
+pub fn bridge_binary() -> PathBuf {
+    workspace_binary("mcp-http-bridge", "PROXMOX_MCP_BRIDGE_BIN")
+}
+
+/// A workspace binary: the path in `env`, else `name` in the profile directory this test
+/// executable was built into (which follows `CARGO_TARGET_DIR`).
+fn workspace_binary(name: &str, env: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("current_exe");
@@ -99,11 +111,11 @@ pub fn binary() -> PathBuf {
     if dir.ends_with("deps") {
         dir = dir.parent().expect("profile dir");
     }
-    let bin = dir.join("proxmox-mcp");
+    let bin = dir.join(name);
     assert!(
         bin.is_file(),
         "{} not found: build it first with `cargo build --workspace --bins` \
-         (`--release` for benchmarks), or set PROXMOX_MCP_BIN",
+         (`--release` for benchmarks), or set {env}",
         bin.display()
     );
     warn_if_stale(&bin);
@@ -118,7 +130,7 @@ fn warn_if_stale(bin: &Path) {
             return;
         };
         let root = workspace_root();
-        let newest = ["proxmox-mcp/src", "pve-sim/src"]
+        let newest = ["proxmox-mcp/src", "pve-sim/src", "mcp-http-bridge/src"]
             .iter()
             .filter_map(|d| newest_mtime(&root.join(d)))
             .max();
