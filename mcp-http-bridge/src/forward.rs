@@ -18,6 +18,9 @@ use rmcp::model::{
     ProgressNotificationParam, RequestMetaObject, ResultType, ServerCapabilities, ServerConfig,
     ServerResult, Tool,
 };
+// Logging is deprecated from 2026-07-28 on, but 2025-11-25 clients still set a level.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::service::{PeerRequestOptions, RequestContext, RoleServer, ServiceError};
 
 use crate::child::{Supervisor, unavailable};
@@ -226,6 +229,16 @@ impl ServerHandler for Bridge {
         let mut r = conn.peer.list_tools(request).await.map_err(from_service)?;
         r.result_type = Some(ResultType::COMPLETE);
         Ok(r)
+    }
+
+    /// The engine's log goes to the bridge's stderr and log file, not to MCP clients.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
     }
 
     fn get_tool(&self, _name: &str) -> Option<Tool> {

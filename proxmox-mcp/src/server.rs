@@ -10,6 +10,9 @@ use rmcp::model::{
     Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
     Tool,
 };
+// Logging is deprecated from 2026-07-28 on, but 2025-11-25 clients still set a level.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::transport::IntoTransport;
 use rmcp::{ServerHandler, ServiceExt};
@@ -160,11 +163,13 @@ pub fn tool_list(mode: Mode) -> Vec<Tool> {
 }
 
 impl ServerHandler for McpServer {
+    #[allow(deprecated)] // enable_logging: for 2025-11-25 clients
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()
+                .enable_logging()
                 .build(),
         )
         .with_server_info(
@@ -250,6 +255,17 @@ impl ServerHandler for McpServer {
             tracing::debug!("tools/list_changed not delivered: {e}");
         }
         Ok(response)
+    }
+
+    /// Accepted so clients that set a level work; the log itself goes to stderr (and no
+    /// `notifications/message` is sent: 2026-07-28 clients must opt in per request).
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
     }
 
     async fn on_custom_request(

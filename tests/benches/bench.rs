@@ -144,6 +144,12 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(quick: bool) -> bool {
+    // `BENCH_ONLY=bridge`: just the bridge section.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("bridge") {
+        let mut report = Report::default();
+        bridge(&mut report, quick).await;
+        return report.print();
+    }
     let bin = e2e::binary();
     // The tail (p95) needs at least 40 samples, quick or not.
     let (latency_iters, cold_runs) = if quick { (40, 20) } else { (60, 30) };
@@ -353,7 +359,8 @@ async fn run(quick: bool) -> bool {
 async fn bridge(report: &mut Report, quick: bool) {
     use e2e::bridge::Bridge;
     let sim = Sim::small().await;
-    let b = Bridge::start(&sim, &[]).await;
+    // The per-token rate limit is raised: this measures the bridge, not its throttle.
+    let b = Bridge::start(&sim, &["--rate", "100000", "--burst", "100000"]).await;
     let dir = tempfile::tempdir().unwrap();
     let direct = Mcp::spawn(&e2e::binary(), Protocol::Modern, &env_for(&sim, dir.path()))
         .await

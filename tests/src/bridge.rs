@@ -1,9 +1,10 @@
 //! Runs the `mcp-http-bridge` binary against a simulator, for the bridge tests and benchmarks.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+pub use crate::bridge_binary;
 use crate::{Sim, Value};
 
 /// A running bridge with its own state directory.
@@ -13,16 +14,6 @@ pub struct Bridge {
     pub base: String,
     pub dir: tempfile::TempDir,
     pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-pub fn bridge_binary() -> PathBuf {
-    let bin = crate::binary().with_file_name("mcp-http-bridge");
-    assert!(
-        bin.is_file(),
-        "{} not found: build with `cargo build --workspace --bins`",
-        bin.display()
-    );
-    bin
 }
 
 pub fn free_port() -> u16 {
