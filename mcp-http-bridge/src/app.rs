@@ -37,9 +37,11 @@ pub fn app(sup: Arc<Supervisor>, guard: Arc<Guard>, shutdown: CancellationToken)
         sup: sup.clone(),
         call_timeout: guard.settings.call_timeout,
     };
-    // Host and Origin are checked (and logged) by the guard, before the token.
+    // Host and Origin are checked (and logged) by the guard, before the token. A call's
+    // answer goes back as plain JSON; one that sends progress or asks first gets a stream.
     let config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
+        .with_json_response(true)
         .with_max_request_body_bytes(MAX_BODY)
         .with_cancellation_token(shutdown.child_token());
     let mcp =

@@ -1,7 +1,7 @@
 //! The MCP face of the bridge: every HTTP client request is forwarded to the one engine child.
 //!
 //! `tools/call` carries the caller the auth layer established in the
-//! [`CALLER_META_KEY`](proxmox_mcp_contract::bridge::CALLER_META_KEY) field, after dropping
+//! [`proxmox_mcp_contract::bridge::CALLER_META_KEY`] field, after dropping
 //! whatever `_meta` the client sent. A 2026-07-28 client gets the engine's input requests
 //! (confirmations) as they are and retries itself; for a 2025-11-25 client the bridge asks it
 //! with `elicitation/create` on the call's own stream and retries for it. Progress is relayed
