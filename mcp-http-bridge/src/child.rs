@@ -31,6 +31,8 @@ use crate::log::LogSink;
 
 /// How many of the child's stderr lines are kept for error reports.
 const TAIL_LINES: usize = 30;
+/// How long a failure report waits for the child's last stderr lines to arrive.
+const STDERR_DRAIN: Duration = Duration::from_secs(2);
 /// How long the first handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Liveness probe: every, and how long the child has to answer `tools/list`.
@@ -81,6 +83,8 @@ pub struct Supervisor {
     settings: Arc<Settings>,
     link: RwLock<Link>,
     tail: Arc<Mutex<VecDeque<String>>>,
+    /// The task copying the current child's stderr into `tail` and the log.
+    stderr_reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
     log: Arc<LogSink>,
     shutdown: CancellationToken,
     started: Instant,
@@ -102,11 +106,15 @@ impl Supervisor {
             settings,
             link: RwLock::new(Link::Starting),
             tail: Arc::new(Mutex::new(VecDeque::new())),
+            stderr_reader: Mutex::new(None),
             log,
             shutdown,
             started: Instant::now(),
         });
-        let running = sup.spawn(1).await.map_err(|e| sup.with_tail(&e))?;
+        let running = match sup.spawn(1).await {
+            Ok(r) => r,
+            Err(e) => return Err(sup.with_final_tail(&e).await),
+        };
         let watch = sup.clone();
         tokio::spawn(async move { watch.supervise(running).await });
         let probe = sup.clone();
@@ -141,6 +149,20 @@ impl Supervisor {
         }
     }
 
+    /// [`Self::with_tail`] once the child's stderr is drained: a child that has just exited
+    /// may still have its last lines (the reason it failed) in the pipe.
+    async fn with_final_tail(&self, msg: &str) -> String {
+        let reader = self
+            .stderr_reader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(reader) = reader {
+            let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
+        }
+        self.with_tail(msg)
+    }
+
     async fn spawn(
         &self,
         generation: u64,
@@ -159,7 +181,7 @@ impl Supervisor {
         if let Some(stderr) = stderr {
             let tail = self.tail.clone();
             let log = self.log.clone();
-            tokio::spawn(async move {
+            let reader = tokio::spawn(async move {
                 let mut lines = tokio::io::BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     log.line(&line);
@@ -170,6 +192,7 @@ impl Supervisor {
                     t.push_back(line);
                 }
             });
+            *self.stderr_reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(reader);
         }
         let client = ChildClient {
             progress: ProgressDispatcher::new(),
@@ -237,7 +260,7 @@ impl Supervisor {
             if self.shutdown.is_cancelled() {
                 return;
             }
-            let why = self.with_tail("the engine exited");
+            let why = self.with_final_tail("the engine exited").await;
             tracing::error!("{why}");
             self.set(Link::Down(format!("{why}; restarting it")));
             let mut pause = self.settings.restart_backoff;
@@ -273,7 +296,7 @@ impl Supervisor {
                         break;
                     }
                     Err(e) => {
-                        let e = self.with_tail(&e);
+                        let e = self.with_final_tail(&e).await;
                         tracing::error!("restart failed: {e}");
                         self.set(Link::Down(format!("{e}; retrying")));
                         pause = (pause * 2).min(MAX_BACKOFF);
