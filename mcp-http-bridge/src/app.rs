@@ -1,7 +1,7 @@
 //! The HTTP application: `/mcp` behind the guard, `/healthz` and `/readyz` open; and the accept
 //! loop (plain or TLS) with a graceful drain.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -26,10 +26,14 @@ use crate::guard::{Guard, MAX_BODY, Remote, mcp_guard};
 const READY_CACHE: Duration = Duration::from_secs(5);
 /// How long a drain waits for open requests on shutdown.
 const DRAIN: Duration = Duration::from_secs(20);
+/// Open connections at most; more wait until one closes.
+const MAX_CONNECTIONS: usize = 512;
 
 pub struct AppState {
     pub sup: Arc<Supervisor>,
-    ready: Mutex<Option<(Instant, bool, serde_json::Value)>>,
+    /// The last readiness answer. Held across a refresh, so concurrent probes ask the engine
+    /// (and Proxmox) once, not once each.
+    ready: tokio::sync::Mutex<Option<(Instant, bool, serde_json::Value)>>,
 }
 
 pub fn app(sup: Arc<Supervisor>, guard: Arc<Guard>, shutdown: CancellationToken) -> Router {
@@ -48,7 +52,7 @@ pub fn app(sup: Arc<Supervisor>, guard: Arc<Guard>, shutdown: CancellationToken)
         StreamableHttpService::new(move || Ok(bridge.clone()), guard.sessions.clone(), config);
     let state = Arc::new(AppState {
         sup,
-        ready: Mutex::new(None),
+        ready: tokio::sync::Mutex::new(None),
     });
     Router::new()
         .nest_service("/mcp", mcp)
@@ -81,7 +85,8 @@ async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
             );
         }
     };
-    if let Some((at, ok, body)) = s.ready.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    let mut cached = s.ready.lock().await;
+    if let Some((at, ok, body)) = cached.clone()
         && at.elapsed() < READY_CACHE
     {
         let code = if ok {
@@ -124,7 +129,7 @@ async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
             serde_json::json!({"ready": false, "engine": "no answer in 10 s"}),
         ),
     };
-    *s.ready.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), ok, body.clone()));
+    *cached = Some((Instant::now(), ok, body.clone()));
     let code = if ok {
         StatusCode::OK
     } else {
@@ -159,11 +164,26 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    client_timeout: Duration,
     shutdown: CancellationToken,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // A client that opens connections and never finishes its headers is cut off.
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(client_timeout);
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        // At the cap, new connections wait in the listen backlog until one closes.
+        let permit = tokio::select! {
+            p = open.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = shutdown.cancelled() => break,
+        };
         let (stream, remote) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
@@ -188,6 +208,7 @@ pub async fn serve(
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(permit);
                 });
             }
             Some(acceptor) => {
@@ -204,6 +225,7 @@ pub async fn serve(
                     let conn =
                         builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
+                    drop(permit);
                 });
             }
         }

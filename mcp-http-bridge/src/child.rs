@@ -260,9 +260,11 @@ impl Supervisor {
             if self.shutdown.is_cancelled() {
                 return;
             }
-            let why = self.with_final_tail("the engine exited").await;
-            tracing::error!("{why}");
-            self.set(Link::Down(format!("{why}; restarting it")));
+            // Its stderr goes to the operator's log, never to clients or /readyz.
+            tracing::error!("{}", self.with_final_tail("the engine exited").await);
+            self.set(Link::Down(
+                "the engine exited; restarting it (the bridge log says why)".into(),
+            ));
             let mut pause = self.settings.restart_backoff;
             loop {
                 let now = Instant::now();
@@ -296,8 +298,7 @@ impl Supervisor {
                         break;
                     }
                     Err(e) => {
-                        let e = self.with_final_tail(&e).await;
-                        tracing::error!("restart failed: {e}");
+                        tracing::error!("restart failed: {}", self.with_final_tail(&e).await);
                         self.set(Link::Down(format!("{e}; retrying")));
                         pause = (pause * 2).min(MAX_BACKOFF);
                     }

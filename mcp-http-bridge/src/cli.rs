@@ -105,6 +105,9 @@ pub struct ServeArgs {
     /// Restarts within 10 minutes after which the bridge stops restarting the engine
     #[arg(long, default_value_t = 5, hide = true)]
     pub max_restarts: u32,
+    /// Seconds a client may take to send its request headers, and its request body
+    #[arg(long, default_value_t = 10, hide = true)]
+    pub client_timeout_secs: u64,
 }
 
 /// Validated settings.
@@ -124,6 +127,7 @@ pub struct Settings {
     pub max_sessions: usize,
     pub restart_backoff: Duration,
     pub max_restarts: u32,
+    pub client_timeout: Duration,
 }
 
 /// Loopback names, always accepted as `Host` and `Origin`.
@@ -243,6 +247,7 @@ impl Settings {
             max_sessions: a.max_sessions,
             restart_backoff: Duration::from_millis(a.restart_backoff_ms.max(10)),
             max_restarts: a.max_restarts,
+            client_timeout: Duration::from_secs(a.client_timeout_secs.clamp(1, 300)),
         })
     }
 }
@@ -269,6 +274,7 @@ mod tests {
             max_sessions: 4,
             restart_backoff_ms: 500,
             max_restarts: 5,
+            client_timeout_secs: 10,
             ..ServeArgs::default()
         };
         f(&mut a);

@@ -59,15 +59,32 @@ fn refuse(status: StatusCode, msg: &str) -> Response {
     r
 }
 
-/// `host[:port]` without the port, lowercase (`[::1]:3001` → `[::1]`).
+/// `host[:port]` without the port, lowercase (`[::1]:3001` → `[::1]`). Anything after the
+/// name but a port (`[::1]evil`, `localhost:evil`) leaves the value whole, so it matches no
+/// allowed name.
 fn host_only(h: &str) -> String {
     let h = h.trim().to_ascii_lowercase();
-    if h.starts_with('[') {
-        return h
-            .split_once(']')
-            .map_or(h.clone(), |(a, _)| format!("{a}]"));
+    let port_ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let name = if h.starts_with('[') {
+        h.split_once(']').and_then(|(a, rest)| {
+            (rest.is_empty() || rest.strip_prefix(':').is_some_and(port_ok))
+                .then(|| format!("{a}]"))
+        })
+    } else {
+        match h.rsplit_once(':') {
+            None => Some(h.clone()),
+            Some((a, p)) => port_ok(p).then(|| a.to_string()),
+        }
+    };
+    name.unwrap_or(h)
+}
+
+/// A header value as it may appear in the log: at most 100 characters.
+fn clip(v: &str) -> String {
+    match v.char_indices().nth(100) {
+        Some((i, _)) => format!("{}…", &v[..i]),
+        None => v.to_string(),
     }
-    h.rsplit_once(':').map_or(h.clone(), |(a, _)| a.to_string())
 }
 
 /// Whether `origin` (`scheme://host[:port]`) is loopback or in the list.
@@ -116,6 +133,12 @@ impl Guard {
     // The error is the response itself, built once per refused request.
     #[allow(clippy::result_large_err)]
     fn check_host_origin(&self, headers: &HeaderMap, uri: &http::Uri) -> Result<(), Response> {
+        if headers.get_all(header::HOST).iter().nth(1).is_some() {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                "Forbidden: more than one Host header",
+            ));
+        }
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -128,9 +151,10 @@ impl Guard {
         if !LOOPBACK_HOSTS.contains(&name.as_str()) && !self.settings.allowed_hosts.contains(&name)
         {
             tracing::warn!(
-                host = %host,
-                "refused a request for Host {host:?}: add {name} to {} (--allowed-hosts) if \
-                 clients reach the bridge by that name",
+                "refused a request for Host {:?}: add {} to {} (--allowed-hosts) if clients \
+                 reach the bridge by that name",
+                clip(&host),
+                clip(&name),
                 env::BRIDGE_ALLOWED_HOSTS
             );
             return Err(refuse(
@@ -150,9 +174,9 @@ impl Guard {
             let o = o.to_str().unwrap_or("");
             if !origin_allowed(o, &self.settings.allowed_origins) {
                 tracing::warn!(
-                    origin = %o,
-                    "refused a request from Origin {o:?}: add it to {} (--allowed-origins) if \
+                    "refused a request from Origin {:?}: add it to {} (--allowed-origins) if \
                      that web page may use the bridge",
+                    clip(o),
                     env::BRIDGE_ALLOWED_ORIGINS
                 );
                 return Err(refuse(
@@ -222,11 +246,19 @@ impl Guard {
     }
 }
 
-/// Whether a body is a legacy `initialize` request (it opens a session).
+/// Whether a body is a legacy `initialize` request (it opens a session). Only a body that
+/// names the method (literally, or behind a JSON escape) is parsed, and then only its `method`.
 fn is_initialize(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .is_some_and(|v| v.get("method").and_then(|m| m.as_str()) == Some("initialize"))
+    #[derive(serde::Deserialize)]
+    struct Method<'a> {
+        #[serde(borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+    }
+    let named = body.windows(10).any(|w| w == b"initialize") || body.contains(&b'\\');
+    named
+        && serde_json::from_slice::<Method>(body)
+            .ok()
+            .is_some_and(|m| m.method.as_deref() == Some("initialize"))
 }
 
 /// The middleware in front of `/mcp`.
@@ -272,9 +304,22 @@ pub async fn mcp_guard(State(guard): State<Arc<Guard>>, req: Request, next: Next
     let (mut parts, body) = req.into_parts();
     // New legacy sessions are capped: look at POSTs that carry no session.
     let body = if parts.method == http::Method::POST && session.is_none() {
-        let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-            Ok(b) => b,
+        let read = tokio::time::timeout(
+            guard.settings.client_timeout,
+            axum::body::to_bytes(body, MAX_BODY),
+        );
+        let bytes = match read.await {
+            Ok(Ok(b)) => b,
             Err(_) => {
+                let mut r = refuse(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time",
+                );
+                r.headers_mut()
+                    .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+                return r;
+            }
+            Ok(Err(_)) => {
                 // The rest of the body is not read: the connection cannot carry another request.
                 let mut r = refuse(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -392,5 +437,25 @@ mod tests {
         assert_eq!(host_only("[::1]:3001"), "[::1]");
         assert_eq!(host_only("127.0.0.1"), "127.0.0.1");
         assert_eq!(host_only("pve.lan:3001"), "pve.lan");
+        for junk in [
+            "[::1]evil.com",
+            "[::1]@evil.com:80",
+            "localhost:evil",
+            "127.0.0.1:",
+        ] {
+            assert_eq!(host_only(junk), junk, "{junk}");
+        }
+        assert!(!origin_allowed("http://[::1]evil.com", &[]));
+        assert!(!origin_allowed("http://localhost:evil", &[]));
+        assert!(is_initialize(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#
+        ));
+        assert!(is_initialize(
+            br#"{"jsonrpc":"2.0","id":1,"method":"\u0069nitialize"}"#
+        ));
+        assert!(!is_initialize(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
+        ));
+        assert!(!is_initialize(b"initialize"));
     }
 }

@@ -47,7 +47,10 @@ impl LogSink {
 }
 
 fn open(path: &Path) -> Result<File, String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    // Remote addresses, Host values and the engine's stderr: for the operator only.
     OpenOptions::new()
+        .mode(0o600)
         .create(true)
         .append(true)
         .open(path)

@@ -23,9 +23,10 @@ use tokens::Store;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // One thread: the bridge only moves bytes between sockets and the engine's pipes, and
-    // without hand-offs between workers a call costs less and 50 clients get more through.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: one client's large body or a burst of TLS handshakes keeps one busy, not
+    // the whole bridge (and not the engine's liveness probe).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -156,7 +157,14 @@ async fn serve(a: ServeArgs, state_dir: Option<std::path::PathBuf>) -> Result<Ex
         tracing::info!("signal received: draining, then stopping the engine");
         stop.cancel();
     });
-    app::serve(listener, router, tls, shutdown.clone()).await;
+    app::serve(
+        listener,
+        router,
+        tls,
+        settings.client_timeout,
+        shutdown.clone(),
+    )
+    .await;
     sup.stop().await;
     Ok(ExitCode::SUCCESS)
 }

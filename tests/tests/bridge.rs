@@ -3,7 +3,7 @@
 //! refusals that must never reach the engine, the audit naming the HTTP client, and
 //! supervision (a killed child, a child that cannot start).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::Protocol;
 use e2e::bridge::{Bridge, bridge_binary};
@@ -513,6 +513,17 @@ async fn a_killed_engine_fails_its_call_and_comes_back() {
         "{e}"
     );
     assert_eq!(b.status("/readyz").await, 503, "while the engine is down");
+    // Why it died is for the operator's log, not for whoever asks /readyz.
+    let ready = reqwest::get(format!("{}/readyz", b.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ready.contains("the bridge log says why") && !ready.contains("stderr"),
+        "{ready}"
+    );
     let mut back = false;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -550,5 +561,94 @@ async fn an_engine_that_cannot_start_stops_the_bridge_with_its_stderr() {
     };
     assert_ne!(code, 0);
     assert!(stderr.contains("no such cluster \"prod\""), "{stderr}");
+    sim.finish().await;
+}
+
+/// Clients that hold connections open without finishing a request are cut off, hostile `Host`
+/// values are refused, and readiness probes reach Proxmox once however many arrive at once;
+/// none of it reaches the engine, and a normal client is served throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_hostile_hosts_and_probe_floods_are_contained() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let sim = Sim::small().await;
+    let b = Bridge::start(&sim, &["--client-timeout-secs", "1"]).await;
+    let addr = b.base.trim_start_matches("http://").to_string();
+    let token = b.token();
+    // Writes `head`, then reads what the bridge answers until it closes the connection.
+    let exchange = |head: String| {
+        let addr = addr.clone();
+        async move {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            s.write_all(head.as_bytes()).await.unwrap();
+            let mut out = Vec::new();
+            tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+                .await
+                .expect("the bridge must close a stalled connection")
+                .ok();
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    };
+
+    // Headers never finished: closed after the client timeout, with no request served.
+    let t = Instant::now();
+    let reply = exchange("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n".into()).await;
+    assert!(!reply.contains("200 OK"), "{reply}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // A body announced and never sent: 408, connection closed.
+    let reply = exchange(format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Length: 100\r\n\r\n{{"
+    ))
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+
+    // Host values that only look like loopback, and a second Host header.
+    for host in [
+        "Host: [::1]evil.example",
+        "Host: localhost:evil",
+        "Host: 127.0.0.1:",
+        "Host: 127.0.0.1\r\nHost: evil.example",
+    ] {
+        let reply = exchange(format!(
+            "POST /mcp HTTP/1.1\r\n{host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        ))
+        .await;
+        assert!(reply.starts_with("HTTP/1.1 403"), "{host}: {reply}");
+    }
+
+    // Forty readiness probes at once: Proxmox is asked once.
+    let versions = || {
+        sim.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/version"))
+            .count()
+    };
+    let before = versions();
+    let probes: Vec<_> = (0..40)
+        .map(|_| reqwest::get(format!("{}/readyz", b.base)))
+        .collect();
+    for r in futures::future::join_all(probes).await {
+        assert_eq!(r.unwrap().status(), 200);
+    }
+    assert_eq!(
+        versions() - before,
+        1,
+        "one readiness request reached Proxmox"
+    );
+
+    let mcp = Mcp::connect_http(&b.url, Some(&token), Protocol::Modern, Human::Absent)
+        .await
+        .unwrap();
+    mcp.call("proxmox_api", json!({"path": "/version"}))
+        .await
+        .ok("a normal call after all that");
+    mcp.close().await;
+    let audit = b.audit();
+    assert!(
+        audit.iter().all(|r| r["tool"] == "proxmox_api"),
+        "only the normal call reached the engine: {audit:?}"
+    );
     sim.finish().await;
 }
