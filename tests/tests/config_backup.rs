@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use e2e::{Harness, Human, Protocol, Value, json, per_protocol};
 use sha2::{Digest as _, Sha256};
 
-per_protocol!(a_backup_round_trips_through_a_human_approved_restore);
+per_protocol!(
+    a_backup_round_trips_through_a_human_approved_restore,
+    an_out_of_band_approval_is_bound_to_the_archive_bytes,
+);
 
 const CONFIG: &str = "[policy]\nprotected_vmids = [901]\n";
 
@@ -303,5 +306,62 @@ async fn read_only_mode_refuses_a_restore_and_the_operator_cli_restores() {
     assert_eq!(live(&h), original);
     let rec = last_record(&h, "config-backup restore");
     assert_eq!(rec["decision"], "allowed", "{rec}");
+    h.finish().await;
+}
+
+fn approval_id(msg: &str) -> String {
+    let at = msg
+        .find("proxmox-mcp approve ")
+        .unwrap_or_else(|| panic!("no approval id in: {msg}"));
+    msg[at + "proxmox-mcp approve ".len()..][..10].to_string()
+}
+
+async fn an_out_of_band_approval_is_bound_to_the_archive_bytes(p: Protocol) {
+    let h = Harness::builder(p)
+        .mode("safe")
+        .config(CONFIG)
+        .start()
+        .await;
+    let made = h.ok("backup_config", json!({"action": "create"})).await;
+    let name = made["created"]["name"].as_str().unwrap().to_string();
+    let original = live(&h);
+    let archive = state(&h).join("backups").join(&name);
+    let approved_bytes = std::fs::read(&archive).unwrap();
+    std::fs::write(config_path(&h), "[policy]\nprotected_vmids = [902]\n").unwrap();
+
+    let msg = h.err("restore_config", json!({"name": name})).await;
+    let id = approval_id(&msg);
+    assert_eq!(last_record(&h, "restore_config")["decision"], "pending");
+    assert!(h.cli(&["approve", &id]).status.success());
+
+    // The archive is swapped for another valid one after the human said yes: refused.
+    let other = h.ok("backup_config", json!({"action": "create"})).await;
+    let other = state(&h)
+        .join("backups")
+        .join(other["created"]["name"].as_str().unwrap());
+    std::fs::copy(&other, &archive).unwrap();
+    let changed = live(&h);
+    let msg = h
+        .err("restore_config", json!({"name": name, "approval_id": id}))
+        .await;
+    assert!(msg.contains("other arguments"), "{msg}");
+    assert_eq!(
+        live(&h),
+        changed,
+        "nothing restored from bytes nobody approved"
+    );
+    assert_eq!(last_record(&h, "restore_config")["decision"], "refused");
+
+    // The approved bytes back: the approval runs it.
+    std::fs::write(&archive, approved_bytes).unwrap();
+    h.ok("restore_config", json!({"name": name, "approval_id": id}))
+        .await;
+    // The approval's own record (now used) stays; everything else is as backed up.
+    let now: Vec<_> = live(&h)
+        .into_iter()
+        .filter(|(p, _)| !p.contains("/approvals/"))
+        .collect();
+    assert_eq!(now, original);
+    assert_eq!(last_record(&h, "restore_config")["decision"], "confirmed");
     h.finish().await;
 }

@@ -1,5 +1,5 @@
 //! Backups of the server's own configuration and state: the config file, the mode, approvals
-//! and the HTTP bridge's token hashes, as versioned tar.gz archives under `<state>/backups/`
+//! (pending only) and the HTTP bridge's token hashes, as versioned tar.gz archives under `<state>/backups/`
 //! (mode 0600). [`create`], [`list`], [`plan`] (read, check and compare, changing nothing) and
 //! [`restore`] (a pre-restore backup, then every file swapped in by rename). The archive format
 //! and its checks are pure, in [`archive`].
@@ -76,6 +76,9 @@ impl BackupRoots {
                 continue;
             };
             if let Some(data) = read_capped(&target, archive::MAX_FILE_BYTES)? {
+                if archive::classify(&path) == Some(Kind::Approval) && !is_pending(&data) {
+                    continue;
+                }
                 files.insert(path, data);
             }
         }
@@ -101,6 +104,12 @@ impl BackupRoots {
         out.sort();
         Ok(out)
     }
+}
+
+/// Whether `data` is an approval still waiting for a human (only those are backed up).
+fn is_pending(data: &[u8]) -> bool {
+    serde_json::from_slice::<crate::state::Approval>(data)
+        .is_ok_and(|a| a.status == crate::state::ApprovalStatus::Pending)
 }
 
 /// What went wrong with a backup or a restore.
@@ -279,6 +288,8 @@ pub enum Effect {
     Changed,
     Removed,
     Unchanged,
+    /// An approval whose record on disk is newer: left as it is
+    Kept,
 }
 
 impl Effect {
@@ -288,6 +299,7 @@ impl Effect {
             Effect::Changed => "changed",
             Effect::Removed => "removed",
             Effect::Unchanged => "unchanged",
+            Effect::Kept => "kept",
         }
     }
 }
@@ -350,8 +362,14 @@ pub fn plan(roots: &BackupRoots, name: &str) -> Result<RestorePlan, BackupError>
     }
     let live = roots.gather()?;
     let mut changes = Vec::new();
+    let on_disk = roots.live_approvals()?;
     for (path, data) in &unpacked.files {
         let effect = match live.get(path) {
+            // An approval record on disk (whatever its status) is newer: it is kept.
+            None if on_disk.contains(path) => Effect::Kept,
+            Some(old) if old != data && archive::classify(path) == Some(Kind::Approval) => {
+                Effect::Kept
+            }
             None => Effect::Added,
             Some(old) if old == data => Effect::Unchanged,
             Some(_) => Effect::Changed,
@@ -361,12 +379,13 @@ pub fn plan(roots: &BackupRoots, name: &str) -> Result<RestorePlan, BackupError>
             effect,
         });
     }
-    // The archive is the truth for the mode and the approvals; a config file or token store
-    // it does not hold is left as it is.
+    // A mode the archive does not hold is the default: the live one goes. Approvals it does
+    // not hold expire on their own, and a config file or token store it does not hold is left
+    // as it is.
     let removals: Vec<String> = live
         .keys()
         .filter(|p| !unpacked.files.contains_key(*p))
-        .filter(|p| matches!(archive::classify(p), Some(Kind::Mode | Kind::Approval)))
+        .filter(|p| archive::classify(p) == Some(Kind::Mode))
         .cloned()
         .collect();
     for path in &removals {
@@ -412,7 +431,11 @@ pub fn restore(
     let pre_restore = create(roots, &format!("pre-restore of {name}"))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let stage_all = (|| {
-        for c in plan.changes.iter().filter(|c| c.effect != Effect::Removed) {
+        let writes = plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.effect, Effect::Added | Effect::Changed));
+        for c in writes {
             let target = roots.target(&c.path).ok_or_else(|| {
                 BackupError::io(
                     Path::new(&c.path),

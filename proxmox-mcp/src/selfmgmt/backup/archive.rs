@@ -338,6 +338,13 @@ pub fn check_contents(files: &BTreeMap<String, Vec<u8>>) -> Result<(), Refusal> 
                 if format!("{APPROVALS_PREFIX}{}.json", a.id) != *path {
                     return refuse(format!("{path:?} holds approval {:?}", a.id));
                 }
+                if a.status != crate::state::ApprovalStatus::Pending {
+                    // A granted approval put back could be spent twice.
+                    return refuse(format!(
+                        "{path:?} is a {} approval; only pending ones are restored",
+                        a.status
+                    ));
+                }
             }
             Some(Kind::BridgeTokens) => {
                 let v: serde_json::Value = serde_json::from_str(text)

@@ -57,6 +57,57 @@ fn round_trip_restores_every_file_and_keeps_a_pre_restore_backup() {
     assert!(bad.is_empty());
 }
 
+fn approval(id: &str, status: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","tool":"t","args_sha256":"00","summary":"s","status":"{status}","created_ms":0,"expires_ms":1}}"#
+    )
+}
+
+#[test]
+fn only_pending_approvals_are_kept_and_a_newer_record_on_disk_wins() {
+    let (_dir, roots) = live();
+    let dir = roots.state_dir.join("approvals");
+    let put = |id: &str, status: &str| {
+        fs::write(dir.join(format!("{id}.json")), approval(id, status)).unwrap()
+    };
+    put("000000000A", "pending");
+    put("000000000B", "pending");
+    put("000000000C", "approved");
+    let made = create(&roots, "test").unwrap();
+    assert_eq!(
+        made.files, 5,
+        "config, mode, tokens and the two pending approvals"
+    );
+    put("000000000A", "used");
+    fs::remove_file(dir.join("000000000B.json")).unwrap();
+    put("000000000D", "pending");
+    let plan = plan(&roots, &made.name).unwrap();
+    assert_eq!(
+        plan.summary(),
+        "state/approvals/000000000A.json kept, state/approvals/000000000B.json added, \
+         3 unchanged"
+    );
+    restore(&roots, &made.name, None).unwrap();
+    let read = |id: &str| fs::read_to_string(dir.join(format!("{id}.json"))).ok();
+    assert_eq!(read("000000000A"), Some(approval("000000000A", "used")));
+    assert_eq!(read("000000000B"), Some(approval("000000000B", "pending")));
+    assert_eq!(read("000000000C"), Some(approval("000000000C", "approved")));
+    assert_eq!(read("000000000D"), Some(approval("000000000D", "pending")));
+}
+
+#[test]
+fn a_granted_approval_in_an_archive_is_refused() {
+    let a = approval("000000000A", "approved");
+    let path = "state/approvals/000000000A.json";
+    check(
+        with_manifest(
+            vec![raw(path.as_bytes(), a.as_bytes())],
+            &[(path, a.as_bytes())],
+        ),
+        "only pending ones are restored",
+    );
+}
+
 #[test]
 fn a_restore_of_an_archive_changed_since_approval_is_refused() {
     let (_dir, roots) = live();
