@@ -129,6 +129,14 @@ pub enum BackupError {
     },
     #[error("backup {name:?} changed after it was checked; nothing was changed")]
     Changed { name: String },
+    #[error(
+        "the restore stopped part way ({source}); backup {pre_restore:?} holds the files as \
+         they were before it"
+    )]
+    Partial {
+        pre_restore: String,
+        source: Box<BackupError>,
+    },
 }
 
 impl BackupError {
@@ -453,16 +461,26 @@ pub fn restore(
         }
         return Err(e);
     }
-    for (tmp, target) in &staged {
-        fs::rename(tmp, target).map_err(|e| BackupError::io(target, e))?;
-        sync_parent(target)?;
+    let partial = |source: BackupError| BackupError::Partial {
+        pre_restore: pre_restore.name.clone(),
+        source: Box::new(source),
+    };
+    for (i, (tmp, target)) in staged.iter().enumerate() {
+        if let Err(e) = fs::rename(tmp, target) {
+            for (tmp, _) in &staged[i..] {
+                let _ = fs::remove_file(tmp);
+            }
+            let e = BackupError::io(target, e);
+            return Err(if i == 0 { e } else { partial(e) });
+        }
+        sync_parent(target).map_err(partial)?;
     }
     for path in &plan.removals {
         if let Some(target) = roots.target(path) {
             match fs::remove_file(&target) {
-                Ok(()) => sync_parent(&target)?,
+                Ok(()) => sync_parent(&target).map_err(partial)?,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(BackupError::io(&target, e)),
+                Err(e) => return Err(partial(BackupError::io(&target, e))),
             }
         }
     }

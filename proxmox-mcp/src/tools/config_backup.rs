@@ -93,7 +93,7 @@ fn tool_error(e: BackupError) -> ToolError {
         BackupError::Refused { .. } | BackupError::Changed { .. } => {
             ToolError::Refused(e.to_string())
         }
-        BackupError::Io { .. } => ToolError::Config(e.to_string()),
+        BackupError::Io { .. } | BackupError::Partial { .. } => ToolError::Config(e.to_string()),
     }
 }
 
