@@ -109,6 +109,15 @@ fn a_granted_approval_in_an_archive_is_refused() {
 }
 
 #[test]
+fn a_backup_that_is_a_link_is_refused() {
+    let (_dir, roots) = live();
+    let made = create(&roots, "test").unwrap();
+    std::os::unix::fs::symlink(&made.name, roots.backups_dir().join("link.tar.gz")).unwrap();
+    let err = plan(&roots, "link.tar.gz").unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
 fn a_restore_of_an_archive_changed_since_approval_is_refused() {
     let (_dir, roots) = live();
     let made = create(&roots, "test").unwrap();
