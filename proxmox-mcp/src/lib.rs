@@ -19,5 +19,6 @@ pub mod progress;
 pub mod pve;
 pub mod safety;
 pub mod server;
+pub mod snapshot;
 pub mod state;
 pub mod tools;

@@ -10,6 +10,7 @@ pub mod action;
 pub mod args;
 pub mod cluster;
 pub mod cluster_mgmt;
+pub mod config_snapshot;
 pub mod def;
 pub mod exec;
 pub mod explain;
@@ -51,6 +52,7 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(explain::tools());
     tools.extend(mode::tools());
     tools.extend(history::tools());
+    tools.extend(config_snapshot::tools());
     tools
 });
 
