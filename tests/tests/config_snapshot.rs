@@ -252,3 +252,52 @@ async fn bad_ids_and_arguments_are_refused() {
     assert!(h.writes().is_empty(), "{:?}", h.writes());
     h.finish().await;
 }
+
+/// A node that does not answer: its guests are recorded as not captured (with why), the rest
+/// is taken, and a diff lists them as not compared instead of removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_node_is_recorded_not_removed() {
+    let h = Harness::start(Protocol::Modern).await;
+    let (node, vmid) = a_vm(&h).await;
+    let a = h.ok(TOOL, json!({"action": "take"})).await;
+    h.sim.handle().set_faults(e2e::Faults {
+        offline_nodes: vec![node.clone()],
+        ..Default::default()
+    });
+    let b = h.ok(TOOL, json!({"action": "take"})).await;
+    let missing = b["not_captured"].as_object().unwrap();
+    let why = missing
+        .get(&format!("qemu/{vmid}"))
+        .unwrap_or_else(|| panic!("qemu/{vmid} on offline {node} is not recorded: {b}"));
+    assert!(!why.as_str().unwrap().is_empty());
+    assert!(
+        b["objects"].as_u64().unwrap() > 10,
+        "the rest was taken: {b}"
+    );
+    let d = h
+        .ok(
+            TOOL,
+            json!({"action": "diff", "from": a["id"], "to": b["id"]}),
+        )
+        .await;
+    assert_eq!(lines(&d["diff"]), Vec::<String>::new(), "{d}");
+    assert!(
+        d["diff"]["not_compared"]
+            .get(format!("qemu/{vmid}"))
+            .is_some(),
+        "{d}"
+    );
+    let text = h
+        .call(
+            TOOL,
+            json!({"action": "diff", "from": a["id"], "to": b["id"]}),
+        )
+        .await
+        .ok("diff text")
+        .text();
+    assert!(
+        text.contains("No drift") && text.contains("Not compared"),
+        "{text}"
+    );
+    h.finish().await;
+}
