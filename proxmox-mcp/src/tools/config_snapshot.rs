@@ -98,9 +98,13 @@ fn store_error(e: StoreError) -> ToolError {
     }
 }
 
-async fn live(ctx: &ToolCtx) -> Snapshot {
+/// The cluster's configuration now; a cancelled call stops reading at once.
+async fn live(ctx: &ToolCtx) -> Result<Snapshot, ToolError> {
     let taken = format_time(SystemTime::now());
-    collect(&ctx.pve, id_for(&taken), ctx.cluster.clone(), taken).await
+    tokio::select! {
+        snap = collect(&ctx.pve, id_for(&taken), ctx.cluster.clone(), taken.clone()) => Ok(snap),
+        () = ctx.cancel.cancelled() => Err(ToolError::Cancelled),
+    }
 }
 
 async fn config_snapshot(ctx: ToolCtx, p: SnapshotParams) -> Result<SnapshotResult, ToolError> {
@@ -115,7 +119,7 @@ async fn config_snapshot(ctx: ToolCtx, p: SnapshotParams) -> Result<SnapshotResu
         Action::Take => {
             unused("from", &p.from)?;
             unused("to", &p.to)?;
-            let mut snap = live(&ctx).await;
+            let mut snap = live(&ctx).await?;
             let id = store.save(&mut snap).map_err(store_error)?;
             let mut r = SnapshotResult::new("take");
             r.id = Some(id);
@@ -141,7 +145,7 @@ async fn config_snapshot(ctx: ToolCtx, p: SnapshotParams) -> Result<SnapshotResu
             let old = store.load(&from).map_err(store_error)?;
             let new = match &p.to {
                 Some(to) => store.load(to).map_err(store_error)?,
-                None => live(&ctx).await,
+                None => live(&ctx).await?,
             };
             let mut r = SnapshotResult::new("diff");
             r.from = Some(old.id.clone());
@@ -199,10 +203,16 @@ fn render_diff(out: &mut String, r: &SnapshotResult, d: &Diff) {
     for o in &d.changed {
         lines.push(format!("{}:", o.object));
         for c in &o.changes {
+            // Rules are keyed by their text; their value is the position.
+            let (eq, pos) = if c.key.starts_with("rule ") {
+                (" at #", "#")
+            } else {
+                (" = ", "")
+            };
             lines.push(match (&c.old, &c.new) {
-                (None, Some(n)) => format!("  + {} = {n}", c.key),
+                (None, Some(n)) => format!("  + {}{eq}{n}", c.key),
                 (Some(_), None) => format!("  - {}", c.key),
-                (Some(a), Some(b)) => format!("  ~ {}: {a} → {b}", c.key),
+                (Some(a), Some(b)) => format!("  ~ {}: {pos}{a} → {pos}{b}", c.key),
                 (None, None) => continue,
             });
         }
@@ -226,5 +236,53 @@ fn render_diff(out: &mut String, r: &SnapshotResult, d: &Diff) {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::diff::{Change, ObjectChanges};
+
+    fn change(key: &str, old: Option<&str>, new: Option<&str>) -> Change {
+        Change {
+            key: key.into(),
+            old: old.map(Into::into),
+            new: new.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn diff_text_is_one_line_per_change() {
+        let mut r = SnapshotResult::new("diff");
+        r.from = Some("a".into());
+        r.to = Some("now".into());
+        r.diff = Some(Diff {
+            added: vec!["user/eve@pve".into()],
+            removed: vec!["user/bob@pve".into()],
+            changed: vec![
+                ObjectChanges {
+                    object: "qemu/100".into(),
+                    changes: vec![
+                        change("memory", Some("2048"), Some("4096")),
+                        change("tags", None, Some("web")),
+                        change("onboot", Some("1"), None),
+                    ],
+                },
+                ObjectChanges {
+                    object: "firewall/cluster/rules".into(),
+                    changes: vec![change("rule IN ACCEPT dport=22", None, Some("1"))],
+                },
+            ],
+            not_compared: Default::default(),
+        });
+        assert_eq!(
+            r.render(),
+            "6 differences a → now:\n+ user/eve@pve\n- user/bob@pve\nqemu/100:\n  ~ memory: 2048 → \
+             4096\n  + tags = web\n  - onboot\nfirewall/cluster/rules:\n  + rule IN ACCEPT \
+             dport=22 at #1"
+        );
+        r.diff = Some(Diff::default());
+        assert_eq!(r.render(), "No drift between a and now.");
     }
 }
