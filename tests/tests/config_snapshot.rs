@@ -217,7 +217,11 @@ async fn diff_reports_exactly_the_drift() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_ids_and_arguments_are_refused() {
-    let h = Harness::start(Protocol::Modern).await;
+    // Read-only mode: reading the cluster into our own state is allowed there too.
+    let h = Harness::builder(Protocol::Modern)
+        .mode("read-only")
+        .start()
+        .await;
     for (args, want) in [
         (
             json!({"action": "diff", "from": "../state/mode"}),
@@ -249,6 +253,9 @@ async fn bad_ids_and_arguments_are_refused() {
     let list = h.ok(TOOL, json!({"action": "list"})).await;
     assert_eq!(list["snapshots"], json!([]));
     assert!(!h.dir.path().join("state/snapshots").exists());
+    let taken = h.ok(TOOL, json!({"action": "take"})).await;
+    let list = h.ok(TOOL, json!({"action": "list"})).await;
+    assert_eq!(list["snapshots"][0]["id"], taken["id"], "{list}");
     assert!(h.writes().is_empty(), "{:?}", h.writes());
     h.finish().await;
 }
