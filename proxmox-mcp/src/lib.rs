@@ -20,5 +20,6 @@ pub mod pve;
 pub mod safety;
 pub mod selfmgmt;
 pub mod server;
+pub mod snapshot;
 pub mod state;
 pub mod tools;

@@ -11,6 +11,7 @@ pub mod args;
 pub mod cluster;
 pub mod cluster_mgmt;
 pub mod config_backup;
+pub mod config_snapshot;
 pub mod def;
 pub mod exec;
 pub mod explain;
@@ -53,6 +54,7 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(mode::tools());
     tools.extend(history::tools());
     tools.extend(config_backup::tools());
+    tools.extend(config_snapshot::tools());
     tools
 });
 
