@@ -15,6 +15,7 @@ pub mod exec;
 pub mod explain;
 pub mod guest;
 pub mod guest_action;
+pub mod health;
 pub mod history;
 pub mod inventory;
 pub mod mode;
@@ -51,6 +52,7 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(explain::tools());
     tools.extend(mode::tools());
     tools.extend(history::tools());
+    tools.extend(health::tools());
     tools
 });
 

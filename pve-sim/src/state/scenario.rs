@@ -70,6 +70,8 @@ pub struct StorageDef {
     pub size: u64,
     pub nodes: Option<Vec<String>>,
     pub path: Option<String>,
+    /// Space in use in GiB (default: a twentieth of `size`).
+    pub used: Option<u64>,
 }
 
 fn default_storage_size() -> u64 {
@@ -115,6 +117,9 @@ pub struct GuestDef {
     pub lock: Option<String>,
     #[serde(default)]
     pub onboot: bool,
+    /// Containers only: `false` makes a privileged container (default unprivileged).
+    #[serde(default = "yes")]
+    pub unprivileged: bool,
 }
 
 fn default_kind() -> String {
@@ -288,7 +293,7 @@ impl Scenario {
                     nodes: s.nodes.clone(),
                     disable: false,
                     total: s.size << 30,
-                    base_used: (s.size << 30) / 20,
+                    base_used: s.used.map_or((s.size << 30) / 20, |u| u << 30),
                     props: s
                         .path
                         .iter()
@@ -340,7 +345,11 @@ impl Scenario {
                 lock: g.lock.clone(),
                 onboot: g.onboot,
             };
-            c.guests.insert(g.vmid, build_guest(seed, &spec));
+            let mut guest = build_guest(seed, &spec);
+            if kind == Kind::Lxc && !g.unprivileged {
+                guest.config.insert("unprivileged".into(), "0".into());
+            }
+            c.guests.insert(g.vmid, guest);
         }
         for g in &self.groups {
             c.access.groups.insert(
