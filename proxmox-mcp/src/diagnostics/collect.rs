@@ -428,7 +428,8 @@ mod tests {
 
     #[test]
     fn permission_summaries() {
-        let cases: [(&str, Option<(bool, Vec<&str>)>); 6] = [
+        type Want = Option<(bool, Vec<&'static str>)>;
+        let cases: [(&str, Want); 6] = [
             (
                 "VM.PowerMgmt on /vms/{vmid}",
                 Some((false, vec!["VM.PowerMgmt"])),

@@ -458,7 +458,8 @@ mod tests {
 
     #[test]
     fn each_defect_fails_its_check_only() {
-        let cases: [(&str, fn(&mut Snapshot)); 6] = [
+        type Seed = fn(&mut Snapshot);
+        let cases: [(&str, Seed); 6] = [
             ("vm.guest-agent", |s| {
                 s.guests.as_mut().unwrap()[0] = guest(100, "qemu", &[("scsihw", "virtio-scsi-pci")])
             }),
