@@ -308,15 +308,16 @@ pub async fn collect(
                 })
                 .collect()
         });
-        let node = snap.cluster.as_ref().ok().and_then(|c| {
+        let node = snap.cluster.as_ref().map(|c| {
             c.nodes
                 .iter()
                 .find(|(_, online)| **online)
                 .map(|(n, _)| n.clone())
         });
         snap.clock_skew = match node {
-            None => Err("no online node to read the time from".into()),
-            Some(node) => {
+            Err(why) => Err(format!("no node to read the time from: {why}")),
+            Ok(None) => Err("no online node to read the time from".into()),
+            Ok(Some(node)) => {
                 let before = now_secs();
                 let t = get(pve, &format!("/nodes/{}/time", encode_segment(&node))).await;
                 let after = now_secs();
