@@ -128,6 +128,11 @@ async fn a_healthy_cluster_is_ok() {
             "{name}: {out:#}"
         );
     }
+    let version = checks.iter().find(|c| c["name"] == "version").unwrap();
+    assert!(
+        !version["detail"].as_str().unwrap().contains("bridge"),
+        "over stdio: {version:#}"
+    );
     assert!(h.writes().is_empty(), "{:?}", h.writes());
     h.finish().await;
 }
@@ -280,4 +285,34 @@ async fn what_the_token_may_not_read_is_not_checked() {
         "{health:#}"
     );
     h.finish().await;
+}
+
+#[tokio::test]
+async fn behind_the_bridge_the_engine_says_so() {
+    use e2e::bridge::Bridge;
+    use e2e::{Human, Mcp, ResultExt as _, Sim};
+    let sim = Sim::small().await;
+    let b = Bridge::start(&sim, &[]).await;
+    let mcp = Mcp::connect_http(&b.url, Some(&b.token()), Protocol::Modern, Human::Absent)
+        .await
+        .unwrap();
+    let r = mcp.call("health_check", json!({})).await;
+    r.ok("health_check");
+    let out = r.structured().clone();
+    let version = out["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "version")
+        .cloned()
+        .unwrap();
+    assert!(
+        version["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with(", behind the HTTP bridge"),
+        "{version:#}"
+    );
+    mcp.close().await;
+    sim.finish().await;
 }
