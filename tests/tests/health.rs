@@ -11,6 +11,11 @@ const ALMOST_ALL: &str = r#"["Datastore.Allocate","Datastore.AllocateSpace","Dat
 
 /// Three nodes, two storages, two VMs and a container; `defects` seeds the problems.
 fn scenario(defects: bool) -> pve_sim::Scenario {
+    scenario_with(defects, "")
+}
+
+/// [`scenario`] with more TOML appended.
+fn scenario_with(defects: bool, extra: &str) -> pve_sim::Scenario {
     let (online, used, agent, unprivileged) = if defects {
         ("false", 900, "false", "false")
     } else {
@@ -78,6 +83,7 @@ tokens = [
   {{ id = "nosnap", secret = "11111111-2222-3333-4444-555555555555", role = "AlmostAll" }},
   {{ id = "guests", secret = "66666666-7777-8888-9999-000000000000", role = "NoSysAudit" }},
 ]
+{extra}
 "#
     );
     pve_sim::Scenario::from_toml(&toml).expect("scenario")
@@ -315,4 +321,38 @@ async fn behind_the_bridge_the_engine_says_so() {
     );
     mcp.close().await;
     sim.finish().await;
+}
+
+#[tokio::test]
+async fn failed_tasks_and_ha_errors_degrade() {
+    let mut sc = scenario_with(
+        false,
+        r#"
+[[failed_tasks]]
+node = "pve2"
+kind = "vzdump"
+id = "101"
+error = "job errors"
+"#,
+    );
+    sc.ha_errors = vec!["vm:101".into()];
+    let schema = schema_path().expect("the PVE API schema");
+    let h = Harness::builder(Protocol::Modern)
+        .with_sim(|c| c.scenario = Some(sc))
+        .env("PROXMOX_MCP_API_SCHEMA", schema.display().to_string())
+        .start()
+        .await;
+    let out = h.ok("health_check", json!({})).await;
+    assert_eq!(out["overall"], "degraded", "{out:#}");
+    let mut reasons = strings(&out["reasons"]);
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "1 task(s) failed in the last 24 h, e.g. vzdump on pve2: job errors",
+            "HA errors: service:vm:101: error",
+        ],
+        "{out:#}"
+    );
+    h.finish().await;
 }
