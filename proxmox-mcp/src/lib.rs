@@ -9,6 +9,7 @@ pub mod apidoc;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod diagnostics;
 pub mod dispatch;
 pub mod engine;
 pub mod error;

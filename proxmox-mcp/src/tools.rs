@@ -17,6 +17,7 @@ pub mod exec;
 pub mod explain;
 pub mod guest;
 pub mod guest_action;
+pub mod health;
 pub mod history;
 pub mod inventory;
 pub mod mode;
@@ -55,6 +56,7 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(history::tools());
     tools.extend(config_backup::tools());
     tools.extend(config_snapshot::tools());
+    tools.extend(health::tools());
     tools
 });
 
