@@ -30,6 +30,8 @@ pub struct Engine {
     access: Mutex<HashMap<String, (Instant, Access)>>,
     /// The server's own files and programs, out of every command's reach.
     server_files: Arc<ServerFiles>,
+    /// When this engine was built (the server's start).
+    started: Instant,
 }
 
 impl Engine {
@@ -58,12 +60,18 @@ impl Engine {
             own_nodes: Mutex::new(HashMap::new()),
             access: Mutex::new(HashMap::new()),
             server_files,
+            started: Instant::now(),
         })
     }
 
     /// The server's own state, configuration, secret files and binary.
     pub fn server_files(&self) -> &Arc<ServerFiles> {
         &self.server_files
+    }
+
+    /// How long this engine has been running.
+    pub fn uptime(&self) -> std::time::Duration {
+        self.started.elapsed()
     }
 
     pub fn config(&self) -> &Config {

@@ -183,13 +183,16 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tool_list(
-            self.engine.safety().mode(),
-        )))
+        let selected = &self.engine.config().tools;
+        let mut list = tool_list(self.engine.safety().mode());
+        list.retain(|t| tools::select::offered(selected, &t.name));
+        Ok(ListToolsResult::with_all_items(list))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tools::find(name).map(|t| t.to_mcp())
+        tools::find(name)
+            .filter(|t| tools::select::enabled(&self.engine.config().tools, t))
+            .map(|t| t.to_mcp())
     }
 
     async fn call_tool(
@@ -197,7 +200,7 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if tools::find(&request.name).is_none() {
+        if !tools::select::offered(&self.engine.config().tools, &request.name) {
             return Err(ErrorData::invalid_params(
                 format!("tool not found: {}", request.name),
                 None,
