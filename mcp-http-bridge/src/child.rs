@@ -170,6 +170,7 @@ impl Supervisor {
         let engine = &self.settings.engine;
         let mut cmd = tokio::process::Command::new(engine);
         cmd.args([SERVE_SUBCOMMAND, BEHIND_BRIDGE_FLAG])
+            .env("PROXMOX_MCP_BEHIND_BRIDGE", "1")
             .kill_on_drop(true)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
