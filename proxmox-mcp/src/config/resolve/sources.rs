@@ -240,3 +240,82 @@ impl Layers {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::super::{ConfigError, SecretSource, parse_file, resolve_with_warnings};
+    use super::*;
+    use crate::config::Secret;
+
+    /// A host with no files, keyring or name.
+    struct Bare;
+
+    impl SecretSource for Bare {
+        fn read_file(&self, path: &Path) -> Result<Secret, ConfigError> {
+            panic!("no secret file expected: {}", path.display())
+        }
+        fn read_keyring(&self, _: &str) -> Result<Option<Secret>, ConfigError> {
+            Ok(None)
+        }
+        fn check_private_file(&self, _: &'static str, _: &Path) -> Result<(), ConfigError> {
+            Ok(())
+        }
+        fn is_file(&self, _: &Path) -> bool {
+            false
+        }
+        fn host_name(&self) -> Option<String> {
+            None
+        }
+    }
+
+    #[test]
+    fn each_setting_says_where_it_came_from() {
+        let path = PathBuf::from("/srv/pm/config.toml");
+        let toml = "[policy]\napproval_ttl_secs = 120\n[tools]\ndeny = [\"exec\"]\n\
+                    [[cluster]]\nname = \"lab\"\nurl = \"https://lab:8006\"\n\
+                    token_id = \"a@pve!b\"\ntoken_secret = \"5ec12e70-aaaa-bbbb-cccc-dddddddddddd\"\n";
+        let file = parse_file(&path, toml).unwrap();
+        let env = EnvVars::from_pairs([
+            (env::PROXMOX_MCP_STATE_DIR, "/tmp/st"),
+            (env::PROXMOX_MCP_AUDIT_RETENTION_DAYS, "3"),
+        ]);
+        let cli = LoadOptions::default();
+        let (config, _) = resolve_with_warnings(Some((path, file)), &env, &Bare, &cli).unwrap();
+        let get = |name: &str| {
+            config
+                .sources
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no setting {name}: {:#?}", config.sources))
+        };
+        for (name, origin, value) in [
+            (
+                "state_dir",
+                Origin::Env(env::PROXMOX_MCP_STATE_DIR),
+                "/tmp/st",
+            ),
+            ("policy.approval_ttl_secs", Origin::File, "120"),
+            (
+                "audit.retention_days",
+                Origin::Env(env::PROXMOX_MCP_AUDIT_RETENTION_DAYS),
+                "3",
+            ),
+            ("policy.protected_tags", Origin::Default, "protected"),
+            ("tools.allow", Origin::Default, "all"),
+            ("tools.deny", Origin::File, "exec"),
+            ("cluster.lab.url", Origin::File, "https://lab:8006"),
+            ("cluster.lab.token_id", Origin::File, "a@pve!b"),
+            ("cluster.lab.token_secret", Origin::File, "****"),
+            ("cluster.lab.request_timeout_secs", Origin::Default, "30"),
+        ] {
+            let s = get(name);
+            assert_eq!((s.origin, s.value.as_str()), (origin, value), "{name}");
+        }
+        assert!(
+            config.sources.iter().all(|s| !s.value.contains("5ec12e70")),
+            "a secret leaked into the sources"
+        );
+    }
+}
