@@ -17,6 +17,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::config::{self, Config};
 use crate::engine::Engine;
 use crate::server::McpServer;
+use crate::tools;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -167,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         Command::Serve(a) => {
             let cfg = config::load(&load)?;
+            tools::select::check(&cfg.tools).map_err(anyhow::Error::msg)?;
             serve(cfg, &a).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -176,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Call(a) => {
             let cfg = config::load(&load)?;
+            tools::select::check(&cfg.tools).map_err(anyhow::Error::msg)?;
             call::run(Engine::new(cfg), &a).await
         }
         Command::Config(ConfigCommand::Check) => check::run(&load).await,

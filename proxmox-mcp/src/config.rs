@@ -13,6 +13,6 @@ pub use file::FileConfig;
 pub use load::{LoadOptions, load};
 pub use secret::Secret;
 pub use types::{
-    AuditConfig, Auth, ClusterConfig, Config, ExecConfig, ExecutorKind, PolicyConfig, SshConfig,
-    Timeouts, TlsConfig,
+    AuditConfig, Auth, ClusterConfig, Config, ExecConfig, ExecutorKind, Origin, PolicyConfig,
+    Setting, SshConfig, Timeouts, TlsConfig, ToolsConfig,
 };

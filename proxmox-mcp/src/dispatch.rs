@@ -200,7 +200,9 @@ async fn admit(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Result<Admit
         ..
     } = call;
     let refused = |e: ToolError| Flow::Stopped(Outcome::Refused, e.to_string());
-    let Some(tool) = tools::find(&name) else {
+    // A tool the `[tools]` lists leave out is as unknown as one that does not exist.
+    let offered = tools::find(&name).filter(|t| tools::select::enabled(&engine.config().tools, t));
+    let Some(tool) = offered else {
         return Err(Flow::Stopped(
             Outcome::Refused,
             format!("unknown tool {name:?}; `proxmox-mcp tools` lists them"),
@@ -430,6 +432,8 @@ async fn execute(engine: &Arc<Engine>, a: Admitted, outcome: Outcome, ev: &mut E
         mode: policy.mode,
         identity: policy.identity.clone(),
         plan: assessment.plan.clone(),
+        client: ev.client.clone(),
+        transport: ev.transport,
     };
     let ran = tokio::select! {
         out = tool.run(tool_ctx, args) => out,

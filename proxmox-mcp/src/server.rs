@@ -2,13 +2,17 @@
 //! a human can be asked (MRTR, elicitation or approval ids) from the client's protocol revision
 //! and capabilities, and hides write tools from `tools/list` in read-only mode.
 
+pub mod prompts;
+pub mod resources;
+
 use std::sync::{Arc, LazyLock};
 
 use proxmox_mcp_contract::bridge::{CALLER_META_KEY, READY_METHOD, Readiness};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode, ErrorData,
-    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    Tool,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 // Logging is deprecated from 2026-07-28 on, but 2025-11-25 clients still set a level.
 #[allow(deprecated)]
@@ -105,6 +109,24 @@ impl McpServer {
         }
     }
 
+    /// Who makes this request and how it reached us (for requests other than tool calls,
+    /// which build theirs in `call_tool`).
+    fn origin(&self, context: &RequestContext<RoleServer>) -> Result<Origin, ErrorData> {
+        let http_client = self.http_client(context)?;
+        let client = match &http_client {
+            Some(h) => Client {
+                name: h.client_name.clone().unwrap_or_default(),
+                version: h.client_version.clone().unwrap_or_default(),
+            },
+            None => client_of(context),
+        };
+        Ok(Origin {
+            transport: self.transport,
+            client,
+            http_client,
+        })
+    }
+
     /// Whether every configured cluster answers `GET /version` (the bridge's `/readyz`).
     async fn readiness(&self) -> Readiness {
         let clusters: Vec<String> = self
@@ -167,6 +189,8 @@ impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
+                .enable_prompts()
+                .enable_resources()
                 .enable_tools()
                 .enable_tool_list_changed()
                 .enable_logging()
@@ -183,13 +207,16 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tool_list(
-            self.engine.safety().mode(),
-        )))
+        let selected = &self.engine.config().tools;
+        let mut list = tool_list(self.engine.safety().mode());
+        list.retain(|t| tools::select::offered(selected, &t.name));
+        Ok(ListToolsResult::with_all_items(list))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        tools::find(name).map(|t| t.to_mcp())
+        tools::find(name)
+            .filter(|t| tools::select::enabled(&self.engine.config().tools, t))
+            .map(|t| t.to_mcp())
     }
 
     async fn call_tool(
@@ -197,7 +224,7 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if tools::find(&request.name).is_none() {
+        if !tools::select::offered(&self.engine.config().tools, &request.name) {
             return Err(ErrorData::invalid_params(
                 format!("tool not found: {}", request.name),
                 None,
@@ -255,6 +282,41 @@ impl ServerHandler for McpServer {
             tracing::debug!("tools/list_changed not delivered: {e}");
         }
         Ok(response)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(resources::list()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let origin = self.origin(&context)?;
+        resources::read(&self.engine, &request.uri, origin)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(prompts::list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        prompts::get(&request.name, request.arguments.as_ref()).map(Into::into)
     }
 
     /// Accepted so clients that set a level work; the log itself goes to stderr (and no

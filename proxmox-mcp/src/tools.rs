@@ -6,6 +6,7 @@
 //! [`def`]; what the gate needs of a call ([`Assessment`], [`AssessCtx`]) lives in
 //! [`crate::gate`].
 
+pub mod about;
 pub mod action;
 pub mod args;
 pub mod cluster;
@@ -26,6 +27,7 @@ pub mod raw_api;
 pub mod render;
 pub mod request;
 pub mod schema;
+pub mod select;
 pub mod storage;
 pub mod task_list;
 pub mod tasks;
@@ -37,25 +39,41 @@ pub use crate::error::ToolError;
 pub use crate::gate::{AssessCtx, Assessment};
 pub use def::{Hints, Render, ToolCtx, ToolDef, ToolOutput};
 
+/// The tool groups, in `tools/list` order; `[tools]` allow and deny lists may name them.
+pub const GROUPS: &[&str] = &[
+    "cluster", "guests", "tasks", "storage", "network", "users", "api", "exec", "server",
+];
+
+/// A family of tools: its group and the function that declares them.
+type Family = (&'static str, fn() -> Vec<ToolDef>);
+
+/// The families that belong to a group other than `server`, in `tools/list` order.
+const FAMILIES: &[Family] = &[
+    ("cluster", cluster::tools),
+    ("guests", inventory::tools),
+    ("guests", guest::tools),
+    ("tasks", tasks::tools),
+    ("tasks", task_list::tools),
+    ("guests", guest_action::tools),
+    ("storage", storage::tools),
+    ("network", network::tools),
+    ("users", users::tools),
+    ("cluster", cluster_mgmt::tools),
+    ("api", raw_api::tools),
+    ("exec", exec::tools),
+    ("exec", explain::tools),
+    ("cluster", config_snapshot::tools),
+];
+
 static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
-    let mut tools = Vec::new();
-    tools.extend(cluster::tools());
-    tools.extend(inventory::tools());
-    tools.extend(guest::tools());
-    tools.extend(tasks::tools());
-    tools.extend(task_list::tools());
-    tools.extend(guest_action::tools());
-    tools.extend(storage::tools());
-    tools.extend(network::tools());
-    tools.extend(users::tools());
-    tools.extend(cluster_mgmt::tools());
-    tools.extend(raw_api::tools());
-    tools.extend(exec::tools());
-    tools.extend(explain::tools());
+    let mut tools: Vec<ToolDef> = FAMILIES
+        .iter()
+        .flat_map(|(group, family)| family().into_iter().map(|t| t.in_group(group)))
+        .collect();
     tools.extend(mode::tools());
     tools.extend(history::tools());
+    tools.extend(about::tools());
     tools.extend(config_backup::tools());
-    tools.extend(config_snapshot::tools());
     tools.extend(health::tools());
     tools
 });
@@ -83,6 +101,7 @@ mod tests {
         names.dedup();
         assert_eq!(before, names.len(), "duplicate tool names");
         for t in registry() {
+            assert!(GROUPS.contains(&t.group), "{} is in no known group", t.name);
             assert_eq!(
                 t.input_schema.get("type").and_then(|v| v.as_str()),
                 Some("object"),

@@ -152,6 +152,8 @@ async fn world() -> World {
         },
         audit: AuditConfig::without_journal(),
         api_schema: None,
+        tools: Default::default(),
+        sources: Vec::new(),
     });
     World {
         sim,

@@ -23,6 +23,10 @@ pub async fn run(load: &LoadOptions) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    if let Err(e) = crate::tools::select::check(&cfg.tools) {
+        eprintln!("configuration error: {e}");
+        return Ok(ExitCode::from(1));
+    }
     let mut report = String::new();
     report.push_str(&format!(
         "config file: {}\nstate dir:   {}\n",
@@ -264,6 +268,8 @@ mod tests {
             policy: PolicyConfig::default(),
             audit: AuditConfig::without_journal(),
             api_schema: None,
+            tools: Default::default(),
+            sources: Vec::new(),
         };
         assert_eq!(
             settings_lines(&cfg),

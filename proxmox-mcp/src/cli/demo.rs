@@ -77,6 +77,8 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
         // Records of a simulated cluster do not belong in the system journal.
         audit: crate::config::AuditConfig::without_journal(),
         api_schema: None,
+        tools: Default::default(),
+        sources: Vec::new(),
     };
     let code = match args.command.unwrap_or(DemoCommand::Serve) {
         DemoCommand::Serve => {

@@ -56,6 +56,12 @@ pub const PROXMOX_MCP_AUDIT_RETENTION_DAYS: &str = "PROXMOX_MCP_AUDIT_RETENTION_
 /// The system journal's native socket audit records are copied to, or `off`
 /// (default `/run/systemd/journal/socket`).
 pub const PROXMOX_MCP_JOURNAL_SOCKET: &str = "PROXMOX_MCP_JOURNAL_SOCKET";
+/// Tools and groups `tools/list` offers, comma-separated (replaces `[tools] allow`).
+pub const PROXMOX_MCP_TOOLS_ALLOW: &str = "PROXMOX_MCP_TOOLS_ALLOW";
+/// Tools and groups removed from `tools/list`, comma-separated (replaces `[tools] deny`).
+pub const PROXMOX_MCP_TOOLS_DENY: &str = "PROXMOX_MCP_TOOLS_DENY";
+/// Set (to `1`) by `mcp-http-bridge` on the engine it starts: the transport is the bridge.
+pub const PROXMOX_MCP_BEHIND_BRIDGE: &str = "PROXMOX_MCP_BEHIND_BRIDGE";
 /// Set (to `1`) in the environment of every command `execute_command` runs. Not a setting: the
 /// operator commands (`approve`, `deny`, `mode MODE`) refuse to run when they see it.
 pub const PROXMOX_MCP_TOOL_CALL: &str = "PROXMOX_MCP_TOOL_CALL";
@@ -160,6 +166,18 @@ pub const ALL: &[(&str, &str)] = &[
         PROXMOX_MCP_JOURNAL_SOCKET,
         "system journal socket audit records are copied to, or off \
          (default /run/systemd/journal/socket)",
+    ),
+    (
+        PROXMOX_MCP_TOOLS_ALLOW,
+        "only these tools and groups are offered, e.g. guests,tasks,get_mcp_info",
+    ),
+    (
+        PROXMOX_MCP_TOOLS_DENY,
+        "these tools and groups are removed from tools/list, e.g. exec,api",
+    ),
+    (
+        PROXMOX_MCP_BEHIND_BRIDGE,
+        "set to 1 by mcp-http-bridge on the engine it starts",
     ),
     (
         PROXMOX_MCP_TOOL_CALL,

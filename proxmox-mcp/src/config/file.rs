@@ -19,6 +19,9 @@ use super::secret::Secret;
 /// protected_tags = ["protected", "prod"]
 /// approval_ttl_secs = 600
 ///
+/// [tools]
+/// deny = ["exec", "proxmox_api"]
+///
 /// [audit]
 /// retention_days = 7
 /// journal_socket = "/run/systemd/journal/socket"
@@ -58,6 +61,9 @@ pub struct FileConfig {
     /// `[audit]`: how long the audit log is kept.
     #[serde(default)]
     pub audit: FileAudit,
+    /// `[tools]`: which tools `tools/list` offers.
+    #[serde(default)]
+    pub tools: FileTools,
     /// `[[cluster]]` tables, one per Proxmox VE cluster (or standalone node). The first is the
     /// default for tools called without a `cluster` argument, and the one the `PROXMOX_*`
     /// environment variables override.
@@ -132,6 +138,20 @@ pub struct FilePolicy {
     /// `approval_ttl_secs`: how long an out-of-band approval (and a pending confirmation) stays
     /// valid, 1 to 86400 (env `PROXMOX_MCP_APPROVAL_TTL_SECS`). Default 600.
     pub approval_ttl_secs: Option<u64>,
+}
+
+/// The `[tools]` table: trims `tools/list` for clients that pay for every schema byte. Entries
+/// are tool names or group names (`get_mcp_info` lists the groups); an unknown one stops the
+/// server from starting.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTools {
+    /// `allow`: only these tools and groups are offered (env `PROXMOX_MCP_TOOLS_ALLOW`).
+    /// Default: every tool.
+    pub allow: Option<Vec<String>>,
+    /// `deny`: these tools and groups are removed, after `allow` (env `PROXMOX_MCP_TOOLS_DENY`).
+    /// Default none.
+    pub deny: Option<Vec<String>>,
 }
 
 /// The `[audit]` table.

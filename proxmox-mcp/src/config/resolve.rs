@@ -7,6 +7,7 @@
 
 mod exec;
 mod settings;
+mod sources;
 mod values;
 
 use std::collections::BTreeSet;
@@ -86,6 +87,8 @@ pub fn resolve_with_warnings(
         Some(dir) if p.is_relative() => dir.join(p),
         _ => p,
     };
+    let layers = sources::Layers::new(&file, env, overrides);
+    let tools = settings::tools(file.tools, env)?;
     let policy = settings::policy(file.policy, env)?;
     let audit = settings::audit(file.audit, env)?;
 
@@ -133,17 +136,18 @@ pub fn resolve_with_warnings(
         .or_else(load::user_state_dir)
         .ok_or(ConfigError::NoStateDir)?;
 
-    Ok((
-        Config {
-            clusters,
-            state_dir,
-            source,
-            policy,
-            audit,
-            api_schema,
-        },
-        warnings,
-    ))
+    let mut config = Config {
+        clusters,
+        state_dir,
+        source,
+        policy,
+        audit,
+        api_schema,
+        tools,
+        sources: Vec::new(),
+    };
+    config.sources = layers.settings(&config);
+    Ok((config, warnings))
 }
 
 /// Where a secret comes from, after the file and the environment are merged.

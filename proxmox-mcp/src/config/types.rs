@@ -22,6 +22,48 @@ pub struct Config {
     /// `api_schema`: the PVE API schema `explain_command` reads descriptions from
     /// (`apidata.js` or its JSON). Default: `/usr/share/pve-docs/api-viewer/apidata.js` if present.
     pub api_schema: Option<PathBuf>,
+    /// `[tools]`: the allow and deny lists that trim `tools/list`.
+    pub tools: ToolsConfig,
+    /// Where each setting came from (file, environment, CLI or default), secrets masked.
+    pub sources: Vec<Setting>,
+}
+
+/// `[tools]`: tool and group names as written (checked against the registry at start-up).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolsConfig {
+    /// Only these are offered; `None`: every tool.
+    pub allow: Option<Vec<String>>,
+    /// These are removed, after `allow`.
+    pub deny: Vec<String>,
+}
+
+/// Which layer a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    File,
+    Env(&'static str),
+    Cli,
+    Default,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::File => "file",
+            Origin::Env(_) => "env",
+            Origin::Cli => "cli",
+            Origin::Default => "default",
+        }
+    }
+}
+
+/// One resolved setting and where it came from; a secret's value is `****`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// `state_dir`, `policy.approval_ttl_secs`, `cluster.home.url`, …
+    pub name: String,
+    pub origin: Origin,
+    pub value: String,
 }
 
 /// `[policy]`: what the policy engine protects beyond root.

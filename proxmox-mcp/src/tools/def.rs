@@ -39,6 +39,9 @@ pub struct ToolCtx {
     pub identity: Identity,
     /// What the assessment resolved for this call ([`Assessment::plan`]).
     pub plan: Option<crate::gate::Plan>,
+    /// The MCP client that made the call, and how it reached us.
+    pub client: crate::audit::Client,
+    pub transport: crate::audit::Transport,
 }
 
 impl ToolCtx {
@@ -139,6 +142,9 @@ pub struct ToolDef {
     /// For action-style tools: the actions that only read. In read-only mode `tools/list`
     /// offers the tool with just these actions.
     pub read_actions: &'static [&'static str],
+    /// The family it belongs to ([`super::GROUPS`]): what `help_llm` sorts by and what the
+    /// `[tools]` allow and deny lists may name. Default `server`.
+    pub group: &'static str,
 }
 
 impl ToolDef {
@@ -191,12 +197,19 @@ impl ToolDef {
             identity_when: None,
             needs_cluster: true,
             read_actions: &[],
+            group: "server",
         }
     }
 
     /// An action-style tool whose `action` enum includes these read-only actions.
     pub fn read_actions(mut self, actions: &'static [&'static str]) -> Self {
         self.read_actions = actions;
+        self
+    }
+
+    /// Put this tool in `group` (one of [`super::GROUPS`]).
+    pub fn in_group(mut self, group: &'static str) -> Self {
+        self.group = group;
         self
     }
 

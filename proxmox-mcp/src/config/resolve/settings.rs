@@ -7,9 +7,9 @@ use std::time::Duration;
 use super::values::{self, Bad, Bounded};
 use super::{ConfigError, SecretSource};
 use crate::config::env::{self, EnvVars};
-use crate::config::file::{FileAudit, FilePolicy};
+use crate::config::file::{FileAudit, FilePolicy, FileTools};
 use crate::config::load;
-use crate::config::types::{AuditConfig, PolicyConfig};
+use crate::config::types::{AuditConfig, PolicyConfig, ToolsConfig};
 
 /// A [`ConfigError::BadValue`] for the top-level `key`.
 fn bad(key: &'static str) -> impl Fn(Bad) -> ConfigError {
@@ -171,4 +171,51 @@ pub(super) fn api_schema(
             .is_file(Path::new(load::PVE_API_SCHEMA))
             .then(|| PathBuf::from(load::PVE_API_SCHEMA))),
     }
+}
+
+/// `[tools]` with `PROXMOX_MCP_TOOLS_ALLOW` and `PROXMOX_MCP_TOOLS_DENY` on top (each replaces the
+/// file's list). Names are only trimmed here: the tool registry checks them at start-up.
+pub(super) fn tools(file: FileTools, env: &EnvVars) -> Result<ToolsConfig, ConfigError> {
+    const NAMES: &str = "tool or group names, e.g. guests,tasks,get_mcp_info";
+    let names = |items: Vec<String>| -> Result<Vec<String>, Bad> {
+        items
+            .into_iter()
+            .map(|n| {
+                let n = n.trim().to_owned();
+                if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    Err(Bad {
+                        value: n,
+                        expected: NAMES,
+                    })
+                } else {
+                    Ok(n)
+                }
+            })
+            .collect()
+    };
+    let mut tools = ToolsConfig {
+        allow: file
+            .allow
+            .map(names)
+            .transpose()
+            .map_err(bad("tools.allow"))?,
+        deny: names(file.deny.unwrap_or_default()).map_err(bad("tools.deny"))?,
+    };
+    if let Some(v) = env.get(env::PROXMOX_MCP_TOOLS_ALLOW) {
+        let list = values::list(v).map(str::to_owned).collect();
+        tools.allow = Some(names(list).map_err(bad_env(env::PROXMOX_MCP_TOOLS_ALLOW, v, NAMES))?);
+    }
+    if let Some(v) = env.get(env::PROXMOX_MCP_TOOLS_DENY) {
+        let list = values::list(v).map(str::to_owned).collect();
+        tools.deny = names(list).map_err(bad_env(env::PROXMOX_MCP_TOOLS_DENY, v, NAMES))?;
+    }
+    if tools.allow.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ConfigError::BadValue {
+            cluster: None,
+            key: "tools.allow",
+            value: "[]".into(),
+            expected: "at least one tool or group (leave allow out to offer every tool)",
+        });
+    }
+    Ok(tools)
 }
