@@ -18,6 +18,7 @@ pub mod policy;
 pub mod progress;
 pub mod pve;
 pub mod safety;
+pub mod selfmgmt;
 pub mod server;
 pub mod state;
 pub mod tools;

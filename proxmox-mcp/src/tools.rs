@@ -26,6 +26,7 @@ pub mod schema;
 pub mod storage;
 pub mod task_list;
 pub mod tasks;
+pub mod update;
 pub mod users;
 
 use std::sync::LazyLock;
@@ -51,6 +52,7 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(explain::tools());
     tools.extend(mode::tools());
     tools.extend(history::tools());
+    tools.extend(update::tools());
     tools
 });
 

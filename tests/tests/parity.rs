@@ -152,6 +152,7 @@ async fn world() -> World {
         },
         audit: AuditConfig::without_journal(),
         api_schema: None,
+        update: Default::default(),
     });
     World {
         sim,

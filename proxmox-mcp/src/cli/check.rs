@@ -264,6 +264,7 @@ mod tests {
             policy: PolicyConfig::default(),
             audit: AuditConfig::without_journal(),
             api_schema: None,
+            update: Default::default(),
         };
         assert_eq!(
             settings_lines(&cfg),

@@ -77,6 +77,7 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
         // Records of a simulated cluster do not belong in the system journal.
         audit: crate::config::AuditConfig::without_journal(),
         api_schema: None,
+        update: Default::default(),
     };
     let code = match args.command.unwrap_or(DemoCommand::Serve) {
         DemoCommand::Serve => {

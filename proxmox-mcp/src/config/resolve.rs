@@ -7,6 +7,7 @@
 
 mod exec;
 mod settings;
+mod update;
 mod values;
 
 use std::collections::BTreeSet;
@@ -88,6 +89,7 @@ pub fn resolve_with_warnings(
     };
     let policy = settings::policy(file.policy, env)?;
     let audit = settings::audit(file.audit, env)?;
+    let update = update::resolve(file.update, env)?;
 
     let mut drafts = file
         .clusters
@@ -141,6 +143,7 @@ pub fn resolve_with_warnings(
             policy,
             audit,
             api_schema,
+            update,
         },
         warnings,
     ))
