@@ -98,13 +98,16 @@ pub fn detect(probe: &dyn Probe) -> InstallMethod {
     if exe.starts_with("/usr/bin") && probe.dpkg_owns(&exe) {
         return InstallMethod::Deb;
     }
+    // The image installs under /usr: a binary elsewhere in a container (a development
+    // container, a volume) was put there by hand and updates as a release binary.
     let cgroup = probe.read(Path::new("/proc/1/cgroup")).unwrap_or_default();
-    if probe.exists(Path::new("/.dockerenv"))
+    let in_image = exe.starts_with("/usr/local/bin") || exe.starts_with("/usr/bin");
+    let container = probe.exists(Path::new("/.dockerenv"))
         || probe.exists(Path::new("/run/.containerenv"))
         || ["docker", "containerd", "kubepods", "libpod"]
             .iter()
-            .any(|m| cgroup.contains(m))
-    {
+            .any(|m| cgroup.contains(m));
+    if in_image && container {
         return InstallMethod::Container;
     }
     if probe
