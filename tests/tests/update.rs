@@ -624,3 +624,18 @@ async fn self_update_is_refused_in_read_only_mode() {
     );
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_update_asks_a_human_even_in_normal_mode() {
+    let h = Harness::builder(Protocol::Legacy)
+        .mode("normal")
+        .human(Human::Decline)
+        .start()
+        .await;
+    let e = h.err("self_update", json!({"version": newer()})).await;
+    assert!(e.to_lowercase().contains("declin"), "{e}");
+    let asked = h.mcp.asked();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked[0].contains("binary"), "{asked:?}");
+    h.finish().await;
+}

@@ -469,3 +469,66 @@ async fn deb(job: &Job) -> Result<Outcome, UpdateError> {
     o.config_copy = kept.config_copy;
     Ok(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(method: InstallMethod) -> Job {
+        let tmp = std::env::temp_dir();
+        Job {
+            cfg: UpdateConfig::default(),
+            method,
+            bin: tmp.join("proxmox-mcp-test-never-written"),
+            config_file: None,
+            state_dir: tmp,
+            version: None,
+        }
+    }
+
+    #[cfg(feature = "self-update")]
+    #[tokio::test]
+    async fn packages_and_containers_say_the_command() {
+        let o = run(&job(InstallMethod::Container)).await.unwrap();
+        assert!(matches!(o.status, Status::Instructions));
+        assert!(o.next_step.contains(CONTAINER_COMMAND), "{}", o.next_step);
+        let o = run(&job(InstallMethod::Deb)).await.unwrap();
+        assert!(matches!(o.status, Status::Instructions));
+        assert!(o.next_step.contains(APT_COMMAND), "{}", o.next_step);
+        assert!(o.previous.is_none() && o.config_copy.is_none());
+    }
+
+    #[cfg(not(feature = "self-update"))]
+    #[tokio::test]
+    async fn a_package_build_never_updates_itself() {
+        let o = run(&job(InstallMethod::Unknown)).await.unwrap();
+        assert!(matches!(o.status, Status::Instructions));
+        assert!(
+            o.next_step.contains("disabled in this build"),
+            "{}",
+            o.next_step
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_release_key_is_refused_before_any_download() {
+        let r = FeedRelease {
+            version: "9.9.9".into(),
+            published: None,
+            notes: None,
+            assets: Vec::new(),
+            // The discard port: a download would fail with a connection error instead.
+            sha256s_url: Some("http://127.0.0.1:9/SHA256SUMS".into()),
+            signature_url: Some("http://127.0.0.1:9/SHA256SUMS.minisig".into()),
+        };
+        let asset = Asset {
+            name: "proxmox-mcp".into(),
+            url: "http://127.0.0.1:9/a".into(),
+            sha256: None,
+        };
+        let mut j = job(InstallMethod::Unknown);
+        j.cfg.signing_pubkey = Some("not a key".into());
+        let e = verified(&j, &r, &asset).await.unwrap_err();
+        assert!(e.to_string().contains("not a minisign public key"), "{e}");
+    }
+}
