@@ -369,6 +369,15 @@ async fn self_update_of_a_git_checkout_and_rollback() {
     )
     .await;
 
+    // A checkout asks its remote's tags; pre-releases are not offered.
+    let r = mcp.call("check_updates", json!({})).await;
+    r.ok("check_updates (git)");
+    let r = r.structured().clone();
+    assert_eq!(r["source"], "git origin", "{r}");
+    assert_eq!(r["install_method"], "git");
+    assert_eq!(r["latest"], newer().as_str(), "{r}");
+    assert_eq!(r["update_available"], true);
+
     // The build fails: nothing changes, the checkout is back where it was.
     let broken_build = format!("{}-rc.1", newer());
     let e = mcp

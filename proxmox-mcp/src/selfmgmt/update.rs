@@ -28,3 +28,8 @@ pub enum UpdateError {
 
 /// Whether this build may replace itself (the `self-update` feature; packages build without).
 pub const ENABLED: bool = cfg!(feature = "self-update");
+
+/// The last update check (time, source, result), for `get_mcp_info`.
+pub fn last_check(state_dir: &std::path::Path) -> Option<throttle::Stamp> {
+    throttle::read(state_dir)
+}

@@ -278,6 +278,22 @@ mod tests {
         assert!(parse_feed(br#"[{"version":"latest"}]"#).is_err());
     }
 
+    #[tokio::test]
+    async fn an_offline_source_is_a_clear_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/releases.json");
+        let e = fetch_feed(&url, Duration::from_secs(2)).await.unwrap_err();
+        assert!(e.to_string().contains("cannot reach"), "{e}");
+        let e = fetch_tags(None, "/nonexistent/repo.git", Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("git ls-remote"), "{e}");
+    }
+
     #[test]
     fn tags_and_newest() {
         let out = "aa\trefs/tags/v0.1.0\nbb\trefs/tags/v0.1.0^{}\ncc\trefs/tags/v0.3.0-rc.1\n\
