@@ -84,6 +84,12 @@ pub enum Command {
     /// Back up, list or restore the server's own config and state
     #[command(subcommand)]
     ConfigBackup(config_backup::ConfigBackupCommand),
+    /// Restore the binary and config file kept by the last self_update
+    Rollback {
+        /// The installed binary to roll back (default: this one)
+        #[arg(long, value_name = "FILE")]
+        binary: Option<PathBuf>,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -224,10 +230,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         #[cfg(feature = "demo")]
         Command::Demo(a) => demo::run(a, load).await,
+        Command::Rollback { binary } => rollback(binary),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "proxmox-mcp", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `proxmox-mcp rollback`: puts `<bin>.previous` and the kept config back.
+fn rollback(binary: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let bin = match binary {
+        Some(b) => b,
+        None => std::env::current_exe()?,
+    };
+    let bin = bin.canonicalize().unwrap_or(bin);
+    match crate::selfmgmt::update::swap::rollback(&bin) {
+        Ok(r) => {
+            let mut text = format!("restored {}", r.binary.display());
+            if let Some(v) = &r.version {
+                text.push_str(&format!(" (version {v})"));
+            }
+            if let Some(c) = &r.config {
+                text.push_str(&format!(" and the config file {}", c.display()));
+            }
+            out(&format!("{text}; restart the server to run it\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("proxmox-mcp rollback: {e}");
+            Ok(ExitCode::from(1))
         }
     }
 }

@@ -14,5 +14,5 @@ pub use load::{LoadOptions, load};
 pub use secret::Secret;
 pub use types::{
     AuditConfig, Auth, ClusterConfig, Config, ExecConfig, ExecutorKind, Origin, PolicyConfig,
-    Setting, SshConfig, Timeouts, TlsConfig, ToolsConfig,
+    Setting, SshConfig, Timeouts, TlsConfig, ToolsConfig, UpdateConfig, UpdateSourceKind,
 };

@@ -31,6 +31,7 @@ pub mod select;
 pub mod storage;
 pub mod task_list;
 pub mod tasks;
+pub mod update;
 pub mod users;
 
 use std::sync::LazyLock;
@@ -75,6 +76,7 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(about::tools());
     tools.extend(config_backup::tools());
     tools.extend(health::tools());
+    tools.extend(update::tools());
     tools
 });
 

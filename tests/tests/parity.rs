@@ -154,6 +154,7 @@ async fn world() -> World {
         api_schema: None,
         tools: Default::default(),
         sources: Vec::new(),
+        update: Default::default(),
     });
     World {
         sim,

@@ -270,6 +270,7 @@ mod tests {
             api_schema: None,
             tools: Default::default(),
             sources: Vec::new(),
+            update: Default::default(),
         };
         assert_eq!(
             settings_lines(&cfg),

@@ -79,6 +79,7 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
         api_schema: None,
         tools: Default::default(),
         sources: Vec::new(),
+        update: Default::default(),
     };
     let code = match args.command.unwrap_or(DemoCommand::Serve) {
         DemoCommand::Serve => {

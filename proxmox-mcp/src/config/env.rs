@@ -62,6 +62,14 @@ pub const PROXMOX_MCP_TOOLS_ALLOW: &str = "PROXMOX_MCP_TOOLS_ALLOW";
 pub const PROXMOX_MCP_TOOLS_DENY: &str = "PROXMOX_MCP_TOOLS_DENY";
 /// Set (to `1`) by `mcp-http-bridge` on the engine it starts: the transport is the bridge.
 pub const PROXMOX_MCP_BEHIND_BRIDGE: &str = "PROXMOX_MCP_BEHIND_BRIDGE";
+/// `[update]` overrides: `source`, `url`, `signing_pubkey`, `timeout_secs`, `dpkg_install`,
+/// `build_command`.
+pub const PROXMOX_MCP_UPDATE_SOURCE: &str = "PROXMOX_MCP_UPDATE_SOURCE";
+pub const PROXMOX_MCP_UPDATE_URL: &str = "PROXMOX_MCP_UPDATE_URL";
+pub const PROXMOX_MCP_UPDATE_PUBKEY: &str = "PROXMOX_MCP_UPDATE_PUBKEY";
+pub const PROXMOX_MCP_UPDATE_TIMEOUT_SECS: &str = "PROXMOX_MCP_UPDATE_TIMEOUT_SECS";
+pub const PROXMOX_MCP_UPDATE_DPKG_INSTALL: &str = "PROXMOX_MCP_UPDATE_DPKG_INSTALL";
+pub const PROXMOX_MCP_UPDATE_BUILD_COMMAND: &str = "PROXMOX_MCP_UPDATE_BUILD_COMMAND";
 /// Set (to `1`) in the environment of every command `execute_command` runs. Not a setting: the
 /// operator commands (`approve`, `deny`, `mode MODE`) refuse to run when they see it.
 pub const PROXMOX_MCP_TOOL_CALL: &str = "PROXMOX_MCP_TOOL_CALL";
@@ -178,6 +186,30 @@ pub const ALL: &[(&str, &str)] = &[
     (
         PROXMOX_MCP_BEHIND_BRIDGE,
         "set to 1 by mcp-http-bridge on the engine it starts",
+    ),
+    (
+        PROXMOX_MCP_UPDATE_SOURCE,
+        "where check_updates looks: auto, feed or git",
+    ),
+    (
+        PROXMOX_MCP_UPDATE_URL,
+        "release JSON URL or git remote for check_updates",
+    ),
+    (
+        PROXMOX_MCP_UPDATE_PUBKEY,
+        "minisign public key releases must be signed with",
+    ),
+    (
+        PROXMOX_MCP_UPDATE_TIMEOUT_SECS,
+        "timeout of an update check or download, seconds (default 20)",
+    ),
+    (
+        PROXMOX_MCP_UPDATE_DPKG_INSTALL,
+        "1: self_update installs a verified .deb with dpkg -i",
+    ),
+    (
+        PROXMOX_MCP_UPDATE_BUILD_COMMAND,
+        "how self_update builds a git checkout",
     ),
     (
         PROXMOX_MCP_TOOL_CALL,

@@ -69,6 +69,28 @@ pub struct FileConfig {
     /// environment variables override.
     #[serde(default, rename = "cluster")]
     pub clusters: Vec<FileCluster>,
+    /// `[update]`: update checks and self-update.
+    #[serde(default)]
+    pub update: FileUpdate,
+}
+
+/// The `[update]` table (env `PROXMOX_MCP_UPDATE_*` override each key).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUpdate {
+    /// `source`: `auto` (default: git tags for a git checkout, else the feed), `feed` or `git`.
+    pub source: Option<String>,
+    /// `url`: the release JSON URL (a mirror) or the git remote.
+    pub url: Option<String>,
+    /// `signing_pubkey`: the minisign public key (base64 line) releases are signed with.
+    pub signing_pubkey: Option<String>,
+    /// `timeout_secs`: one check or download, 1 to 600 (default 20).
+    pub timeout_secs: Option<u64>,
+    /// `dpkg_install = true`: a `.deb` install installs the verified package with `dpkg -i`.
+    pub dpkg_install: Option<bool>,
+    /// `build_command`: how a git checkout builds (default
+    /// `cargo build --release --locked -p proxmox-mcp`).
+    pub build_command: Option<String>,
 }
 
 /// One `[[cluster]]` table. Authenticate with an API token (`token_id` plus exactly one of

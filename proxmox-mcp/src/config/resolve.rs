@@ -8,6 +8,7 @@
 mod exec;
 mod settings;
 mod sources;
+mod update;
 mod values;
 
 use std::collections::BTreeSet;
@@ -91,6 +92,7 @@ pub fn resolve_with_warnings(
     let tools = settings::tools(file.tools, env)?;
     let policy = settings::policy(file.policy, env)?;
     let audit = settings::audit(file.audit, env)?;
+    let update = update::resolve(file.update, env)?;
 
     let mut drafts = file
         .clusters
@@ -144,6 +146,7 @@ pub fn resolve_with_warnings(
         audit,
         api_schema,
         tools,
+        update,
         sources: Vec::new(),
     };
     config.sources = layers.settings(&config);

@@ -26,6 +26,56 @@ pub struct Config {
     pub tools: ToolsConfig,
     /// Where each setting came from (file, environment, CLI or default), secrets masked.
     pub sources: Vec<Setting>,
+    /// `[update]`: where `check_updates` looks and how `self_update` installs.
+    pub update: UpdateConfig,
+}
+
+/// Where release information comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpdateSourceKind {
+    /// A git checkout asks its remote's tags; anything else the release feed.
+    #[default]
+    Auto,
+    /// Release JSON at `url` (the project's feed, or a mirror).
+    Feed,
+    /// `git ls-remote --tags` of `url` (default: the checkout's `origin`).
+    Git,
+}
+
+/// `[update]`: update checks and self-update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateConfig {
+    pub source: UpdateSourceKind,
+    /// The feed URL or git remote; `None`: the project's feed, or the checkout's `origin`.
+    pub url: Option<String>,
+    /// The minisign public key (its base64 line) releases must be signed with; `None`: the
+    /// key compiled into this build.
+    pub signing_pubkey: Option<String>,
+    /// How long one check or download may take.
+    pub timeout: Duration,
+    /// `.deb` installs: install the downloaded, verified package with `dpkg -i` (else only say
+    /// the apt command).
+    pub dpkg_install: bool,
+    /// Git checkouts: the build command, run by `sh -c` in the work tree with
+    /// `CARGO_TARGET_DIR` set; the new binary is `$CARGO_TARGET_DIR/release/proxmox-mcp`.
+    pub build_command: String,
+}
+
+impl UpdateConfig {
+    pub const DEFAULT_BUILD: &str = "cargo build --release --locked -p proxmox-mcp";
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        UpdateConfig {
+            source: UpdateSourceKind::Auto,
+            url: None,
+            signing_pubkey: None,
+            timeout: Duration::from_secs(20),
+            dpkg_install: false,
+            build_command: Self::DEFAULT_BUILD.to_owned(),
+        }
+    }
 }
 
 /// `[tools]`: tool and group names as written (checked against the registry at start-up).

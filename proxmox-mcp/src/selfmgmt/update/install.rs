@@ -1,0 +1,534 @@
+//! One update, per install method: a git checkout fetches, checks out the tag and builds; a
+//! release binary is downloaded with its signed `SHA256SUMS`; both then probe the new binary's
+//! `--version`, keep the config and the old binary, and swap atomically. A `.deb` install says
+//! the apt command (or installs the verified package with `dpkg -i` when configured to); a
+//! container cannot rebuild itself and says the host command. Every failure leaves the running
+//! version in place.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::feed::{self, Asset, FeedRelease, Release, Source};
+use super::{InstallMethod, UpdateError, swap, verify};
+use crate::config::UpdateConfig;
+use crate::selfmgmt::version::Version;
+
+/// The package-manager command for a Debian package install.
+pub const APT_COMMAND: &str = "apt-get update && apt-get install --only-upgrade proxmox-mcp";
+/// What rebuilds a container install, run on the host in the checkout.
+pub const CONTAINER_COMMAND: &str = "git pull && docker compose up -d --build";
+/// How long a git checkout's build may take.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// What one update is asked to do.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub cfg: UpdateConfig,
+    pub method: InstallMethod,
+    /// The running binary.
+    pub bin: PathBuf,
+    /// The config file in use, copied before anything changes.
+    pub config_file: Option<PathBuf>,
+    pub state_dir: PathBuf,
+    /// The version asked for; `None`: the newest.
+    pub version: Option<Version>,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The new binary is in place.
+    Updated,
+    /// Nothing to do: already the newest.
+    UpToDate,
+    /// This install cannot replace itself: `next_step` says the command.
+    Instructions,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Outcome {
+    pub status: Status,
+    /// git, deb, container, cargo or release-binary
+    pub method: &'static str,
+    pub from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The binary kept for `proxmox-mcp rollback`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PathBuf>,
+    /// The config copy taken first
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_copy: Option<PathBuf>,
+    /// What to do now (restart, or the command to run)
+    pub next_step: String,
+}
+
+impl Outcome {
+    fn new(status: Status, job: &Job, to: Option<String>, next_step: impl Into<String>) -> Self {
+        Outcome {
+            status,
+            method: job.method.name(),
+            from: super::super::version::CURRENT.to_owned(),
+            to,
+            previous: None,
+            config_copy: None,
+            next_step: next_step.into(),
+        }
+    }
+}
+
+/// Backs the configuration up before an update changes anything: for now a copy beside the
+/// kept binary, which `rollback` restores with it.
+pub fn pre_update_backup(bin: &Path, config: Option<&Path>) -> Result<swap::Kept, UpdateError> {
+    swap::keep_config(bin, config)
+}
+
+/// Runs one update.
+pub async fn run(job: &Job) -> Result<Outcome, UpdateError> {
+    if !super::ENABLED {
+        return Ok(Outcome::new(
+            Status::Instructions,
+            job,
+            None,
+            format!(
+                "self-update is disabled in this build (a distribution package): update it with \
+                 the package manager, e.g. `{APT_COMMAND}`"
+            ),
+        ));
+    }
+    match &job.method {
+        InstallMethod::Git { work_tree } => git(job, work_tree).await,
+        InstallMethod::Deb => deb(job).await,
+        InstallMethod::Container => Ok(Outcome::new(
+            Status::Instructions,
+            job,
+            None,
+            format!(
+                "a container cannot rebuild itself: on the Docker host, in the proxmox-mcp \
+                 checkout, run `{CONTAINER_COMMAND}`"
+            ),
+        )),
+        InstallMethod::Cargo | InstallMethod::Unknown => release_binary(job).await,
+    }
+}
+
+/// The release to install: the one asked for, else the newest (`None`: already newest).
+fn choose<'a>(job: &Job, releases: &'a [Release]) -> Result<Option<&'a Release>, UpdateError> {
+    let current = Version::current();
+    match &job.version {
+        Some(want) => releases
+            .iter()
+            .find(|r| &r.version == want)
+            .map(Some)
+            .ok_or_else(|| {
+                let mut have: Vec<&Version> = releases.iter().map(|r| &r.version).collect();
+                have.sort();
+                let have: Vec<String> = have.iter().map(|v| v.to_string()).collect();
+                UpdateError::Refused(format!(
+                    "there is no release {want}; available: {}",
+                    if have.is_empty() {
+                        "none".into()
+                    } else {
+                        have.join(", ")
+                    }
+                ))
+            }),
+        None => Ok(feed::newest(releases, &current).filter(|r| r.version > current)),
+    }
+}
+
+async fn sh(
+    program: &str,
+    args: &[&str],
+    dir: &Path,
+    env: &[(&str, &Path)],
+    timeout: Duration,
+) -> Result<std::process::Output, UpdateError> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let what = format!("{program} {}", args.join(" "));
+    tokio::time::timeout(timeout, cmd.output())
+        .await
+        .map_err(|_| {
+            UpdateError::Failed(format!(
+                "`{what}` did not finish within {:.0} s",
+                timeout.as_secs_f32()
+            ))
+        })?
+        .map_err(|e| UpdateError::Failed(format!("cannot run `{what}`: {e}")))
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(12)..].join("\n")
+}
+
+async fn git_ok(dir: &Path, args: &[&str], timeout: Duration) -> Result<String, UpdateError> {
+    let out = sh("git", args, dir, &[], timeout).await?;
+    if !out.status.success() {
+        return Err(UpdateError::Failed(format!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            tail(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Git checkout: fetch the tags, check out the tag, build into a separate target directory,
+/// probe, swap; on failure the checkout goes back to where it was.
+async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
+    let t = job.cfg.timeout;
+    let Source::Git { remote, .. } = Source::resolve(
+        &UpdateConfig {
+            source: crate::config::UpdateSourceKind::Git,
+            ..job.cfg.clone()
+        },
+        &job.method,
+    ) else {
+        unreachable!("a git source was asked for")
+    };
+    let releases = feed::fetch_tags(Some(tree), &remote, t).await?;
+    let Some(target) = choose(job, &releases)? else {
+        return Ok(Outcome::new(
+            Status::UpToDate,
+            job,
+            None,
+            "already the newest release",
+        ));
+    };
+    let tag = target
+        .tag
+        .clone()
+        .unwrap_or_else(|| format!("v{}", target.version));
+    let kept = pre_update_backup(&job.bin, job.config_file.as_deref())?;
+    git_ok(
+        tree,
+        &[
+            "fetch",
+            "--quiet",
+            "--force",
+            &remote,
+            &format!("+refs/tags/{tag}:refs/tags/{tag}"),
+        ],
+        t,
+    )
+    .await?;
+    let head = git_ok(tree, &["rev-parse", "HEAD"], t).await?;
+    git_ok(
+        tree,
+        &[
+            "checkout",
+            "--quiet",
+            "--detach",
+            &format!("refs/tags/{tag}"),
+        ],
+        t,
+    )
+    .await?;
+    let result = build_and_swap(job, tree, &target.version).await;
+    if result.is_err() {
+        // Back to what the running binary was built from; the error says what failed.
+        let _ = git_ok(tree, &["checkout", "--quiet", "--detach", &head], t).await;
+    }
+    let previous = result?;
+    let mut o = Outcome::new(
+        Status::Updated,
+        job,
+        Some(target.version.to_string()),
+        restart_hint(&target.version),
+    );
+    o.previous = Some(previous);
+    o.config_copy = kept.config_copy;
+    Ok(o)
+}
+
+async fn build_and_swap(job: &Job, tree: &Path, want: &Version) -> Result<PathBuf, UpdateError> {
+    let target_dir = tree.join("target").join("self-update");
+    let out = sh(
+        "sh",
+        &["-c", &job.cfg.build_command],
+        tree,
+        &[("CARGO_TARGET_DIR", &target_dir)],
+        BUILD_TIMEOUT,
+    )
+    .await?;
+    if !out.status.success() {
+        return Err(UpdateError::Failed(format!(
+            "the build (`{}`) failed ({}); the running version stays in place:\n{}",
+            job.cfg.build_command,
+            out.status,
+            tail(&out.stderr)
+        )));
+    }
+    let built = target_dir.join("release").join("proxmox-mcp");
+    if !built.is_file() {
+        return Err(UpdateError::Failed(format!(
+            "the build succeeded but left no {}; the running version stays in place",
+            built.display()
+        )));
+    }
+    probe_and_swap(job, &built, want).await
+}
+
+async fn probe_and_swap(job: &Job, new: &Path, want: &Version) -> Result<PathBuf, UpdateError> {
+    let staged = swap::stage(new, &job.bin)?;
+    if let Err(e) = swap::probe_version(&staged, want, job.cfg.timeout).await {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e);
+    }
+    swap::swap_in(&staged, &job.bin)
+}
+
+fn restart_hint(v: &Version) -> String {
+    format!(
+        "{v} is installed; the server still runs the old version until it is restarted: restart \
+         the MCP client (or `systemctl restart mcp-http-bridge` for the HTTP bridge). \
+         `proxmox-mcp rollback` restores the previous binary and config."
+    )
+}
+
+/// The feed release to install from, with its metadata.
+async fn feed_release(job: &Job) -> Result<Option<(Version, FeedRelease)>, UpdateError> {
+    let url = match Source::resolve(&job.cfg, &InstallMethod::Unknown) {
+        Source::Feed(url) => url,
+        Source::Git { .. } => {
+            return Err(UpdateError::Refused(
+                "this install updates from a release feed, not git tags: set [update] source = \
+                 \"feed\" (or auto)"
+                    .into(),
+            ));
+        }
+    };
+    let releases = feed::fetch_feed(&url, job.cfg.timeout).await?;
+    Ok(choose(job, &releases)?.map(|r| {
+        (
+            r.version.clone(),
+            r.info
+                .clone()
+                .unwrap_or_else(|| unreachable!("feed releases carry their entry")),
+        )
+    }))
+}
+
+/// Downloads `asset` of `rel` and proves it: signed `SHA256SUMS` first, then its checksum.
+async fn verified(job: &Job, rel: &FeedRelease, asset: &Asset) -> Result<Vec<u8>, UpdateError> {
+    let pk = verify::release_pubkey(job.cfg.signing_pubkey.as_deref())?;
+    let t = job.cfg.timeout;
+    let sums_url = rel.sha256s_url.as_deref().ok_or_else(|| {
+        UpdateError::Refused(format!(
+            "release {} publishes no SHA256SUMS (sha256s_url); an unverified binary is never \
+             installed",
+            rel.version
+        ))
+    })?;
+    let sig_url = rel.signature_url.as_deref().ok_or_else(|| {
+        UpdateError::Refused(format!(
+            "release {} publishes no signature of its SHA256SUMS (signature_url); an unsigned \
+             release is never installed",
+            rel.version
+        ))
+    })?;
+    let sums = feed::download(sums_url, t).await?;
+    let sig = feed::download(sig_url, t).await.map_err(|e| {
+        UpdateError::Refused(format!(
+            "the release's signature cannot be downloaded ({e}); nothing was installed"
+        ))
+    })?;
+    verify::check_signature(&pk, &sums, &String::from_utf8_lossy(&sig))?;
+    let data = feed::download(&asset.url, t).await?;
+    verify::check_sha256(
+        &data,
+        &asset.name,
+        &String::from_utf8_lossy(&sums),
+        asset.sha256.as_deref(),
+    )?;
+    Ok(data)
+}
+
+/// This machine's release binary among `assets`.
+fn binary_asset(assets: &[Asset]) -> Option<&Asset> {
+    let arch = std::env::consts::ARCH;
+    assets.iter().find(|a| {
+        a.name.starts_with("proxmox-mcp")
+            && a.name.contains(arch)
+            && !a.name.ends_with(".deb")
+            && !a.name.ends_with(".tar.gz")
+    })
+}
+
+/// Release binary: download, verify, probe, swap.
+async fn release_binary(job: &Job) -> Result<Outcome, UpdateError> {
+    let Some((version, rel)) = feed_release(job).await? else {
+        return Ok(Outcome::new(
+            Status::UpToDate,
+            job,
+            None,
+            "already the newest release",
+        ));
+    };
+    let asset = binary_asset(&rel.assets).ok_or_else(|| {
+        UpdateError::Refused(format!(
+            "release {version} has no binary for {} (assets: {})",
+            std::env::consts::ARCH,
+            rel.assets
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let data = verified(job, &rel, asset).await?;
+    let dir = job.bin.parent().unwrap_or(Path::new("."));
+    let download = dir.join(".proxmox-mcp.download");
+    std::fs::write(&download, &data)
+        .map_err(|e| UpdateError::Failed(format!("cannot write {}: {e}", download.display())))?;
+    let kept = pre_update_backup(&job.bin, job.config_file.as_deref());
+    let result = match kept {
+        Ok(_) => probe_and_swap(job, &download, &version).await,
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_file(&download);
+    let previous = result?;
+    let mut o = Outcome::new(
+        Status::Updated,
+        job,
+        Some(version.to_string()),
+        restart_hint(&version),
+    );
+    o.previous = Some(previous);
+    o.config_copy = swap::Kept::config_copy_of(&job.bin);
+    Ok(o)
+}
+
+/// Debian package: say the apt command, or install the verified package when configured to.
+async fn deb(job: &Job) -> Result<Outcome, UpdateError> {
+    if !job.cfg.dpkg_install {
+        return Ok(Outcome::new(
+            Status::Instructions,
+            job,
+            None,
+            format!(
+                "a Debian package never replaces itself: run `{APT_COMMAND}` (or set [update] \
+                 dpkg_install = true to install the verified package with dpkg -i)"
+            ),
+        ));
+    }
+    let Some((version, rel)) = feed_release(job).await? else {
+        return Ok(Outcome::new(
+            Status::UpToDate,
+            job,
+            None,
+            "already the newest release",
+        ));
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    };
+    let asset = rel
+        .assets
+        .iter()
+        .find(|a| a.name.ends_with(&format!("_{arch}.deb")))
+        .ok_or_else(|| UpdateError::Refused(format!("release {version} has no .deb for {arch}")))?;
+    let data = verified(job, &rel, asset).await?;
+    let kept = pre_update_backup(&job.bin, job.config_file.as_deref())?;
+    let dir = job.state_dir.join("update");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| UpdateError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    let file = dir.join(&asset.name);
+    std::fs::write(&file, &data)
+        .map_err(|e| UpdateError::Failed(format!("cannot write {}: {e}", file.display())))?;
+    let path = file.display().to_string();
+    let out = sh("dpkg", &["-i", &path], &dir, &[], BUILD_TIMEOUT).await?;
+    if !out.status.success() {
+        return Err(UpdateError::Failed(format!(
+            "`dpkg -i {path}` failed: {}",
+            tail(&out.stderr)
+        )));
+    }
+    let mut o = Outcome::new(
+        Status::Updated,
+        job,
+        Some(version.to_string()),
+        restart_hint(&version),
+    );
+    o.config_copy = kept.config_copy;
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(method: InstallMethod) -> Job {
+        let tmp = std::env::temp_dir();
+        Job {
+            cfg: UpdateConfig::default(),
+            method,
+            bin: tmp.join("proxmox-mcp-test-never-written"),
+            config_file: None,
+            state_dir: tmp,
+            version: None,
+        }
+    }
+
+    #[cfg(feature = "self-update")]
+    #[tokio::test]
+    async fn packages_and_containers_say_the_command() {
+        let o = run(&job(InstallMethod::Container)).await.unwrap();
+        assert!(matches!(o.status, Status::Instructions));
+        assert!(o.next_step.contains(CONTAINER_COMMAND), "{}", o.next_step);
+        let o = run(&job(InstallMethod::Deb)).await.unwrap();
+        assert!(matches!(o.status, Status::Instructions));
+        assert!(o.next_step.contains(APT_COMMAND), "{}", o.next_step);
+        assert!(o.previous.is_none() && o.config_copy.is_none());
+    }
+
+    #[cfg(not(feature = "self-update"))]
+    #[tokio::test]
+    async fn a_package_build_never_updates_itself() {
+        let o = run(&job(InstallMethod::Unknown)).await.unwrap();
+        assert!(matches!(o.status, Status::Instructions));
+        assert!(
+            o.next_step.contains("disabled in this build"),
+            "{}",
+            o.next_step
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_release_key_is_refused_before_any_download() {
+        let r = FeedRelease {
+            version: "9.9.9".into(),
+            published: None,
+            notes: None,
+            assets: Vec::new(),
+            // The discard port: a download would fail with a connection error instead.
+            sha256s_url: Some("http://127.0.0.1:9/SHA256SUMS".into()),
+            signature_url: Some("http://127.0.0.1:9/SHA256SUMS.minisig".into()),
+        };
+        let asset = Asset {
+            name: "proxmox-mcp".into(),
+            url: "http://127.0.0.1:9/a".into(),
+            sha256: None,
+        };
+        let mut j = job(InstallMethod::Unknown);
+        j.cfg.signing_pubkey = Some("not a key".into());
+        let e = verified(&j, &r, &asset).await.unwrap_err();
+        assert!(e.to_string().contains("not a minisign public key"), "{e}");
+    }
+}
