@@ -1,5 +1,7 @@
 //! Backups round-trip; every kind of malicious archive is refused and changes nothing.
 
+use std::io::Write as _;
+
 use super::archive;
 use super::*;
 
