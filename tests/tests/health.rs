@@ -356,3 +356,31 @@ error = "job errors"
     );
     h.finish().await;
 }
+
+#[tokio::test]
+async fn an_unreachable_proxmox_is_failing_and_nothing_live_passes() {
+    let h = Harness::builder(Protocol::Modern)
+        .url("https://127.0.0.1:1")
+        .start()
+        .await;
+    let out = h.ok("health_check", json!({})).await;
+    assert_eq!(out["overall"], "failing", "{out:#}");
+    let reasons = strings(&out["reasons"]);
+    assert_eq!(reasons.len(), 1, "{reasons:#?}");
+    assert!(
+        reasons[0].starts_with("Proxmox is not usable: GET /version"),
+        "{reasons:#?}"
+    );
+    assert!(
+        strings(&out["not_checked"])
+            .iter()
+            .any(|n| n.starts_with("nodes: not checked: cluster status skipped")),
+        "{out:#}"
+    );
+    let live = h.ok("best_practices", json!({"check_live": true})).await;
+    let s = &live["summary"];
+    assert!(strings(&s["pass"]).is_empty(), "{live:#}");
+    assert!(strings(&s["fail"]).is_empty(), "{live:#}");
+    assert_eq!(strings(&s["not_checked"]).len(), 6, "{live:#}");
+    h.finish().await;
+}

@@ -116,6 +116,9 @@ fn api_doc(engine: &Engine) -> Got<&'static ApiDoc> {
 
 /// What each enabled tool's endpoints need, from the schema's permission summaries.
 fn needs(engine: &Engine, tools: &[ToolEndpoints]) -> Got<Vec<Need>> {
+    if tools.is_empty() {
+        return Ok(Vec::new());
+    }
     let doc = api_doc(engine)?;
     let mut out = Vec::new();
     for t in tools {

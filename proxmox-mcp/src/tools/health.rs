@@ -51,7 +51,8 @@ pub fn tools() -> Vec<ToolDef> {
                 "GET /nodes/{node}/lxc/{vmid}/config",
             ],
             best_practices,
-        ),
+        )
+        .local(),
     ]
 }
 
