@@ -167,6 +167,25 @@ const SET_KEYS: &[&str] = &[
     "vmid",
 ];
 
+/// Boolean members of property strings (`net0: …,firewall=on`, `features: nesting=1`).
+const PROPERTY_BOOLS: &[&str] = &[
+    "acl",
+    "backup",
+    "enabled",
+    "firewall",
+    "freeze-fs-on-backup",
+    "fstrim_cloned_disks",
+    "fuse",
+    "iothread",
+    "keyctl",
+    "link_down",
+    "nesting",
+    "replicate",
+    "ro",
+    "shared",
+    "ssd",
+];
+
 /// Free text, kept as written.
 const TEXT_KEYS: &[&str] = &[
     "args",
@@ -268,12 +287,19 @@ fn sorted_list(s: &str, seps: &[char], join: &str) -> String {
 }
 
 /// A property string (`virtio=AA:BB,bridge=vmbr0,firewall=1`): positional parts first as
-/// written, `k=v` parts sorted, numbers in their values made canonical.
+/// written, `k=v` parts sorted, numbers and boolean spellings in their values made canonical.
 fn property_string(s: &str) -> String {
     let (mut positional, mut named): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.split_once('=') {
-            Some((k, v)) => named.push(format!("{k}={}", numeric_string(v).unwrap_or(v.into()))),
+            Some((k, v)) => {
+                let v = if PROPERTY_BOOLS.contains(&k) {
+                    canonical_bool(v).map_or_else(|| v.to_owned(), str::to_owned)
+                } else {
+                    numeric_string(v).unwrap_or_else(|| v.to_owned())
+                };
+                named.push(format!("{k}={v}"));
+            }
             None => positional.push(part.to_owned()),
         }
     }
@@ -423,7 +449,7 @@ mod tests {
         let a = json!({"memory": 2048, "cores": 1, "onboot": "on", "tags": "b;a",
                        "hotplug": "usb,network,disk", "digest": "abc", "net0": "virtio=AA,firewall=1,bridge=vmbr0"});
         let b = json!({"memory": "2048", "onboot": true, "tags": "a;b", "kvm": "yes",
-                       "net0": "virtio=AA,bridge=vmbr0,firewall=1", "lock": "backup"});
+                       "net0": "bridge=vmbr0,firewall=on,virtio=AA", "lock": "backup"});
         let want = [
             ("memory", "2048"),
             ("net0", "bridge=vmbr0,firewall=1,virtio=AA"),
