@@ -20,12 +20,15 @@ pub enum Kind {
     Storage,
     User,
     Group,
+    Role,
     Acl,
     HaResource,
     HaGroup,
     HaRule,
     BackupJob,
     Pool,
+    /// Datacenter options (`datacenter.cfg`).
+    ClusterOptions,
     FirewallOptions,
     GuestFirewallOptions,
     FirewallRules,
@@ -45,12 +48,14 @@ impl Kind {
                 "totp-locked",
             ],
             Kind::Group => &["groupid"],
+            Kind::Role => &["roleid"],
             Kind::HaResource => &["sid", "type"],
             Kind::HaGroup => &["group", "type"],
             Kind::HaRule => &["rule"],
             Kind::BackupJob => &["id", "next-run"],
             Kind::Pool => &["poolid", "members"],
             Kind::Acl
+            | Kind::ClusterOptions
             | Kind::FirewallOptions
             | Kind::GuestFirewallOptions
             | Kind::FirewallRules => &[],
@@ -117,7 +122,13 @@ impl Kind {
                 ("macfilter", "1"),
                 ("ndp", "1"),
             ],
-            Kind::Group | Kind::Acl | Kind::HaRule | Kind::Pool | Kind::FirewallRules => &[],
+            Kind::Group
+            | Kind::Role
+            | Kind::Acl
+            | Kind::HaRule
+            | Kind::Pool
+            | Kind::ClusterOptions
+            | Kind::FirewallRules => &[],
         }
     }
 }
@@ -149,6 +160,7 @@ const BOOL_KEYS: &[&str] = &[
     "reboot",
     "restricted",
     "shared",
+    "special",
     "tablet",
     "template",
     "unprivileged",
