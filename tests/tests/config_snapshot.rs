@@ -120,6 +120,16 @@ async fn diff_reports_exactly_the_drift() {
         rewrites.push(("cores", "1"));
     }
     assert!(rewrites.len() >= 3, "too few defaults to rewrite: {same}");
+    // The network card in another order, its boolean spelled `on`.
+    let net0 = same["net0"].as_str().expect("the VM has net0").to_owned();
+    let mut parts: Vec<String> = net0
+        .split(',')
+        .map(|p| p.replace("firewall=1", "firewall=on"))
+        .collect();
+    parts.reverse();
+    let net0_rewritten = parts.join(",");
+    assert_ne!(net0_rewritten, net0);
+    rewrites.push(("net0", &net0_rewritten));
     api.put(&config_path, &rewrites).await.unwrap();
     api.put(
         "/access/users/root@pam",
@@ -138,6 +148,7 @@ async fn diff_reports_exactly_the_drift() {
         after["kvm"], before["kvm"],
         "the rewrite reached the sim: {after}"
     );
+    assert_eq!(after["net0"], json!(net0_rewritten), "{after}");
 
     let writes = h.writes();
     let b = h.ok(TOOL, json!({"action": "take"})).await;

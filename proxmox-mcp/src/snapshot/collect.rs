@@ -1,5 +1,5 @@
 //! Reading a cluster's configuration into a [`Snapshot`]: the lists first (guests, storage,
-//! access, HA, backup jobs, cluster firewall), then each guest's configuration and firewall and
+//! access, datacenter options, HA, backup jobs, cluster firewall), then each guest's configuration and firewall and
 //! each security group's rules, at most [`PARALLEL`] requests at a time. An endpoint that fails
 //! is recorded in the snapshot as not captured, with why; the rest is still taken.
 
@@ -26,7 +26,9 @@ pub const ENDPOINTS: &[&str] = &[
     "GET /storage",
     "GET /access/users",
     "GET /access/groups",
+    "GET /access/roles",
     "GET /access/acl",
+    "GET /cluster/options",
     "GET /pools",
     "GET /cluster/ha/resources",
     "GET /cluster/ha/groups",
@@ -105,6 +107,15 @@ fn first_jobs() -> Vec<Job> {
         each(Kind::Storage, "/storage", "storage", "storage/"),
         each(Kind::User, "/access/users", "userid", "user/"),
         each(Kind::Group, "/access/groups", "groupid", "group/"),
+        each(Kind::Role, "/access/roles", "roleid", "role/"),
+        Job::new(
+            "cluster/options",
+            "/cluster/options",
+            Build::One {
+                kind: Kind::ClusterOptions,
+                id: "cluster/options".into(),
+            },
+        ),
         Job::new("acl", "/access/acl", Build::Acl),
         each(Kind::Pool, "/pools", "poolid", "pool/"),
         each(Kind::HaResource, "/cluster/ha/resources", "sid", "ha/"),

@@ -20,12 +20,15 @@ pub enum Kind {
     Storage,
     User,
     Group,
+    Role,
     Acl,
     HaResource,
     HaGroup,
     HaRule,
     BackupJob,
     Pool,
+    /// Datacenter options (`datacenter.cfg`).
+    ClusterOptions,
     FirewallOptions,
     GuestFirewallOptions,
     FirewallRules,
@@ -45,12 +48,14 @@ impl Kind {
                 "totp-locked",
             ],
             Kind::Group => &["groupid"],
+            Kind::Role => &["roleid"],
             Kind::HaResource => &["sid", "type"],
             Kind::HaGroup => &["group", "type"],
             Kind::HaRule => &["rule"],
             Kind::BackupJob => &["id", "next-run"],
             Kind::Pool => &["poolid", "members"],
             Kind::Acl
+            | Kind::ClusterOptions
             | Kind::FirewallOptions
             | Kind::GuestFirewallOptions
             | Kind::FirewallRules => &[],
@@ -117,7 +122,13 @@ impl Kind {
                 ("macfilter", "1"),
                 ("ndp", "1"),
             ],
-            Kind::Group | Kind::Acl | Kind::HaRule | Kind::Pool | Kind::FirewallRules => &[],
+            Kind::Group
+            | Kind::Role
+            | Kind::Acl
+            | Kind::HaRule
+            | Kind::Pool
+            | Kind::ClusterOptions
+            | Kind::FirewallRules => &[],
         }
     }
 }
@@ -149,6 +160,7 @@ const BOOL_KEYS: &[&str] = &[
     "reboot",
     "restricted",
     "shared",
+    "special",
     "tablet",
     "template",
     "unprivileged",
@@ -165,6 +177,25 @@ const SET_KEYS: &[&str] = &[
     "resources",
     "users",
     "vmid",
+];
+
+/// Boolean members of property strings (`net0: …,firewall=on`, `features: nesting=1`).
+const PROPERTY_BOOLS: &[&str] = &[
+    "acl",
+    "backup",
+    "enabled",
+    "firewall",
+    "freeze-fs-on-backup",
+    "fstrim_cloned_disks",
+    "fuse",
+    "iothread",
+    "keyctl",
+    "link_down",
+    "nesting",
+    "replicate",
+    "ro",
+    "shared",
+    "ssd",
 ];
 
 /// Free text, kept as written.
@@ -268,12 +299,19 @@ fn sorted_list(s: &str, seps: &[char], join: &str) -> String {
 }
 
 /// A property string (`virtio=AA:BB,bridge=vmbr0,firewall=1`): positional parts first as
-/// written, `k=v` parts sorted, numbers in their values made canonical.
+/// written, `k=v` parts sorted, numbers and boolean spellings in their values made canonical.
 fn property_string(s: &str) -> String {
     let (mut positional, mut named): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.split_once('=') {
-            Some((k, v)) => named.push(format!("{k}={}", numeric_string(v).unwrap_or(v.into()))),
+            Some((k, v)) => {
+                let v = if PROPERTY_BOOLS.contains(&k) {
+                    canonical_bool(v).map_or_else(|| v.to_owned(), str::to_owned)
+                } else {
+                    numeric_string(v).unwrap_or_else(|| v.to_owned())
+                };
+                named.push(format!("{k}={v}"));
+            }
             None => positional.push(part.to_owned()),
         }
     }
@@ -423,7 +461,7 @@ mod tests {
         let a = json!({"memory": 2048, "cores": 1, "onboot": "on", "tags": "b;a",
                        "hotplug": "usb,network,disk", "digest": "abc", "net0": "virtio=AA,firewall=1,bridge=vmbr0"});
         let b = json!({"memory": "2048", "onboot": true, "tags": "a;b", "kvm": "yes",
-                       "net0": "virtio=AA,bridge=vmbr0,firewall=1", "lock": "backup"});
+                       "net0": "bridge=vmbr0,firewall=on,virtio=AA", "lock": "backup"});
         let want = [
             ("memory", "2048"),
             ("net0", "bridge=vmbr0,firewall=1,virtio=AA"),

@@ -22,8 +22,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "config_snapshot",
         "Configuration snapshots and drift",
-        "Snapshot the cluster configuration (guests, storage, users/groups/ACL without \
-             secrets, firewall, HA, pools, backup jobs) into the server's state, list them, or \
+        "Snapshot the cluster configuration (guests, storage, users/groups/roles/ACL \
+         without secrets, datacenter options, firewall, HA, pools, backup jobs) into the server's state, list them, or \
              diff two (to omitted: against now). Defaults and spellings are normalised, so a \
              diff shows only real drift.",
         Class::Read,
