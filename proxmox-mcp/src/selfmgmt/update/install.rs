@@ -191,15 +191,13 @@ async fn git_ok(dir: &Path, args: &[&str], timeout: Duration) -> Result<String, 
 /// probe, swap; on failure the checkout goes back to where it was.
 async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
     let t = job.cfg.timeout;
-    let Source::Git { remote, .. } = Source::resolve(
-        &UpdateConfig {
-            source: crate::config::UpdateSourceKind::Git,
-            ..job.cfg.clone()
-        },
-        &job.method,
-    ) else {
-        unreachable!("a git source was asked for")
-    };
+    // A checkout is built from its remote's tags whatever `source` says; `url` names that remote
+    // unless it is a feed's.
+    let remote = match job.cfg.source {
+        crate::config::UpdateSourceKind::Feed => None,
+        _ => job.cfg.url.clone(),
+    }
+    .unwrap_or_else(|| "origin".to_owned());
     let releases = feed::fetch_tags(Some(tree), &remote, t).await?;
     let Some(target) = choose(job, &releases)? else {
         return Ok(Outcome::new(
@@ -313,14 +311,13 @@ async fn feed_release(job: &Job) -> Result<Option<(Version, FeedRelease)>, Updat
         }
     };
     let releases = feed::fetch_feed(&url, job.cfg.timeout).await?;
-    Ok(choose(job, &releases)?.map(|r| {
-        (
-            r.version.clone(),
-            r.info
-                .clone()
-                .unwrap_or_else(|| unreachable!("feed releases carry their entry")),
-        )
-    }))
+    let Some(r) = choose(job, &releases)? else {
+        return Ok(None);
+    };
+    let info = r.info.clone().ok_or_else(|| {
+        UpdateError::Source(format!("{url} lists {} without its files", r.version))
+    })?;
+    Ok(Some((r.version.clone(), info)))
 }
 
 /// Downloads `asset` of `rel` and proves it: signed `SHA256SUMS` first, then its checksum.
