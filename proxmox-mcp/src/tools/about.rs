@@ -11,7 +11,7 @@ use super::{Hints, Render, ToolDef};
 use crate::policy::Class;
 
 pub use help::{CATEGORIES, HelpParams, HelpResult};
-pub use info::{InfoParams, InfoResult, install_method};
+pub use info::{InfoParams, InfoResult};
 
 /// The endpoint both tools read: each cluster's PVE version, as a reachability probe.
 const VERSION: &[&str] = &["GET /version"];

@@ -63,6 +63,9 @@ pub struct Outcome {
     /// The config copy taken first
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_copy: Option<PathBuf>,
+    /// The `backup_config` archive taken first (`restore_config` takes it back)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_backup: Option<String>,
     /// What to do now (restart, or the command to run)
     pub next_step: String,
 }
@@ -76,15 +79,34 @@ impl Outcome {
             to,
             previous: None,
             config_copy: None,
+            config_backup: None,
             next_step: next_step.into(),
         }
     }
 }
 
-/// Backs the configuration up before an update changes anything: for now a copy beside the
-/// kept binary, which `rollback` restores with it.
-pub fn pre_update_backup(bin: &Path, config: Option<&Path>) -> Result<swap::Kept, UpdateError> {
-    swap::keep_config(bin, config)
+/// What [`pre_update_backup`] took.
+struct Backed {
+    kept: swap::Kept,
+    /// The `backup_config` archive, in the state directory's `backups/`.
+    archive: String,
+}
+
+/// Backs the server up before an update changes anything: a `backup_config` archive (config,
+/// mode, approvals, bridge token hashes) and a copy of the config file beside the kept binary,
+/// which `rollback` restores with it. No backup, no update.
+fn pre_update_backup(job: &Job) -> Result<Backed, UpdateError> {
+    let roots = crate::selfmgmt::backup::BackupRoots {
+        config_file: job.config_file.clone(),
+        state_dir: job.state_dir.clone(),
+    };
+    let info = crate::selfmgmt::backup::create(&roots, "before self_update")
+        .map_err(|e| UpdateError::Failed(format!("cannot back the configuration up first: {e}")))?;
+    let kept = swap::keep_config(&job.bin, job.config_file.as_deref())?;
+    Ok(Backed {
+        kept,
+        archive: info.name,
+    })
 }
 
 /// Runs one update.
@@ -211,7 +233,7 @@ async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
         .tag
         .clone()
         .unwrap_or_else(|| format!("v{}", target.version));
-    let kept = pre_update_backup(&job.bin, job.config_file.as_deref())?;
+    let backed = pre_update_backup(job)?;
     git_ok(
         tree,
         &[
@@ -249,7 +271,8 @@ async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
         restart_hint(&target.version),
     );
     o.previous = Some(previous);
-    o.config_copy = kept.config_copy;
+    o.config_copy = backed.kept.config_copy;
+    o.config_backup = Some(backed.archive);
     Ok(o)
 }
 
@@ -392,13 +415,14 @@ async fn release_binary(job: &Job) -> Result<Outcome, UpdateError> {
     let download = dir.join(".proxmox-mcp.download");
     std::fs::write(&download, &data)
         .map_err(|e| UpdateError::Failed(format!("cannot write {}: {e}", download.display())))?;
-    let kept = pre_update_backup(&job.bin, job.config_file.as_deref());
-    let result = match kept {
-        Ok(_) => probe_and_swap(job, &download, &version).await,
+    let result = match pre_update_backup(job) {
+        Ok(backed) => probe_and_swap(job, &download, &version)
+            .await
+            .map(|previous| (previous, backed)),
         Err(e) => Err(e),
     };
     let _ = std::fs::remove_file(&download);
-    let previous = result?;
+    let (previous, backed) = result?;
     let mut o = Outcome::new(
         Status::Updated,
         job,
@@ -407,6 +431,7 @@ async fn release_binary(job: &Job) -> Result<Outcome, UpdateError> {
     );
     o.previous = Some(previous);
     o.config_copy = swap::Kept::config_copy_of(&job.bin);
+    o.config_backup = Some(backed.archive);
     Ok(o)
 }
 
@@ -442,7 +467,7 @@ async fn deb(job: &Job) -> Result<Outcome, UpdateError> {
         .find(|a| a.name.ends_with(&format!("_{arch}.deb")))
         .ok_or_else(|| UpdateError::Refused(format!("release {version} has no .deb for {arch}")))?;
     let data = verified(job, &rel, asset).await?;
-    let kept = pre_update_backup(&job.bin, job.config_file.as_deref())?;
+    let backed = pre_update_backup(job)?;
     let dir = job.state_dir.join("update");
     std::fs::create_dir_all(&dir)
         .map_err(|e| UpdateError::Failed(format!("cannot create {}: {e}", dir.display())))?;
@@ -463,7 +488,8 @@ async fn deb(job: &Job) -> Result<Outcome, UpdateError> {
         Some(version.to_string()),
         restart_hint(&version),
     );
-    o.config_copy = kept.config_copy;
+    o.config_copy = backed.kept.config_copy;
+    o.config_backup = Some(backed.archive);
     Ok(o)
 }
 

@@ -1,14 +1,14 @@
 //! `get_mcp_info`: build facts, how we were installed, the configuration with the origin of
 //! each setting (secrets masked), paths, transport, mode, uptime, clusters and tool groups.
 
-use std::path::Path;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{ClusterState, probe_clusters};
 use crate::audit::Transport;
 use crate::config::{Origin, env};
+use crate::selfmgmt::update::throttle::Stamp;
+use crate::selfmgmt::update::{detect_install_method, last_check};
 use crate::tools::{GROUPS, Render, ToolCtx, ToolError, registry, select};
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -23,8 +23,11 @@ pub struct InfoResult {
     /// Build date (UTC, `SOURCE_DATE_EPOCH` when set)
     pub build_date: &'static str,
     pub target: &'static str,
-    /// deb, container, git checkout, cargo or unknown (detected)
+    /// git, deb, container, cargo or release-binary (detected)
     pub install_method: &'static str,
+    /// The last `check_updates` answer (checked at most once a day unless forced)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_update_check: Option<UpdateCheck>,
     /// The config file read, if any
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_file: Option<String>,
@@ -48,6 +51,28 @@ pub struct InfoResult {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+pub struct UpdateCheck {
+    /// Unix time of the check
+    pub checked_at: u64,
+    pub source: String,
+    /// The newest release offered, if any
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest: Option<String>,
+    pub update_available: bool,
+}
+
+impl From<Stamp> for UpdateCheck {
+    fn from(s: Stamp) -> Self {
+        UpdateCheck {
+            checked_at: s.checked_at,
+            source: s.source,
+            latest: s.latest,
+            update_available: s.update_available,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SettingRow {
     pub name: String,
     /// file, env, cli or default
@@ -62,39 +87,6 @@ pub struct SettingRow {
 pub struct GroupRow {
     pub group: &'static str,
     pub tools: usize,
-}
-
-/// How this binary was installed, from where it runs: a Debian package (under `/usr/bin` with
-/// dpkg's file list), a container (`/.dockerenv`), a git checkout (a directory above it holds
-/// `.git`), `cargo install` (under `~/.cargo/bin`), else unknown.
-pub fn install_method() -> &'static str {
-    let exe = std::env::current_exe().ok();
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    install_method_of(exe.as_deref(), home.as_deref(), &|p: &Path| p.exists())
-}
-
-/// [`install_method`] over a given binary path, home and file-existence check.
-fn install_method_of(
-    exe: Option<&Path>,
-    home: Option<&Path>,
-    exists: &dyn Fn(&Path) -> bool,
-) -> &'static str {
-    let Some(exe) = exe else {
-        return "unknown";
-    };
-    if exe.starts_with("/usr/bin") && exists(Path::new("/var/lib/dpkg/info/proxmox-mcp.list")) {
-        return "deb";
-    }
-    if exists(Path::new("/.dockerenv")) {
-        return "container";
-    }
-    if exe.ancestors().skip(1).any(|dir| exists(&dir.join(".git"))) {
-        return "git checkout";
-    }
-    if home.is_some_and(|h| exe.starts_with(h.join(".cargo/bin"))) {
-        return "cargo";
-    }
-    "unknown"
 }
 
 /// `stdio`, `bridge` (the HTTP bridge started us) or `cli`.
@@ -148,7 +140,8 @@ pub(super) async fn get_mcp_info(ctx: ToolCtx, _p: InfoParams) -> Result<InfoRes
         commit: env!("PROXMOX_MCP_GIT_COMMIT"),
         build_date: env!("PROXMOX_MCP_BUILD_DATE"),
         target: env!("PROXMOX_MCP_TARGET"),
-        install_method: install_method(),
+        install_method: detect_install_method().name(),
+        last_update_check: last_check(&cfg.state_dir).map(UpdateCheck::from),
         config_file: cfg.source.as_ref().map(|p| p.display().to_string()),
         settings,
         state_dir: cfg.state_dir.display().to_string(),
@@ -182,6 +175,18 @@ impl Render for InfoResult {
             self.mode,
             self.uptime_secs,
         );
+        if let Some(u) = &self.last_update_check {
+            s.push_str(&format!(
+                "Last update check (unix {}): {} at {}.\n",
+                u.checked_at,
+                match (&u.latest, u.update_available) {
+                    (Some(l), true) => format!("{l} available"),
+                    (Some(l), false) => format!("up to date (newest {l})"),
+                    (None, _) => "no releases found".to_owned(),
+                },
+                u.source
+            ));
+        }
         s.push_str(&format!(
             "Config file: {}; state {}; audit {}; log {}.\n",
             self.config_file.as_deref().unwrap_or("none"),
@@ -214,37 +219,5 @@ impl Render for InfoResult {
             s.push_str(&format!("\n  {} = {} [{from}]", row.name, row.value));
         }
         s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    use super::*;
-
-    fn check(exe: &str, files: &[&str], want: &str) {
-        let home = PathBuf::from("/home/u");
-        let exists = |p: &Path| files.iter().any(|f| Path::new(f) == p);
-        let got = install_method_of(Some(Path::new(exe)), Some(&home), &exists);
-        assert_eq!(got, want, "{exe} with {files:?}");
-    }
-
-    #[test]
-    fn install_methods() {
-        check(
-            "/usr/bin/proxmox-mcp",
-            &["/var/lib/dpkg/info/proxmox-mcp.list"],
-            "deb",
-        );
-        check("/usr/bin/proxmox-mcp", &[], "unknown");
-        check("/usr/local/bin/proxmox-mcp", &["/.dockerenv"], "container");
-        check(
-            "/src/pm/target/release/proxmox-mcp",
-            &["/src/pm/.git"],
-            "git checkout",
-        );
-        check("/home/u/.cargo/bin/proxmox-mcp", &[], "cargo");
-        assert_eq!(install_method_of(None, None, &|_| true), "unknown");
     }
 }
