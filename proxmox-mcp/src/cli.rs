@@ -3,6 +3,7 @@
 mod approvals;
 mod call;
 mod check;
+mod config_backup;
 #[cfg(feature = "demo")]
 mod demo;
 mod guard;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Check or locate the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Back up, list or restore the server's own config and state
+    #[command(subcommand)]
+    ConfigBackup(config_backup::ConfigBackupCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -207,6 +211,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Mode { mode } => approvals::mode(&load, mode.as_deref()),
         Command::Approvals { all } => approvals::list(&load, all),
+        Command::ConfigBackup(c) => config_backup::run(&load, c),
         Command::Approve { id } => approvals::approve(&load, &id),
         Command::Deny { id } => approvals::deny(&load, &id),
         Command::Audit(AuditCommand::Verify) => approvals::audit_verify(&load),

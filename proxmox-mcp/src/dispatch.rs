@@ -258,6 +258,10 @@ async fn admit(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Result<Admit
         exec,
         pve.clone(),
         engine.server_files().clone(),
+    )
+    .with_server_paths(
+        engine.config().state_dir.clone(),
+        engine.config().source.clone(),
     );
     let mut channel = channel;
     if let Channel::Mrtr {

@@ -30,7 +30,7 @@ pub struct Engine {
     access: Mutex<HashMap<String, (Instant, Access)>>,
     /// The server's own files and programs, out of every command's reach.
     server_files: Arc<ServerFiles>,
-    /// When this engine was built (the server's start).
+    /// When this engine was built (the server's uptime).
     started: Instant,
 }
 
@@ -62,6 +62,11 @@ impl Engine {
             server_files,
             started: Instant::now(),
         })
+    }
+
+    /// How long this engine has been running.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// The server's own state, configuration, secret files and binary.

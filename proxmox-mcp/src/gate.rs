@@ -143,6 +143,9 @@ pub struct AssessCtx {
     pub server: Arc<ServerFiles>,
     /// What this call learned about guests, shared with the verdict.
     pub facts: Arc<GuestFacts>,
+    /// The server's state directory and configuration file, for tools about the server itself
+    /// (`None` until the dispatcher sets them).
+    pub server_paths: Option<(std::path::PathBuf, Option<std::path::PathBuf>)>,
 }
 
 /// What the gate learned about guests during one call: `/cluster/resources` (read at most
@@ -175,7 +178,18 @@ impl AssessCtx {
             pve,
             server,
             facts: Arc::default(),
+            server_paths: None,
         }
+    }
+
+    /// Sets [`AssessCtx::server_paths`]: the state directory and the configuration file.
+    pub fn with_server_paths(
+        mut self,
+        state_dir: std::path::PathBuf,
+        config_file: Option<std::path::PathBuf>,
+    ) -> Self {
+        self.server_paths = Some((state_dir, config_file));
+        self
     }
 
     /// The cluster's guests (`GET /cluster/resources?type=vm`), read once per call.

@@ -11,11 +11,14 @@ pub mod action;
 pub mod args;
 pub mod cluster;
 pub mod cluster_mgmt;
+pub mod config_backup;
+pub mod config_snapshot;
 pub mod def;
 pub mod exec;
 pub mod explain;
 pub mod guest;
 pub mod guest_action;
+pub mod health;
 pub mod history;
 pub mod inventory;
 pub mod mode;
@@ -59,6 +62,7 @@ const FAMILIES: &[Family] = &[
     ("api", raw_api::tools),
     ("exec", exec::tools),
     ("exec", explain::tools),
+    ("cluster", config_snapshot::tools),
 ];
 
 static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
@@ -69,6 +73,8 @@ static REGISTRY: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
     tools.extend(mode::tools());
     tools.extend(history::tools());
     tools.extend(about::tools());
+    tools.extend(config_backup::tools());
+    tools.extend(health::tools());
     tools
 });
 

@@ -68,6 +68,8 @@ pub struct Cluster {
     pub task_index: HashMap<String, usize>,
     pub next_pid: u32,
     pub ha_resources: BTreeMap<String, Obj>,
+    /// HA resources (`vm:100`) the manager reports in the `error` state (seeded by scenarios).
+    pub ha_errors: std::collections::BTreeSet<String>,
     pub ha_groups: BTreeMap<String, Obj>,
     pub ha_rules: BTreeMap<String, Obj>,
     pub backup_jobs: BTreeMap<String, Obj>,
@@ -101,6 +103,7 @@ impl Cluster {
             task_index: HashMap::new(),
             next_pid: 0x0001_0000 + (seed as u32 & 0xfff) * 16,
             ha_resources: BTreeMap::new(),
+            ha_errors: Default::default(),
             ha_groups: BTreeMap::new(),
             ha_rules: BTreeMap::new(),
             backup_jobs: BTreeMap::new(),

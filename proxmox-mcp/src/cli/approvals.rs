@@ -11,7 +11,13 @@ use crate::policy::Class;
 use crate::state::{ApprovalStore, Listed, ModeStore, StoredMode};
 
 /// Writes an operator action to the audit log; an operator is told when that fails.
-fn audit(cfg: &Config, tool: &str, decision: Outcome, reason: String, target: Option<String>) {
+pub(super) fn audit(
+    cfg: &Config,
+    tool: &str,
+    decision: Outcome,
+    reason: String,
+    target: Option<String>,
+) {
     let mut ev = Event::new(tool, Class::Modify, decision);
     let origin = Origin::cli();
     ev.client = origin.client;
@@ -46,7 +52,11 @@ use super::{guard, out};
 
 /// Refuses the operator command `tool` when a tool call started this process, and audits the
 /// attempt as refused (when the configuration can be read).
-fn refuse_inside_tool_call(load: &LoadOptions, tool: &str, target: String) -> anyhow::Result<()> {
+pub(super) fn refuse_inside_tool_call(
+    load: &LoadOptions,
+    tool: &str,
+    target: String,
+) -> anyhow::Result<()> {
     let Some(why) = guard::inside_tool_call() else {
         return Ok(());
     };

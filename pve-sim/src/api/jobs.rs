@@ -514,7 +514,9 @@ fn ha_status(ctx: &Ctx) -> ApiResult {
             continue;
         };
         let req = r.get("state").and_then(Value::as_str).unwrap_or("started");
-        let state = if g.is_running() {
+        let state = if c.ha_errors.contains(sid) {
+            "error"
+        } else if g.is_running() {
             "started"
         } else if req == "stopped" {
             "stopped"

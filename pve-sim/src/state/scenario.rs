@@ -10,6 +10,7 @@ use super::defaults::{add_cluster_config, default_network, default_storages, def
 use super::generate::{GuestSpec, Secrets, base_access, build_guest, build_node};
 use super::guest::Kind;
 use super::storage::StorageCfg;
+use super::task::{TaskSpec, TaskStatus};
 use super::{Cluster, Pool};
 
 /// A cluster description.
@@ -35,6 +36,24 @@ pub struct Scenario {
     /// ACL entries beyond the one each user's `role` grants.
     #[serde(default)]
     pub acl: Vec<AclDef>,
+    /// Tasks that already ended in an error.
+    #[serde(default)]
+    pub failed_tasks: Vec<FailedTaskDef>,
+    /// HA resources (`vm:100`, guest must exist) the HA manager reports in the error state.
+    #[serde(default)]
+    pub ha_errors: Vec<String>,
+}
+
+/// A finished task with an error exit status.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailedTaskDef {
+    pub node: String,
+    /// Task type, e.g. `vzdump`.
+    pub kind: String,
+    #[serde(default)]
+    pub id: String,
+    pub error: String,
 }
 
 fn default_cluster() -> String {
@@ -70,6 +89,8 @@ pub struct StorageDef {
     pub size: u64,
     pub nodes: Option<Vec<String>>,
     pub path: Option<String>,
+    /// Space in use in GiB (default: a twentieth of `size`).
+    pub used: Option<u64>,
 }
 
 fn default_storage_size() -> u64 {
@@ -115,6 +136,9 @@ pub struct GuestDef {
     pub lock: Option<String>,
     #[serde(default)]
     pub onboot: bool,
+    /// Containers only: `false` makes a privileged container (default unprivileged).
+    #[serde(default = "yes")]
+    pub unprivileged: bool,
 }
 
 fn default_kind() -> String {
@@ -288,7 +312,7 @@ impl Scenario {
                     nodes: s.nodes.clone(),
                     disable: false,
                     total: s.size << 30,
-                    base_used: (s.size << 30) / 20,
+                    base_used: s.used.map_or((s.size << 30) / 20, |u| u << 30),
                     props: s
                         .path
                         .iter()
@@ -340,7 +364,11 @@ impl Scenario {
                 lock: g.lock.clone(),
                 onboot: g.onboot,
             };
-            c.guests.insert(g.vmid, build_guest(seed, &spec));
+            let mut guest = build_guest(seed, &spec);
+            if kind == Kind::Lxc && !g.unprivileged {
+                guest.config.insert("unprivileged".into(), "0".into());
+            }
+            c.guests.insert(g.vmid, guest);
         }
         for g in &self.groups {
             c.access.groups.insert(
@@ -396,6 +424,34 @@ impl Scenario {
                     );
                 }
             }
+        }
+        for t in &self.failed_tasks {
+            let now = c.started;
+            let spec = TaskSpec {
+                node: t.node.clone(),
+                kind: t.kind.clone(),
+                id: t.id.clone(),
+                user: "root@pam".into(),
+                duration: std::time::Duration::ZERO,
+                log: vec![t.error.clone()],
+                effect: None,
+            };
+            let upid = c.add_task(spec, now);
+            if let Some(task) = c.tasks.last_mut().filter(|task| task.upid == upid) {
+                task.status = TaskStatus::Stopped(t.error.clone());
+                task.endtime = Some(now);
+            }
+        }
+        for sid in &self.ha_errors {
+            let mut r = super::Obj::new();
+            r.insert("sid".into(), sid.clone().into());
+            r.insert(
+                "type".into(),
+                sid.split(':').next().unwrap_or("vm").to_string().into(),
+            );
+            r.insert("state".into(), "started".into());
+            c.ha_resources.insert(sid.clone(), r);
+            c.ha_errors.insert(sid.clone());
         }
         for a in &self.acl {
             let (ugid, kind) = match (&a.user, &a.group, &a.token) {

@@ -49,6 +49,7 @@ const SECRETS: &[&str] = &[
     "/var/lib/proxmox-mcp/*.key",
     "/var/lib/proxmox-mcp/*secret*",
     "/var/lib/proxmox-mcp/bridge",
+    "/var/lib/proxmox-mcp/backups",
     "/usr/bin/proxmox-mcp",
     "/usr/sbin/proxmox-mcp",
     "/usr/local/bin/proxmox-mcp",
@@ -88,7 +89,14 @@ impl ServerFiles {
     /// are secrets.
     pub fn with_state_dir(mut self, dir: &str) -> Self {
         Self::push(&mut self.guarded, dir);
-        for secret in ["request-state.key", "*.key", "*secret*", "bridge"] {
+        // `backups`: copies of the configuration file, which may hold inline secrets.
+        for secret in [
+            "request-state.key",
+            "*.key",
+            "*secret*",
+            "bridge",
+            "backups",
+        ] {
             Self::push(&mut self.secrets, &format!("{dir}/{secret}"));
         }
         self
@@ -159,6 +167,7 @@ mod tests {
             s.secrets
                 .contains(&"/tmp/t/state/request-state.key".to_string())
         );
+        assert!(s.secrets.contains(&"/tmp/t/state/backups".to_string()));
         assert!(
             s.guarded
                 .contains(&"/home/a/.config/proxmox-mcp".to_string())

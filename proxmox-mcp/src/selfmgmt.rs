@@ -1,0 +1,3 @@
+//! Self-management: the server's own configuration and state, kept safe and put back.
+
+pub mod backup;
