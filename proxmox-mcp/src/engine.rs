@@ -74,11 +74,6 @@ impl Engine {
         &self.server_files
     }
 
-    /// How long this engine has been running.
-    pub fn uptime(&self) -> std::time::Duration {
-        self.started.elapsed()
-    }
-
     pub fn config(&self) -> &Config {
         &self.config
     }
