@@ -14,9 +14,10 @@ use proxmox_mcp_contract::bridge::{CALLER_META_KEY, Caller};
 use rmcp::ServerHandler;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, ErrorData,
-    InputRequest, InputResponses, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, RequestMetaObject, ResultType, ServerCapabilities, ServerConfig,
-    ServerResult, Tool,
+    GetPromptRequestParams, GetPromptResponse, InputRequest, InputResponses, ListPromptsResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, RequestMetaObject,
+    ResultType, ServerCapabilities, ServerConfig, ServerResult, Tool,
 };
 // Logging is deprecated from 2026-07-28 on, but 2025-11-25 clients still set a level.
 #[allow(deprecated)]
@@ -243,6 +244,83 @@ impl ServerHandler for Bridge {
 
     fn get_tool(&self, _name: &str) -> Option<Tool> {
         None
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let conn = self.sup.conn().map_err(down)?;
+        let mut r = conn
+            .peer
+            .list_resources(request)
+            .await
+            .map_err(from_service)?;
+        r.result_type = Some(ResultType::COMPLETE);
+        Ok(r)
+    }
+
+    /// Resource reads run tools in the engine, so they carry the caller like `tools/call`.
+    async fn read_resource(
+        &self,
+        mut request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let conn = self.sup.conn().map_err(down)?;
+        let mut meta = RequestMetaObject::default();
+        let field = serde_json::to_value(caller_of(&ctx))
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        meta.insert(CALLER_META_KEY.to_string(), field);
+        request.meta = None;
+        let answer = conn
+            .peer
+            .send_request_with_option(
+                ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request)),
+                PeerRequestOptions::no_options().with_meta(meta),
+            )
+            .await
+            .map_err(from_service)?
+            .await_response()
+            .await
+            .map_err(from_service)?;
+        match answer {
+            ServerResult::ReadResourceResult(mut r) => {
+                r.result_type = Some(ResultType::COMPLETE);
+                Ok(r.into())
+            }
+            other => Err(ErrorData::internal_error(
+                format!("unexpected engine answer to resources/read: {other:?}"),
+                None,
+            )),
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let conn = self.sup.conn().map_err(down)?;
+        let mut r = conn
+            .peer
+            .list_prompts(request)
+            .await
+            .map_err(from_service)?;
+        r.result_type = Some(ResultType::COMPLETE);
+        Ok(r)
+    }
+
+    async fn get_prompt(
+        &self,
+        mut request: GetPromptRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let conn = self.sup.conn().map_err(down)?;
+        request.meta = None;
+        let mut r = conn.peer.get_prompt(request).await.map_err(from_service)?;
+        r.result_type = Some(ResultType::COMPLETE);
+        Ok(r.into())
     }
 
     async fn call_tool(

@@ -16,6 +16,7 @@ per_protocol!(
     unknown_tool_name_stops_the_server,
     resources_list_and_read,
     prompts_list_and_get,
+    behind_the_bridge,
 );
 
 /// A secret that must never come back from the server.
@@ -379,4 +380,46 @@ async fn prompts_list_and_get(protocol: Protocol) {
         }
     }
     h.finish().await;
+}
+
+/// Over HTTP: the transport is the bridge, the client the one the bridge names, and resources
+/// and prompts are forwarded like tools.
+async fn behind_the_bridge(protocol: Protocol) {
+    let sim = e2e::Sim::small().await;
+    let b = e2e::bridge::Bridge::start(&sim, &[]).await;
+    let mcp = Mcp::connect_http(&b.url, Some(&b.token()), protocol, Human::Absent)
+        .await
+        .unwrap();
+    let r = mcp.call("get_mcp_info", json!({})).await;
+    r.ok("get_mcp_info");
+    let info = r.structured();
+    assert_eq!(info["transport"], "bridge", "{info:#}");
+    assert!(
+        info["client"].as_str().unwrap().starts_with("e2e-tests/"),
+        "{info:#}"
+    );
+    let peer = mcp.peer();
+    assert_eq!(peer.list_resources(None).await.unwrap().resources.len(), 3);
+    let mode = peer
+        .read_resource(ReadResourceRequestParams::new("proxmox://mode"))
+        .await
+        .unwrap();
+    assert!(text_of(&mode.contents)["mode"].is_string());
+    let summary = peer
+        .read_resource(ReadResourceRequestParams::new("proxmox://cluster/summary"))
+        .await
+        .unwrap();
+    assert!(text_of(&summary.contents)["clusters"][0]["nodes"].is_array());
+    assert_eq!(peer.list_prompts(None).await.unwrap().prompts.len(), 4);
+    let got = peer
+        .get_prompt(GetPromptRequestParams::new("capacity-review"))
+        .await
+        .unwrap();
+    assert!(
+        serde_json::to_string(&got.messages)
+            .unwrap()
+            .contains("node_status")
+    );
+    mcp.close().await;
+    sim.finish().await;
 }
