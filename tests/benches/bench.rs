@@ -285,7 +285,7 @@ async fn run(quick: bool) -> bool {
         "    tools/list average per tool",
         total as f64 / tools.len().max(1) as f64,
         "B",
-        1500.0,
+        1400.0,
     );
 
     // (d) RSS after 100 calls (list_vms over 5,000 guests, the heaviest read)
