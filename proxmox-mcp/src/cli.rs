@@ -179,7 +179,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tools(a) => {
-            print_tools(a.output)?;
+            // The `[tools]` allow and deny lists apply when a configuration loads; without one
+            // every tool is listed.
+            let filter = match config::load(&load) {
+                Ok(cfg) => {
+                    tools::select::check(&cfg.tools).map_err(anyhow::Error::msg)?;
+                    cfg.tools
+                }
+                Err(_) => config::ToolsConfig::default(),
+            };
+            print_tools(a.output, &filter)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Call(a) => {
@@ -321,17 +330,22 @@ fn on_signal() -> tokio_util::sync::CancellationToken {
     token
 }
 
-fn print_tools(output: Output) -> anyhow::Result<()> {
+fn print_tools(output: Output, filter: &config::ToolsConfig) -> anyhow::Result<()> {
     match output {
         Output::Json => {
-            let list = serde_json::json!({ "tools": crate::server::tool_list(
-                crate::policy::mode::Mode::Normal
-            ) });
+            let tools: Vec<_> = crate::server::tool_list(crate::policy::mode::Mode::Normal)
+                .into_iter()
+                .filter(|t| tools::select::offered(filter, &t.name))
+                .collect();
+            let list = serde_json::json!({ "tools": tools });
             out(&format!("{}\n", serde_json::to_string_pretty(&list)?))
         }
         Output::Text => {
             let mut text = String::new();
-            for t in crate::tools::registry() {
+            for t in crate::tools::registry()
+                .iter()
+                .filter(|t| tools::select::enabled(filter, t))
+            {
                 text.push_str(&format!("{:<18} [{}] {}\n", t.name, t.class, t.description));
             }
             out(&text)

@@ -232,6 +232,13 @@ async fn deny_removes_a_group_everywhere(protocol: Protocol) {
         .into_iter()
         .any(|r| r["tool"] == "explain_command" && r["decision"] == "refused");
     assert!(refused, "no refused explain_command in the audit log");
+    // The operator's listing shows what the server offers.
+    let listed = String::from_utf8_lossy(&h.cli(&["tools"]).stdout).into_owned();
+    assert!(listed.contains("list_vms"), "{listed}");
+    assert!(
+        !listed.contains("execute_command") && !listed.contains("proxmox_api"),
+        "{listed}"
+    );
     h.finish().await;
 }
 

@@ -87,7 +87,7 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
             ExitCode::SUCCESS
         }
         DemoCommand::Tools(t) => {
-            super::print_tools(t.output)?;
+            super::print_tools(t.output, &cfg.tools)?;
             ExitCode::SUCCESS
         }
         DemoCommand::Call(c) => super::call::run(Engine::new(cfg), &c).await?,
