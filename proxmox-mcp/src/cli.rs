@@ -240,13 +240,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `proxmox-mcp rollback`: puts `<bin>.previous` back, and the kept config copy back at the
-/// config file in use.
+/// config file in use. An operator command: refused inside a tool call.
 fn rollback(load: &config::LoadOptions, binary: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let bin = match binary {
         Some(b) => b,
         None => std::env::current_exe()?,
     };
     let bin = bin.canonicalize().unwrap_or(bin);
+    approvals::refuse_inside_tool_call(load, "rollback", format!("binary {}", bin.display()))?;
     let cfg = config::load(load)?;
     let restored =
         crate::selfmgmt::update::swap::rollback(&bin, &cfg.state_dir, cfg.source.as_deref());
