@@ -93,7 +93,7 @@ struct Backed {
 }
 
 /// Backs the server up before an update changes anything: a `backup_config` archive (config,
-/// mode, approvals, bridge token hashes) and a copy of the config file beside the kept binary,
+/// mode, approvals, bridge token hashes) and a copy of the config file in the state directory,
 /// which `rollback` restores with it. No backup, no update.
 fn pre_update_backup(job: &Job) -> Result<Backed, UpdateError> {
     let roots = crate::selfmgmt::backup::BackupRoots {
