@@ -239,7 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         #[cfg(feature = "demo")]
         Command::Demo(a) => demo::run(a, load).await,
-        Command::Rollback { binary } => rollback(binary),
+        Command::Rollback { binary } => rollback(&load, binary),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "proxmox-mcp", &mut std::io::stdout());
@@ -248,14 +248,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `proxmox-mcp rollback`: puts `<bin>.previous` and the kept config back.
-fn rollback(binary: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// `proxmox-mcp rollback`: puts `<bin>.previous` back, and the kept config copy back at the
+/// config file in use. An operator command: refused inside a tool call.
+fn rollback(load: &config::LoadOptions, binary: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let bin = match binary {
         Some(b) => b,
         None => std::env::current_exe()?,
     };
     let bin = bin.canonicalize().unwrap_or(bin);
-    match crate::selfmgmt::update::swap::rollback(&bin) {
+    approvals::refuse_inside_tool_call(load, "rollback", format!("binary {}", bin.display()))?;
+    let cfg = config::load(load)?;
+    let restored =
+        crate::selfmgmt::update::swap::rollback(&bin, &cfg.state_dir, cfg.source.as_deref());
+    match restored {
         Ok(r) => {
             let mut text = format!("restored {}", r.binary.display());
             if let Some(v) = &r.version {
@@ -263,6 +268,9 @@ fn rollback(binary: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             }
             if let Some(c) = &r.config {
                 text.push_str(&format!(" and the config file {}", c.display()));
+            }
+            if let Some(why) = &r.config_skipped {
+                text.push_str(&format!(" (the kept config copy was not restored: {why})"));
             }
             out(&format!("{text}; restart the server to run it\n"))?;
             Ok(ExitCode::SUCCESS)

@@ -372,3 +372,30 @@ async fn approve_refuses_inside_a_tool_call() {
     assert_success(&o, "approve");
     assert_eq!(store.get(&a.id).unwrap().status, ApprovalStatus::Approved);
 }
+
+/// `proxmox-mcp rollback` is an operator command too: from inside a tool call it refuses and
+/// leaves the kept binary where it is.
+#[tokio::test]
+async fn rollback_refuses_inside_a_tool_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("proxmox-mcp");
+    std::fs::write(&bin, "new").unwrap();
+    std::fs::write(dir.path().join("proxmox-mcp.previous"), "old").unwrap();
+    let bin_arg = bin.display().to_string();
+    let args = ["rollback", "--binary", bin_arg.as_str()];
+
+    let marker = [("PROXMOX_MCP_TOOL_CALL".to_owned(), "1".to_owned())];
+    let o = run_in(dir.path(), &args, &marker).await;
+    assert_eq!(o.status.code(), Some(2), "stderr:\n{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("`proxmox-mcp rollback` refused"), "{err}");
+    assert!(err.contains("inside a tool call"), "{err}");
+    assert_eq!(std::fs::read_to_string(&bin).unwrap(), "new");
+    assert!(dir.path().join("proxmox-mcp.previous").exists());
+
+    // From an operator's shell it runs, and refuses a kept binary no update recorded.
+    let o = run_in(dir.path(), &args, &[]).await;
+    assert_eq!(o.status.code(), Some(1), "stderr:\n{}", stderr(&o));
+    assert!(stderr(&o).contains("no record"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&bin).unwrap(), "new");
+}

@@ -425,9 +425,13 @@ async fn self_update_of_a_git_checkout_and_rollback() {
     assert!(std::fs::read(tree.join("target/release/proxmox-mcp.previous")).unwrap() == original);
     let config = tmp.path().join("empty-config.toml");
     assert_eq!(
-        std::fs::read_to_string(tree.join("target/release/proxmox-mcp.previous.config")).unwrap(),
+        std::fs::read_to_string(tmp.path().join("state/rollback/previous.config")).unwrap(),
         "# config v1\n"
     );
+    // Nothing a command could rewrite is kept beside the binary but the binary itself.
+    for kept in ["proxmox-mcp.previous.config", "proxmox-mcp.previous.json"] {
+        assert!(!tree.join("target/release").join(kept).exists(), "{kept}");
+    }
     assert_eq!(git(&tree, &["describe", "--tags"]), format!("v{}", newer()));
     mcp.close().await;
 

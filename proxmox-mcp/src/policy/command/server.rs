@@ -71,10 +71,35 @@ impl ServerFiles {
     /// The standard install locations only.
     pub fn standard() -> Self {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        ServerFiles {
+        let mut files = ServerFiles {
             guarded: own(GUARDED),
             secrets: own(SECRETS),
             programs: own(PROGRAMS),
+        };
+        let binaries = GUARDED.iter().filter(|p| {
+            !p.contains('*') && p.rsplit('/').next().is_some_and(|n| PROGRAMS.contains(&n))
+        });
+        for bin in binaries {
+            files.beside(bin);
+        }
+        files
+    }
+
+    /// What an update keeps or stages beside the binary at `path`: `<bin>.new` (staged),
+    /// `<bin>.previous` (the binary `rollback` restores, and whatever an older version kept
+    /// as `.previous.config` and `.previous.json`) and `.<name>.download`. All are guarded;
+    /// all are secret too (copies of the binary, and of a config with inline secrets).
+    fn beside(&mut self, path: &str) {
+        let Some((dir, name)) = path.rsplit_once('/').filter(|(_, n)| !n.is_empty()) else {
+            return;
+        };
+        for file in [
+            format!("{path}.new"),
+            format!("{path}.previous*"),
+            format!("{dir}/.{name}.download"),
+        ] {
+            Self::push(&mut self.guarded, &file);
+            Self::push(&mut self.secrets, &file);
         }
     }
 
@@ -90,12 +115,14 @@ impl ServerFiles {
     pub fn with_state_dir(mut self, dir: &str) -> Self {
         Self::push(&mut self.guarded, dir);
         // `backups`: copies of the configuration file, which may hold inline secrets.
+        // `rollback`: the config copy an update keeps, and the record of what it replaced.
         for secret in [
             "request-state.key",
             "*.key",
             "*secret*",
             "bridge",
             "backups",
+            "rollback",
         ] {
             Self::push(&mut self.secrets, &format!("{dir}/{secret}"));
         }
@@ -132,6 +159,7 @@ impl ServerFiles {
         Self::push(&mut self.guarded, path);
         Self::push(&mut self.secrets, path);
         Self::push(&mut self.programs, path);
+        self.beside(path);
         if let Some(name) = path.rsplit('/').next().filter(|n| !n.is_empty()) {
             let name = name.to_string();
             if !self.programs.contains(&name) {
@@ -141,12 +169,26 @@ impl ServerFiles {
         self
     }
 
-    /// True when `prog` (a name or an absolute path, normalised) is the server itself.
+    /// True when `prog` (a name or an absolute path, normalised) is the server itself: also
+    /// its staged (`<bin>.new`) and kept (`<bin>.previous`) copies and a download of it.
     pub fn is_program(&self, prog: &str) -> bool {
-        let base = prog.rsplit('/').next().unwrap_or(prog);
-        self.programs
+        let (dir, base) = prog.rsplit_once('/').unwrap_or(("", prog));
+        let stripped = [".new", ".previous"]
             .iter()
-            .any(|p| p == prog || (!p.contains('/') && p == base))
+            .find_map(|s| base.strip_suffix(s))
+            .or_else(|| base.strip_prefix('.')?.strip_suffix(".download"))
+            .filter(|b| !b.is_empty());
+        let names = std::iter::once(base.to_string()).chain(stripped.map(str::to_string));
+        names.into_iter().any(|name| {
+            let full = if prog.contains('/') {
+                format!("{dir}/{name}")
+            } else {
+                name.clone()
+            };
+            self.programs
+                .iter()
+                .any(|p| *p == full || (!p.contains('/') && *p == name))
+        })
     }
 }
 
@@ -179,5 +221,61 @@ mod tests {
         assert!(s.is_program("/usr/local/bin/proxmox-mcp"));
         assert!(s.is_program("/opt/bin/pmcp-server"));
         assert!(!s.is_program("pvesh"));
+        assert!(s.is_program("/opt/bin/pmcp-server.previous"));
+        assert!(s.is_program("/opt/bin/pmcp-server.new"));
+        assert!(s.is_program("./proxmox-mcp.previous"));
+        assert!(s.is_program("/tmp/.proxmox-mcp.download"));
+        assert!(!s.is_program("/opt/bin/.new"));
+        assert!(!s.is_program("pvesh.previous"));
+        assert!(
+            s.guarded
+                .contains(&"/opt/bin/pmcp-server.previous*".to_string())
+        );
+        assert!(
+            s.secrets
+                .contains(&"/opt/bin/pmcp-server.previous*".to_string())
+        );
+        assert!(
+            s.guarded
+                .contains(&"/opt/bin/.pmcp-server.download".to_string())
+        );
+        assert!(s.secrets.contains(&"/tmp/t/state/rollback".to_string()));
+    }
+
+    /// Files an update keeps or stages beside the binary (a `cargo install` in
+    /// `~/.cargo/bin`, a git checkout's `target/release/`): no command may write them, read
+    /// the config copy, or run them.
+    #[test]
+    fn files_beside_the_binary_are_the_servers() {
+        use crate::policy::command::{Context, analyze};
+        let bin = "/home/op/src/proxmox-mcp/target/release/proxmox-mcp";
+        let s = ServerFiles::standard()
+            .with_state_dir("/home/op/.local/state/proxmox-mcp")
+            .with_program(bin);
+        let ctx = Context::new(&s);
+        let refused = |cmd: String| {
+            let a = analyze(&cmd, &ctx);
+            assert!(!a.protected.is_empty(), "{cmd:?} allowed: {a:?}");
+        };
+        for b in [
+            bin,
+            "/root/.cargo/bin/proxmox-mcp",
+            "/usr/local/bin/proxmox-mcp",
+        ] {
+            let dir = b.rsplit_once('/').unwrap().0;
+            refused(format!("cat {b}.previous.config"));
+            refused(format!("cp x {b}.previous"));
+            refused(format!("echo '{{}}' > {b}.previous.json"));
+            refused(format!("cp /tmp/k {b}.previous.config"));
+            refused(format!("cp /tmp/evil {b}.new"));
+            refused(format!(
+                "ln -sf /root/.ssh/authorized_keys {dir}/.proxmox-mcp.download"
+            ));
+            refused(format!("{b}.previous approve ABCDEFGHJK"));
+            refused(format!("{b}.new mode normal"));
+        }
+        refused("cat /home/op/.local/state/proxmox-mcp/rollback/previous.config".into());
+        let a = analyze(&format!("cp x {bin}-notes.txt"), &ctx);
+        assert!(a.protected.is_empty(), "{a:?}");
     }
 }

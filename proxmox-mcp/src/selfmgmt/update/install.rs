@@ -93,7 +93,7 @@ struct Backed {
 }
 
 /// Backs the server up before an update changes anything: a `backup_config` archive (config,
-/// mode, approvals, bridge token hashes) and a copy of the config file beside the kept binary,
+/// mode, approvals, bridge token hashes) and a copy of the config file in the state directory,
 /// which `rollback` restores with it. No backup, no update.
 fn pre_update_backup(job: &Job) -> Result<Backed, UpdateError> {
     let roots = crate::selfmgmt::backup::BackupRoots {
@@ -102,7 +102,7 @@ fn pre_update_backup(job: &Job) -> Result<Backed, UpdateError> {
     };
     let info = crate::selfmgmt::backup::create(&roots, "before self_update")
         .map_err(|e| UpdateError::Failed(format!("cannot back the configuration up first: {e}")))?;
-    let kept = swap::keep_config(&job.bin, job.config_file.as_deref())?;
+    let kept = swap::keep_config(&job.bin, &job.state_dir, job.config_file.as_deref())?;
     Ok(Backed {
         kept,
         archive: info.name,
@@ -413,8 +413,7 @@ async fn release_binary(job: &Job) -> Result<Outcome, UpdateError> {
     let data = verified(job, &rel, asset).await?;
     let dir = job.bin.parent().unwrap_or(Path::new("."));
     let download = dir.join(".proxmox-mcp.download");
-    std::fs::write(&download, &data)
-        .map_err(|e| UpdateError::Failed(format!("cannot write {}: {e}", download.display())))?;
+    swap::write_new(&download, &data)?;
     let result = match pre_update_backup(job) {
         Ok(backed) => probe_and_swap(job, &download, &version)
             .await
@@ -430,7 +429,7 @@ async fn release_binary(job: &Job) -> Result<Outcome, UpdateError> {
         restart_hint(&version),
     );
     o.previous = Some(previous);
-    o.config_copy = swap::Kept::config_copy_of(&job.bin);
+    o.config_copy = swap::Kept::config_copy_of(&job.state_dir);
     o.config_backup = Some(backed.archive);
     Ok(o)
 }
