@@ -301,6 +301,8 @@ pub enum Effect {
     Unchanged,
     /// An approval whose record on disk is newer: left as it is
     Kept,
+    /// An approval whose expiry has passed: not brought back
+    Expired,
 }
 
 impl Effect {
@@ -311,6 +313,7 @@ impl Effect {
             Effect::Removed => "removed",
             Effect::Unchanged => "unchanged",
             Effect::Kept => "kept",
+            Effect::Expired => "expired, not restored",
         }
     }
 }
@@ -374,8 +377,19 @@ pub fn plan(roots: &BackupRoots, name: &str) -> Result<RestorePlan, BackupError>
     let live = roots.gather()?;
     let mut changes = Vec::new();
     let on_disk = roots.live_approvals()?;
+    let now_ms = u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX);
     for (path, data) in &unpacked.files {
+        let expired = archive::classify(path) == Some(Kind::Approval)
+            && serde_json::from_slice::<crate::state::Approval>(data)
+                .is_ok_and(|a| now_ms >= a.expires_ms);
         let effect = match live.get(path) {
+            _ if expired && !on_disk.contains(path) => Effect::Expired,
             // An approval record on disk (whatever its status) is newer: it is kept.
             None if on_disk.contains(path) => Effect::Kept,
             Some(old) if old != data && archive::classify(path) == Some(Kind::Approval) => {

@@ -60,9 +60,32 @@ fn round_trip_restores_every_file_and_keeps_a_pre_restore_backup() {
 }
 
 fn approval(id: &str, status: &str) -> String {
+    approval_until(id, status, 4_102_444_800_000)
+}
+
+fn approval_until(id: &str, status: &str, expires_ms: u64) -> String {
     format!(
-        r#"{{"id":"{id}","tool":"t","args_sha256":"00","summary":"s","status":"{status}","created_ms":0,"expires_ms":1}}"#
+        r#"{{"id":"{id}","tool":"t","args_sha256":"00","summary":"s","status":"{status}","created_ms":0,"expires_ms":{expires_ms}}}"#
     )
+}
+
+#[test]
+fn an_expired_approval_is_not_brought_back() {
+    let (_dir, roots) = live();
+    let dir = roots.state_dir.join("approvals");
+    let path = dir.join("00000000EX.json");
+    fs::write(&path, approval_until("00000000EX", "pending", 1)).unwrap();
+    let made = create(&roots, "test").unwrap();
+    fs::remove_file(&path).unwrap();
+    let plan = plan(&roots, &made.name).unwrap();
+    assert!(
+        plan.summary()
+            .contains("state/approvals/00000000EX.json expired, not restored"),
+        "{}",
+        plan.summary()
+    );
+    restore(&roots, &made.name, None).unwrap();
+    assert!(!path.exists());
 }
 
 #[test]
