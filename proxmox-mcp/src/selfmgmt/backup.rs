@@ -23,6 +23,11 @@ use fsio::{lock_state, read_capped, stage, sync_parent, write_new};
 /// The folder under the state directory that holds the archives.
 pub const BACKUPS_DIR: &str = "backups";
 const SUFFIX: &str = ".tar.gz";
+/// Archives kept: after each write the oldest beyond this are removed (pre-restore and
+/// pre-update backups count too).
+pub const MAX_BACKUPS: usize = 20;
+/// Free space the state directory's file system must keep: below it nothing is written.
+pub const MIN_FREE_BYTES: u64 = 64 << 20;
 
 /// Where the files a backup holds live: built from the loaded configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,10 +209,59 @@ pub fn create(roots: &BackupRoots, reason: &str) -> Result<BackupInfo, BackupErr
         .mode(0o700)
         .create(&dir)
         .map_err(|e| BackupError::io(&dir, e))?;
+    ensure_room(&dir, MIN_FREE_BYTES).map_err(|e| BackupError::io(&dir, e))?;
     let stamp = utc_text(now).replace(['-', ':'], "");
     let name = format!("config-{stamp}-{:04x}{SUFFIX}", rand::random::<u16>());
     write_new(&dir, &name, &bytes)?;
+    prune(&dir, MAX_BACKUPS, &name);
     Ok(info(&name, bytes.len() as u64, &manifest))
+}
+
+/// Refuses (as an IO error) when the file system holding `dir` has less than `min` bytes
+/// free for unprivileged writers: a full state disk stops the mode and approvals working.
+pub fn ensure_room(dir: &Path, min: u64) -> io::Result<()> {
+    let st = rustix::fs::statvfs(dir).map_err(io::Error::from)?;
+    let free = st.f_bavail.saturating_mul(st.f_frsize);
+    if free < min {
+        return Err(io::Error::other(format!(
+            "only {} MiB free on this file system, under the {} MiB kept free; nothing was \
+             written",
+            free >> 20,
+            min >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// Removes the oldest archives (by modification time, then name) so at most `keep` remain;
+/// never `just_written`. Best effort: a file that does not go stays.
+fn prune(dir: &Path, keep: usize, just_written: &str) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut found: Vec<(SystemTime, String)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            check_name(&name).ok()?;
+            let meta = e.metadata().ok()?;
+            meta.file_type()
+                .is_file()
+                .then(|| (meta.modified().unwrap_or(UNIX_EPOCH), name))
+        })
+        .collect();
+    if found.len() <= keep {
+        return;
+    }
+    found.sort();
+    let excess = found.len() - keep;
+    for (_, name) in found
+        .iter()
+        .filter(|(_, n)| n != just_written)
+        .take(excess)
+    {
+        let _ = fs::remove_file(dir.join(name));
+    }
 }
 
 /// An archive that does not read: its name and why.
@@ -233,8 +287,8 @@ pub fn list(roots: &BackupRoots) -> Result<(Vec<BackupInfo>, Vec<Unreadable>), B
     names.sort_unstable_by(|a, b| b.cmp(a));
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     for name in names {
-        match open(roots, &name) {
-            Ok((bytes, unpacked)) => good.push(info(&name, bytes.len() as u64, &unpacked.manifest)),
+        match peek(roots, &name) {
+            Ok((size, manifest)) => good.push(info(&name, size, &manifest)),
             Err(e) => bad.push(Unreadable {
                 name,
                 problem: e.to_string(),
@@ -261,6 +315,40 @@ pub fn check_name(name: &str) -> Result<(), BackupError> {
              digits, `-`, `_`, `.`), as `backup_config` with action list shows"
         )))
     }
+}
+
+/// The size and manifest of `backups/name` (a regular file, not followed through a link),
+/// read from the archive's first entry only: listing never reads whole archives.
+fn peek(roots: &BackupRoots, name: &str) -> Result<(u64, archive::Manifest), BackupError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = roots.backups_dir().join(name);
+    let refused = |msg: String| BackupError::Refused {
+        name: name.to_owned(),
+        refusal: Refusal(msg),
+    };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&path)
+        .map_err(|e| BackupError::io(&path, e))?;
+    let meta = file.metadata().map_err(|e| BackupError::io(&path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(refused("it is not a regular file".into()));
+    }
+    if meta.len() > archive::MAX_ARCHIVE_BYTES {
+        return Err(refused(format!(
+            "the archive is {} bytes, more than the cap of {}",
+            meta.len(),
+            archive::MAX_ARCHIVE_BYTES
+        )));
+    }
+    let manifest = archive::read_manifest(io::BufReader::new(file)).map_err(|refusal| {
+        BackupError::Refused {
+            name: name.to_owned(),
+            refusal,
+        }
+    })?;
+    Ok((meta.len(), manifest))
 }
 
 /// Reads `backups/name` (a regular file, not followed through a link) and checks it whole.

@@ -251,9 +251,8 @@ fn check(bytes: Vec<u8>, want: &str) {
         .to_string();
     assert!(err.contains("nothing was changed"), "{err}");
     assert_eq!(snapshot(&roots), before);
-    let (good, bad) = list(&roots).unwrap();
-    assert!(good.is_empty(), "no pre-restore backup was taken");
-    assert_eq!(bad.len(), 1);
+    // `list` reads manifests only, so count the files: no pre-restore backup was taken.
+    assert_eq!(fs::read_dir(roots.backups_dir()).unwrap().count(), 1);
 }
 
 const MODE: &[u8] = b"safe\n";
@@ -415,4 +414,40 @@ fn size_bombs_and_entry_floods_are_refused() {
 #[test]
 fn garbage_is_refused() {
     check(b"not a gzip stream".to_vec(), "cannot be read");
+}
+
+#[test]
+fn at_most_max_backups_are_kept_and_the_newest_is_never_pruned() {
+    let (_dir, roots) = live();
+    let mut last = String::new();
+    for _ in 0..MAX_BACKUPS + 3 {
+        last = create(&roots, "test").unwrap().name;
+    }
+    let (listed, bad) = list(&roots).unwrap();
+    assert_eq!(listed.len(), MAX_BACKUPS);
+    assert!(bad.is_empty());
+    assert!(roots.backups_dir().join(&last).exists());
+}
+
+#[test]
+fn a_nearly_full_file_system_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    ensure_room(dir.path(), 0).unwrap();
+    let err = ensure_room(dir.path(), u64::MAX).unwrap_err().to_string();
+    assert!(err.contains("nothing was written"), "{err}");
+}
+
+#[test]
+fn list_reads_the_manifest_only() {
+    let (_dir, roots) = live();
+    let made = create(&roots, "test").unwrap();
+    let path = roots.backups_dir().join(&made.name);
+    // A manifest followed by a body that no longer checks out still lists; restore refuses it.
+    let unpacked = archive::unpack(&fs::read(&path).unwrap()).unwrap();
+    let manifest = serde_json::to_vec(&unpacked.manifest).unwrap();
+    fs::write(&path, build(&[raw(b"manifest.json", &manifest)])).unwrap();
+    let (listed, bad) = list(&roots).unwrap();
+    assert_eq!((listed.len(), bad.len()), (1, 0), "{bad:?}");
+    assert_eq!(listed[0].files, 3);
+    assert!(plan(&roots, &made.name).is_err());
 }
