@@ -6,6 +6,7 @@
 //! `fsio`.
 
 pub mod archive;
+mod diff;
 mod fsio;
 
 use std::collections::BTreeMap;
@@ -138,6 +139,11 @@ pub enum BackupError {
     #[error("backup {name:?} changed after it was checked; nothing was changed")]
     Changed { name: String },
     #[error(
+        "the live configuration or state (mode, approvals, bridge tokens, config file) changed \
+         since the restore was approved; nothing was changed: ask again to see the new changes"
+    )]
+    Drifted,
+    #[error(
         "the restore stopped part way ({source}); backup {pre_restore:?} holds the files as \
          they were before it"
     )]
@@ -255,11 +261,7 @@ fn prune(dir: &Path, keep: usize, just_written: &str) {
     }
     found.sort();
     let excess = found.len() - keep;
-    for (_, name) in found
-        .iter()
-        .filter(|(_, n)| n != just_written)
-        .take(excess)
-    {
+    for (_, name) in found.iter().filter(|(_, n)| n != just_written).take(excess) {
         let _ = fs::remove_file(dir.join(name));
     }
 }
@@ -421,6 +423,13 @@ pub struct RestorePlan {
     /// Hex SHA-256 of the archive: the restore runs only on these exact bytes.
     pub archive_sha256: String,
     pub changes: Vec<Change>,
+    /// What changes, in values: the mode old -> new, bridge tokens added and removed, the
+    /// config file's changed keys (secrets masked)
+    pub details: Vec<String>,
+    /// The restore makes the mode less safe
+    pub less_safe: bool,
+    /// Hex SHA-256 over the live files compared: the restore runs only if they still match.
+    pub live_sha256: String,
     #[serde(skip)]
     files: BTreeMap<String, Vec<u8>>,
     /// Live files the archive does not hold that are removed (approvals, the mode).
@@ -441,6 +450,7 @@ impl RestorePlan {
         if same > 0 {
             parts.push(format!("{same} unchanged"));
         }
+        parts.extend(self.details.iter().cloned());
         if parts.is_empty() {
             "nothing to change".into()
         } else {
@@ -507,13 +517,51 @@ pub fn plan(roots: &BackupRoots, name: &str) -> Result<RestorePlan, BackupError>
             effect: Effect::Removed,
         });
     }
+    let (old, new) = (
+        |p: &str| live.get(p).map(Vec::as_slice),
+        |p: &str| unpacked.files.get(p).map(Vec::as_slice),
+    );
+    let mut details = Vec::new();
+    let mut less_safe = false;
+    if let Some((line, less)) = diff::mode_change(old(MODE_PATH), new(MODE_PATH)) {
+        details.push(line);
+        less_safe = less;
+    }
+    if new(BRIDGE_TOKENS_PATH).is_some() {
+        details.extend(diff::token_changes(
+            old(BRIDGE_TOKENS_PATH),
+            new(BRIDGE_TOKENS_PATH),
+        ));
+    }
+    if new(CONFIG_PATH).is_some() {
+        details.extend(diff::config_changes(old(CONFIG_PATH), new(CONFIG_PATH)));
+    }
     Ok(RestorePlan {
         backup: info(name, bytes.len() as u64, &unpacked.manifest),
         archive_sha256: archive::sha256_hex(&bytes),
         changes,
+        details,
+        less_safe,
+        live_sha256: live_digest(&live, &on_disk),
         files: unpacked.files,
         removals,
     })
+}
+
+/// A digest of the live files (path and contents) and of the approval files present.
+fn live_digest(live: &BTreeMap<String, Vec<u8>>, on_disk: &[String]) -> String {
+    let mut all = Vec::new();
+    for (path, data) in live {
+        all.extend_from_slice(path.as_bytes());
+        all.push(0);
+        all.extend_from_slice(archive::sha256_hex(data).as_bytes());
+        all.push(b'\n');
+    }
+    for path in on_disk {
+        all.extend_from_slice(path.as_bytes());
+        all.push(b'\n');
+    }
+    archive::sha256_hex(&all)
 }
 
 /// What a restore did.
@@ -523,16 +571,22 @@ pub struct Restored {
     /// The backup of the live files taken just before
     pub pre_restore: BackupInfo,
     pub changes: Vec<Change>,
+    /// What changed, in values (mode, bridge tokens, config keys)
+    pub details: Vec<String>,
 }
 
 /// Restores backup `name`: checks it whole (and, with `expect_sha256`, that it is the archive a
 /// human approved), takes a pre-restore backup, writes every new file beside its target, then
 /// renames them into place and removes what the archive does not hold. Holds the mode's and
 /// the approvals' locks while it swaps.
+///
+/// With `expect_live`, the live files must still be as they were when the plan a human saw was
+/// made: a mode lowered since then, or a token revoked, refuses the restore.
 pub fn restore(
     roots: &BackupRoots,
     name: &str,
     expect_sha256: Option<&str>,
+    expect_live: Option<&str>,
 ) -> Result<Restored, BackupError> {
     let _locks = lock_state(roots)?;
     let plan = plan(roots, name)?;
@@ -540,6 +594,9 @@ pub fn restore(
         return Err(BackupError::Changed {
             name: name.to_owned(),
         });
+    }
+    if expect_live.is_some_and(|want| want != plan.live_sha256) {
+        return Err(BackupError::Drifted);
     }
     let pre_restore = create(roots, &format!("pre-restore of {name}"))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -593,6 +650,7 @@ pub fn restore(
         restored: plan.backup,
         pre_restore,
         changes: plan.changes,
+        details: plan.details,
     })
 }
 
