@@ -428,7 +428,8 @@ pub struct RestorePlan {
     pub details: Vec<String>,
     /// The restore makes the mode less safe
     pub less_safe: bool,
-    /// Hex SHA-256 over the live files compared: the restore runs only if they still match.
+    /// Hex SHA-256 over the live mode, config file and bridge tokens: the restore runs only if
+    /// they still match.
     pub live_sha256: String,
     #[serde(skip)]
     files: BTreeMap<String, Vec<u8>>,
@@ -542,23 +543,23 @@ pub fn plan(roots: &BackupRoots, name: &str) -> Result<RestorePlan, BackupError>
         changes,
         details,
         less_safe,
-        live_sha256: live_digest(&live, &on_disk),
+        live_sha256: live_digest(&live),
         files: unpacked.files,
         removals,
     })
 }
 
-/// A digest of the live files (path and contents) and of the approval files present.
-fn live_digest(live: &BTreeMap<String, Vec<u8>>, on_disk: &[String]) -> String {
+/// A digest of the live mode, config file and bridge token store (path and contents).
+/// Approvals are left out: asking for and granting the restore's own approval changes them.
+fn live_digest(live: &BTreeMap<String, Vec<u8>>) -> String {
     let mut all = Vec::new();
     for (path, data) in live {
+        if archive::classify(path) == Some(Kind::Approval) {
+            continue;
+        }
         all.extend_from_slice(path.as_bytes());
         all.push(0);
         all.extend_from_slice(archive::sha256_hex(data).as_bytes());
-        all.push(b'\n');
-    }
-    for path in on_disk {
-        all.extend_from_slice(path.as_bytes());
         all.push(b'\n');
     }
     archive::sha256_hex(&all)
