@@ -273,17 +273,38 @@ impl ServerHandler for Bridge {
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         meta.insert(CALLER_META_KEY.to_string(), field);
         request.meta = None;
-        let answer = conn
+        let mut handle = conn
             .peer
             .send_request_with_option(
                 ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request)),
                 PeerRequestOptions::no_options().with_meta(meta),
             )
             .await
-            .map_err(from_service)?
-            .await_response()
-            .await
             .map_err(from_service)?;
+        // The same deadline and cancellation as `tools/call`: a read runs tools in the engine.
+        let answer = tokio::select! {
+            r = &mut handle.rx => match r {
+                Ok(r) => r.map_err(from_service)?,
+                Err(_) => return Err(from_service(ServiceError::TransportClosed)),
+            },
+            _ = ctx.ct.cancelled() => {
+                let _ = handle.cancel(Some("the HTTP client cancelled".into())).await;
+                return Err(ErrorData::internal_error("the read was cancelled", None));
+            }
+            _ = tokio::time::sleep(self.call_timeout) => {
+                let _ = handle
+                    .cancel(Some("the bridge's call timeout passed".into()))
+                    .await;
+                return Err(ErrorData::internal_error(
+                    format!(
+                        "no answer from the engine within {} s (the bridge's call timeout); \
+                         the read was cancelled",
+                        self.call_timeout.as_secs()
+                    ),
+                    None,
+                ));
+            }
+        };
         match answer {
             ServerResult::ReadResourceResult(mut r) => {
                 r.result_type = Some(ResultType::COMPLETE);

@@ -87,7 +87,12 @@ pub fn run(load: &LoadOptions, cmd: ConfigBackupCommand) -> anyhow::Result<ExitC
             if dry_run {
                 return Ok(ExitCode::SUCCESS);
             }
-            match backup::restore(&roots, &name, Some(&plan.archive_sha256)) {
+            match backup::restore(
+                &roots,
+                &name,
+                Some(&plan.archive_sha256),
+                Some(&plan.live_sha256),
+            ) {
                 Ok(done) => {
                     audit(
                         &cfg,

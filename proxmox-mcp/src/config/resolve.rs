@@ -8,6 +8,7 @@
 mod exec;
 mod settings;
 mod sources;
+pub(crate) use sources::display_url;
 mod update;
 mod values;
 

@@ -6,6 +6,7 @@
 //! `fsio`.
 
 pub mod archive;
+mod diff;
 mod fsio;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,11 @@ use fsio::{lock_state, read_capped, stage, sync_parent, write_new};
 /// The folder under the state directory that holds the archives.
 pub const BACKUPS_DIR: &str = "backups";
 const SUFFIX: &str = ".tar.gz";
+/// Archives kept: after each write the oldest beyond this are removed (pre-restore and
+/// pre-update backups count too).
+pub const MAX_BACKUPS: usize = 20;
+/// Free space the state directory's file system must keep: below it nothing is written.
+pub const MIN_FREE_BYTES: u64 = 64 << 20;
 
 /// Where the files a backup holds live: built from the loaded configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +139,11 @@ pub enum BackupError {
     #[error("backup {name:?} changed after it was checked; nothing was changed")]
     Changed { name: String },
     #[error(
+        "the live configuration or state (mode, approvals, bridge tokens, config file) changed \
+         since the restore was approved; nothing was changed: ask again to see the new changes"
+    )]
+    Drifted,
+    #[error(
         "the restore stopped part way ({source}); backup {pre_restore:?} holds the files as \
          they were before it"
     )]
@@ -204,10 +215,55 @@ pub fn create(roots: &BackupRoots, reason: &str) -> Result<BackupInfo, BackupErr
         .mode(0o700)
         .create(&dir)
         .map_err(|e| BackupError::io(&dir, e))?;
+    ensure_room(&dir, MIN_FREE_BYTES).map_err(|e| BackupError::io(&dir, e))?;
     let stamp = utc_text(now).replace(['-', ':'], "");
     let name = format!("config-{stamp}-{:04x}{SUFFIX}", rand::random::<u16>());
     write_new(&dir, &name, &bytes)?;
+    prune(&dir, MAX_BACKUPS, &name);
     Ok(info(&name, bytes.len() as u64, &manifest))
+}
+
+/// Refuses (as an IO error) when the file system holding `dir` has less than `min` bytes
+/// free for unprivileged writers: a full state disk stops the mode and approvals working.
+pub fn ensure_room(dir: &Path, min: u64) -> io::Result<()> {
+    let st = rustix::fs::statvfs(dir).map_err(io::Error::from)?;
+    let free = st.f_bavail.saturating_mul(st.f_frsize);
+    if free < min {
+        return Err(io::Error::other(format!(
+            "only {} MiB free on this file system, under the {} MiB kept free; nothing was \
+             written",
+            free >> 20,
+            min >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// Removes the oldest archives (by modification time, then name) so at most `keep` remain;
+/// never `just_written`. Best effort: a file that does not go stays.
+fn prune(dir: &Path, keep: usize, just_written: &str) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut found: Vec<(SystemTime, String)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            check_name(&name).ok()?;
+            let meta = e.metadata().ok()?;
+            meta.file_type()
+                .is_file()
+                .then(|| (meta.modified().unwrap_or(UNIX_EPOCH), name))
+        })
+        .collect();
+    if found.len() <= keep {
+        return;
+    }
+    found.sort();
+    let excess = found.len() - keep;
+    for (_, name) in found.iter().filter(|(_, n)| n != just_written).take(excess) {
+        let _ = fs::remove_file(dir.join(name));
+    }
 }
 
 /// An archive that does not read: its name and why.
@@ -233,8 +289,8 @@ pub fn list(roots: &BackupRoots) -> Result<(Vec<BackupInfo>, Vec<Unreadable>), B
     names.sort_unstable_by(|a, b| b.cmp(a));
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     for name in names {
-        match open(roots, &name) {
-            Ok((bytes, unpacked)) => good.push(info(&name, bytes.len() as u64, &unpacked.manifest)),
+        match peek(roots, &name) {
+            Ok((size, manifest)) => good.push(info(&name, size, &manifest)),
             Err(e) => bad.push(Unreadable {
                 name,
                 problem: e.to_string(),
@@ -261,6 +317,40 @@ pub fn check_name(name: &str) -> Result<(), BackupError> {
              digits, `-`, `_`, `.`), as `backup_config` with action list shows"
         )))
     }
+}
+
+/// The size and manifest of `backups/name` (a regular file, not followed through a link),
+/// read from the archive's first entry only: listing never reads whole archives.
+fn peek(roots: &BackupRoots, name: &str) -> Result<(u64, archive::Manifest), BackupError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = roots.backups_dir().join(name);
+    let refused = |msg: String| BackupError::Refused {
+        name: name.to_owned(),
+        refusal: Refusal(msg),
+    };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&path)
+        .map_err(|e| BackupError::io(&path, e))?;
+    let meta = file.metadata().map_err(|e| BackupError::io(&path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(refused("it is not a regular file".into()));
+    }
+    if meta.len() > archive::MAX_ARCHIVE_BYTES {
+        return Err(refused(format!(
+            "the archive is {} bytes, more than the cap of {}",
+            meta.len(),
+            archive::MAX_ARCHIVE_BYTES
+        )));
+    }
+    let manifest = archive::read_manifest(io::BufReader::new(file)).map_err(|refusal| {
+        BackupError::Refused {
+            name: name.to_owned(),
+            refusal,
+        }
+    })?;
+    Ok((meta.len(), manifest))
 }
 
 /// Reads `backups/name` (a regular file, not followed through a link) and checks it whole.
@@ -301,6 +391,8 @@ pub enum Effect {
     Unchanged,
     /// An approval whose record on disk is newer: left as it is
     Kept,
+    /// An approval whose expiry has passed: not brought back
+    Expired,
 }
 
 impl Effect {
@@ -311,6 +403,7 @@ impl Effect {
             Effect::Removed => "removed",
             Effect::Unchanged => "unchanged",
             Effect::Kept => "kept",
+            Effect::Expired => "expired, not restored",
         }
     }
 }
@@ -330,6 +423,14 @@ pub struct RestorePlan {
     /// Hex SHA-256 of the archive: the restore runs only on these exact bytes.
     pub archive_sha256: String,
     pub changes: Vec<Change>,
+    /// What changes, in values: the mode old -> new, bridge tokens added and removed, the
+    /// config file's changed keys (secrets masked)
+    pub details: Vec<String>,
+    /// The restore makes the mode less safe
+    pub less_safe: bool,
+    /// Hex SHA-256 over the live mode, config file and bridge tokens: the restore runs only if
+    /// they still match.
+    pub live_sha256: String,
     #[serde(skip)]
     files: BTreeMap<String, Vec<u8>>,
     /// Live files the archive does not hold that are removed (approvals, the mode).
@@ -350,6 +451,7 @@ impl RestorePlan {
         if same > 0 {
             parts.push(format!("{same} unchanged"));
         }
+        parts.extend(self.details.iter().cloned());
         if parts.is_empty() {
             "nothing to change".into()
         } else {
@@ -374,8 +476,19 @@ pub fn plan(roots: &BackupRoots, name: &str) -> Result<RestorePlan, BackupError>
     let live = roots.gather()?;
     let mut changes = Vec::new();
     let on_disk = roots.live_approvals()?;
+    let now_ms = u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX);
     for (path, data) in &unpacked.files {
+        let expired = archive::classify(path) == Some(Kind::Approval)
+            && serde_json::from_slice::<crate::state::Approval>(data)
+                .is_ok_and(|a| now_ms >= a.expires_ms);
         let effect = match live.get(path) {
+            _ if expired && !on_disk.contains(path) => Effect::Expired,
             // An approval record on disk (whatever its status) is newer: it is kept.
             None if on_disk.contains(path) => Effect::Kept,
             Some(old) if old != data && archive::classify(path) == Some(Kind::Approval) => {
@@ -405,13 +518,51 @@ pub fn plan(roots: &BackupRoots, name: &str) -> Result<RestorePlan, BackupError>
             effect: Effect::Removed,
         });
     }
+    let (old, new) = (
+        |p: &str| live.get(p).map(Vec::as_slice),
+        |p: &str| unpacked.files.get(p).map(Vec::as_slice),
+    );
+    let mut details = Vec::new();
+    let mut less_safe = false;
+    if let Some((line, less)) = diff::mode_change(old(MODE_PATH), new(MODE_PATH)) {
+        details.push(line);
+        less_safe = less;
+    }
+    if new(BRIDGE_TOKENS_PATH).is_some() {
+        details.extend(diff::token_changes(
+            old(BRIDGE_TOKENS_PATH),
+            new(BRIDGE_TOKENS_PATH),
+        ));
+    }
+    if new(CONFIG_PATH).is_some() {
+        details.extend(diff::config_changes(old(CONFIG_PATH), new(CONFIG_PATH)));
+    }
     Ok(RestorePlan {
         backup: info(name, bytes.len() as u64, &unpacked.manifest),
         archive_sha256: archive::sha256_hex(&bytes),
         changes,
+        details,
+        less_safe,
+        live_sha256: live_digest(&live),
         files: unpacked.files,
         removals,
     })
+}
+
+/// A digest of the live mode, config file and bridge token store (path and contents).
+/// Approvals are left out: asking for and granting the restore's own approval changes them.
+fn live_digest(live: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut all = Vec::new();
+    for (path, data) in live {
+        if archive::classify(path) == Some(Kind::Approval) {
+            continue;
+        }
+        all.extend_from_slice(path.as_bytes());
+        all.push(0);
+        all.extend_from_slice(archive::sha256_hex(data).as_bytes());
+        all.push(b'\n');
+    }
+    archive::sha256_hex(&all)
 }
 
 /// What a restore did.
@@ -421,16 +572,22 @@ pub struct Restored {
     /// The backup of the live files taken just before
     pub pre_restore: BackupInfo,
     pub changes: Vec<Change>,
+    /// What changed, in values (mode, bridge tokens, config keys)
+    pub details: Vec<String>,
 }
 
 /// Restores backup `name`: checks it whole (and, with `expect_sha256`, that it is the archive a
 /// human approved), takes a pre-restore backup, writes every new file beside its target, then
 /// renames them into place and removes what the archive does not hold. Holds the mode's and
 /// the approvals' locks while it swaps.
+///
+/// With `expect_live`, the live files must still be as they were when the plan a human saw was
+/// made: a mode lowered since then, or a token revoked, refuses the restore.
 pub fn restore(
     roots: &BackupRoots,
     name: &str,
     expect_sha256: Option<&str>,
+    expect_live: Option<&str>,
 ) -> Result<Restored, BackupError> {
     let _locks = lock_state(roots)?;
     let plan = plan(roots, name)?;
@@ -438,6 +595,9 @@ pub fn restore(
         return Err(BackupError::Changed {
             name: name.to_owned(),
         });
+    }
+    if expect_live.is_some_and(|want| want != plan.live_sha256) {
+        return Err(BackupError::Drifted);
     }
     let pre_restore = create(roots, &format!("pre-restore of {name}"))?;
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -491,6 +651,7 @@ pub fn restore(
         restored: plan.backup,
         pre_restore,
         changes: plan.changes,
+        details: plan.details,
     })
 }
 

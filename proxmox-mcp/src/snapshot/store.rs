@@ -35,6 +35,9 @@ pub struct Listed {
     pub missing: usize,
 }
 
+/// Snapshots kept: after each save the oldest beyond this are removed.
+pub const MAX_SNAPSHOTS: usize = 50;
+
 /// The snapshot directory under a state directory.
 pub struct Store {
     dir: PathBuf,
@@ -92,6 +95,8 @@ impl Store {
             .mode(0o700)
             .create(&self.dir)
             .map_err(|e| self.io(e))?;
+        crate::selfmgmt::backup::ensure_room(&self.dir, crate::selfmgmt::backup::MIN_FREE_BYTES)
+            .map_err(|e| self.io(e))?;
         let base = snap.id.clone();
         for n in 1..1000 {
             let id = if n == 1 {
@@ -120,9 +125,37 @@ impl Store {
                 let _ = fs::remove_file(&path);
                 return Err(self.io(e));
             }
+            self.prune(MAX_SNAPSHOTS, &id);
             return Ok(id);
         }
         Err(self.io(io::Error::other("too many snapshots with the same id")))
+    }
+
+    /// Removes the oldest snapshot files (by modification time, then name) so at most `keep`
+    /// remain; never `just_written`. Best effort.
+    fn prune(&self, keep: usize, just_written: &str) {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut found: Vec<(std::time::SystemTime, String)> = rd
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                check_id(name.strip_suffix(".json")?).ok()?;
+                let meta = e.metadata().ok()?;
+                let when = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                meta.file_type().is_file().then_some((when, name))
+            })
+            .collect();
+        if found.len() <= keep {
+            return;
+        }
+        found.sort();
+        let excess = found.len() - keep;
+        let mine = format!("{just_written}.json");
+        for (_, name) in found.iter().filter(|(_, n)| *n != mine).take(excess) {
+            let _ = fs::remove_file(self.dir.join(name));
+        }
     }
 
     pub fn load(&self, id: &str) -> Result<Snapshot, StoreError> {
@@ -222,5 +255,24 @@ mod tests {
             store.load("../snapshots/x"),
             Err(StoreError::BadId(_))
         ));
+    }
+
+    #[test]
+    fn at_most_max_snapshots_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let s = Snapshot {
+            id: "s".into(),
+            cluster: "c".into(),
+            taken: "2026-12-06T02:46:49Z".into(),
+            objects: BTreeMap::new(),
+            missing: BTreeMap::new(),
+        };
+        let mut last = String::new();
+        for _ in 0..MAX_SNAPSHOTS + 5 {
+            last = store.save(&mut s.clone()).unwrap();
+        }
+        assert_eq!(store.list().unwrap().len(), MAX_SNAPSHOTS);
+        store.load(&last).unwrap();
     }
 }

@@ -90,7 +90,7 @@ fn tool_error(e: BackupError) -> ToolError {
     match e {
         BackupError::NotFound(_) => ToolError::NotFound(e.to_string()),
         BackupError::BadName(m) => ToolError::invalid(m),
-        BackupError::Refused { .. } | BackupError::Changed { .. } => {
+        BackupError::Refused { .. } | BackupError::Changed { .. } | BackupError::Drifted => {
             ToolError::Refused(e.to_string())
         }
         BackupError::Io { .. } | BackupError::Partial { .. } => ToolError::Config(e.to_string()),
@@ -126,11 +126,12 @@ fn assess_backup(ctx: &AssessCtx, p: BackupParams) -> Result<Assessment, ToolErr
     Ok(a)
 }
 
-/// What a human approved: this archive, these exact bytes.
+/// What a human approved: this archive, these exact bytes, over the live files as they were.
 #[derive(Debug, Clone, Serialize)]
 struct Approved {
     name: String,
     archive_sha256: String,
+    live_sha256: String,
 }
 
 fn assess_restore(ctx: &AssessCtx, p: RestoreParams) -> Result<Assessment, ToolError> {
@@ -158,13 +159,17 @@ fn assess_restore(ctx: &AssessCtx, p: RestoreParams) -> Result<Assessment, ToolE
         plan.summary()
     );
     let mut a = Assessment::new(Request::new(Class::Modify), summary).target(target);
-    a.decision = Some(Decision::Confirm(
+    let why = if plan.less_safe {
+        "WARNING: this restore makes the server's mode LESS SAFE. Restoring the server's own \
+         configuration and state always needs a human's approval."
+    } else {
         "Restoring the server's own configuration and state always needs a human's approval."
-            .into(),
-    ));
+    };
+    a.decision = Some(Decision::Confirm(why.into()));
     a.set_plan(Approved {
         name: p.name,
         archive_sha256: plan.archive_sha256,
+        live_sha256: plan.live_sha256,
     })?;
     Ok(a)
 }
@@ -240,6 +245,8 @@ pub struct RestoreResult {
     /// Backup of the files as they were just before
     pub pre_restore: BackupInfo,
     pub changes: Vec<Change>,
+    /// What changed, in values: mode old -> new, bridge tokens, config keys (secrets masked)
+    pub details: Vec<String>,
     /// The config file changed: it applies when the server restarts
     pub restart_needed: bool,
 }
@@ -248,7 +255,12 @@ async fn restore_config(ctx: ToolCtx, _p: RestoreParams) -> Result<RestoreResult
     let approved = ctx.plan::<Approved>()?.clone();
     let roots = BackupRoots::from_config(ctx.engine.config());
     let done = tokio::task::spawn_blocking(move || {
-        backup::restore(&roots, &approved.name, Some(&approved.archive_sha256))
+        backup::restore(
+            &roots,
+            &approved.name,
+            Some(&approved.archive_sha256),
+            Some(&approved.live_sha256),
+        )
     })
     .await
     .map_err(|e| ToolError::Config(format!("the restore did not finish: {e}")))?
@@ -261,6 +273,7 @@ async fn restore_config(ctx: ToolCtx, _p: RestoreParams) -> Result<RestoreResult
         restored: done.restored,
         pre_restore: done.pre_restore,
         changes: done.changes,
+        details: done.details,
         restart_needed,
     })
 }
@@ -279,8 +292,11 @@ impl Render for RestoreResult {
             changes.join(", "),
             self.pre_restore.name
         );
+        for d in &self.details {
+            s.push_str(&format!("\n- {d}"));
+        }
         if self.restart_needed {
-            s.push_str(" The config file changed: restart the server for it to apply.");
+            s.push_str("\nThe config file changed: restart the server for it to apply.");
         }
         s
     }

@@ -165,7 +165,7 @@ impl Layers {
             push(
                 name("url"),
                 origin("url", var(env::PROXMOX_URL)),
-                c.url.clone(),
+                display_url(&c.url),
             );
             match &c.auth {
                 Auth::Token { id, .. } => {
@@ -238,6 +238,20 @@ impl Layers {
             );
         }
         out
+    }
+}
+
+/// `url` without its `user:password@` part, for showing: credentials never leave in settings.
+pub fn display_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rfind('@') {
+        Some(at) => format!("{scheme}{}{tail}", &authority[at + 1..]),
+        None => url.to_owned(),
     }
 }
 
@@ -317,5 +331,16 @@ mod tests {
             config.sources.iter().all(|s| !s.value.contains("5ec12e70")),
             "a secret leaked into the sources"
         );
+    }
+
+    #[test]
+    fn display_url_drops_userinfo() {
+        assert_eq!(
+            display_url("https://root:s3cret@pve:8006/api2"),
+            "https://pve:8006/api2"
+        );
+        assert_eq!(display_url("https://u@p@pve:8006"), "https://pve:8006");
+        assert_eq!(display_url("https://pve:8006/a@b"), "https://pve:8006/a@b");
+        assert_eq!(display_url("pve:8006"), "pve:8006");
     }
 }

@@ -188,6 +188,36 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
+/// The manifest of an archive, read from its first entry alone (what [`pack`] writes first):
+/// for listing. The archive is not checked beyond it; [`unpack`] does that before any use.
+pub fn read_manifest(reader: impl Read) -> Result<Manifest, Refusal> {
+    let stream = Capped {
+        inner: flate2::read::GzDecoder::new(reader),
+        left: MAX_STREAM_BYTES,
+    };
+    let mut archive = tar::Archive::new(stream);
+    let bad = |e: std::io::Error| Refusal(format!("the archive cannot be read: {e}"));
+    let mut entries = archive.entries().map_err(bad)?;
+    let Some(entry) = entries.next() else {
+        return refuse(format!("the archive has no {MANIFEST}"));
+    };
+    let entry = entry.map_err(bad)?;
+    if check_path(&entry.path_bytes())? != MANIFEST
+        || entry.header().entry_type() != tar::EntryType::Regular
+    {
+        return refuse(format!("the archive does not start with {MANIFEST}"));
+    }
+    let mut data = Vec::new();
+    entry
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut data)
+        .map_err(bad)?;
+    if data.len() as u64 > MAX_FILE_BYTES {
+        return refuse(format!("{MANIFEST} is larger than {MAX_FILE_BYTES} bytes"));
+    }
+    parse_manifest(&data)
+}
+
 /// Reads and checks an archive: only regular files on the allow-list, within the caps, each
 /// once; a manifest of a format this server reads that lists exactly those files with matching
 /// sizes and SHA-256; contents that parse ([`check_contents`]).

@@ -49,9 +49,12 @@ fn round_trip_restores_every_file_and_keeps_a_pre_restore_backup() {
     let plan = plan(&roots, &made.name).unwrap();
     assert_eq!(
         plan.summary(),
-        "config.toml changed, state/mode changed, 1 unchanged"
+        "config.toml changed, state/mode changed, 1 unchanged, LESS SAFE: mode read-only -> \
+         normal (the restore raises the mode, which toggle_mode alone would not do), config \
+         policy.protected_vmids: (unset) -> [100]"
     );
-    let done = restore(&roots, &made.name, Some(&plan.archive_sha256)).unwrap();
+    assert!(plan.less_safe);
+    let done = restore(&roots, &made.name, Some(&plan.archive_sha256), None).unwrap();
     assert_eq!(snapshot(&roots), before);
     assert!(done.pre_restore.reason.contains(&made.name));
     let (listed, bad) = list(&roots).unwrap();
@@ -60,9 +63,32 @@ fn round_trip_restores_every_file_and_keeps_a_pre_restore_backup() {
 }
 
 fn approval(id: &str, status: &str) -> String {
+    approval_until(id, status, 4_102_444_800_000)
+}
+
+fn approval_until(id: &str, status: &str, expires_ms: u64) -> String {
     format!(
-        r#"{{"id":"{id}","tool":"t","args_sha256":"00","summary":"s","status":"{status}","created_ms":0,"expires_ms":1}}"#
+        r#"{{"id":"{id}","tool":"t","args_sha256":"00","summary":"s","status":"{status}","created_ms":0,"expires_ms":{expires_ms}}}"#
     )
+}
+
+#[test]
+fn an_expired_approval_is_not_brought_back() {
+    let (_dir, roots) = live();
+    let dir = roots.state_dir.join("approvals");
+    let path = dir.join("00000000EX.json");
+    fs::write(&path, approval_until("00000000EX", "pending", 1)).unwrap();
+    let made = create(&roots, "test").unwrap();
+    fs::remove_file(&path).unwrap();
+    let plan = plan(&roots, &made.name).unwrap();
+    assert!(
+        plan.summary()
+            .contains("state/approvals/00000000EX.json expired, not restored"),
+        "{}",
+        plan.summary()
+    );
+    restore(&roots, &made.name, None, None).unwrap();
+    assert!(!path.exists());
 }
 
 #[test]
@@ -89,7 +115,7 @@ fn only_pending_approvals_are_kept_and_a_newer_record_on_disk_wins() {
         "state/approvals/000000000A.json kept, state/approvals/000000000B.json added, \
          3 unchanged"
     );
-    restore(&roots, &made.name, None).unwrap();
+    restore(&roots, &made.name, None, None).unwrap();
     let read = |id: &str| fs::read_to_string(dir.join(format!("{id}.json"))).ok();
     assert_eq!(read("000000000A"), Some(approval("000000000A", "used")));
     assert_eq!(read("000000000B"), Some(approval("000000000B", "pending")));
@@ -123,7 +149,7 @@ fn a_backup_that_is_a_link_is_refused() {
 fn a_restore_of_an_archive_changed_since_approval_is_refused() {
     let (_dir, roots) = live();
     let made = create(&roots, "test").unwrap();
-    let err = restore(&roots, &made.name, Some("00")).unwrap_err();
+    let err = restore(&roots, &made.name, Some("00"), None).unwrap_err();
     assert!(
         err.to_string().contains("changed after it was checked"),
         "{err}"
@@ -223,14 +249,13 @@ fn check(bytes: Vec<u8>, want: &str) {
     fs::write(roots.backups_dir().join("evil.tar.gz"), bytes).unwrap();
     let err = plan(&roots, "evil.tar.gz").unwrap_err().to_string();
     assert!(err.contains(want), "want {want:?} in: {err}");
-    let err = restore(&roots, "evil.tar.gz", None)
+    let err = restore(&roots, "evil.tar.gz", None, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("nothing was changed"), "{err}");
     assert_eq!(snapshot(&roots), before);
-    let (good, bad) = list(&roots).unwrap();
-    assert!(good.is_empty(), "no pre-restore backup was taken");
-    assert_eq!(bad.len(), 1);
+    // `list` reads manifests only, so count the files: no pre-restore backup was taken.
+    assert_eq!(fs::read_dir(roots.backups_dir()).unwrap().count(), 1);
 }
 
 const MODE: &[u8] = b"safe\n";
@@ -392,4 +417,63 @@ fn size_bombs_and_entry_floods_are_refused() {
 #[test]
 fn garbage_is_refused() {
     check(b"not a gzip stream".to_vec(), "cannot be read");
+}
+
+#[test]
+fn at_most_max_backups_are_kept_and_the_newest_is_never_pruned() {
+    let (_dir, roots) = live();
+    let mut last = String::new();
+    for _ in 0..MAX_BACKUPS + 3 {
+        last = create(&roots, "test").unwrap().name;
+    }
+    let (listed, bad) = list(&roots).unwrap();
+    assert_eq!(listed.len(), MAX_BACKUPS);
+    assert!(bad.is_empty());
+    assert!(roots.backups_dir().join(&last).exists());
+}
+
+#[test]
+fn a_nearly_full_file_system_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    ensure_room(dir.path(), 0).unwrap();
+    let err = ensure_room(dir.path(), u64::MAX).unwrap_err().to_string();
+    assert!(err.contains("nothing was written"), "{err}");
+}
+
+#[test]
+fn list_reads_the_manifest_only() {
+    let (_dir, roots) = live();
+    let made = create(&roots, "test").unwrap();
+    let path = roots.backups_dir().join(&made.name);
+    // A manifest followed by a body that no longer checks out still lists; restore refuses it.
+    let unpacked = archive::unpack(&fs::read(&path).unwrap()).unwrap();
+    let manifest = serde_json::to_vec(&unpacked.manifest).unwrap();
+    fs::write(&path, build(&[raw(b"manifest.json", &manifest)])).unwrap();
+    let (listed, bad) = list(&roots).unwrap();
+    assert_eq!((listed.len(), bad.len()), (1, 0), "{bad:?}");
+    assert_eq!(listed[0].files, 3);
+    assert!(plan(&roots, &made.name).is_err());
+}
+
+#[test]
+fn a_restore_refuses_when_the_live_files_drifted_since_approval() {
+    let (_dir, roots) = live();
+    let made = create(&roots, "test").unwrap();
+    fs::write(roots.state_dir.join("mode"), "safe\n").unwrap();
+    let plan = plan(&roots, &made.name).unwrap();
+    assert!(plan.less_safe, "{}", plan.summary());
+    // The operator lowers the mode again after the human said yes.
+    fs::write(roots.state_dir.join("mode"), "read-only\n").unwrap();
+    let err = restore(
+        &roots,
+        &made.name,
+        Some(&plan.archive_sha256),
+        Some(&plan.live_sha256),
+    )
+    .unwrap_err();
+    assert!(matches!(err, BackupError::Drifted), "{err}");
+    assert_eq!(
+        fs::read_to_string(roots.state_dir.join("mode")).unwrap(),
+        "read-only\n"
+    );
 }
