@@ -197,8 +197,9 @@ pub fn check_target(want: Option<&Version>, downgrade: bool) -> Result<(), Updat
              `version`, so the approval covers exactly that release"
                 .into(),
         )),
-        Some(v) if v < &current && !downgrade => Err(UpdateError::Refused(format!(
-            "{v} is older than the running {current}: a downgrade needs `downgrade: true`"
+        Some(v) if v <= &current && !downgrade => Err(UpdateError::Refused(format!(
+            "{v} is not newer than the running {current}: reinstalling or going back needs \
+             `downgrade: true`"
         ))),
         Some(_) => Ok(()),
     }
@@ -713,6 +714,8 @@ mod tests {
         let e = check_target(Some(&older), false).unwrap_err();
         assert!(e.to_string().contains("downgrade: true"), "{e}");
         assert!(check_target(Some(&older), true).is_ok());
+        let e = check_target(Some(&Version::current()), false).unwrap_err();
+        assert!(e.to_string().contains("not newer"), "{e}");
         let newer: Version = "999.0.0".parse().unwrap();
         assert!(check_target(Some(&newer), false).is_ok());
     }
