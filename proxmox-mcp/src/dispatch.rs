@@ -262,7 +262,8 @@ async fn admit(engine: &Arc<Engine>, call: Call, ev: &mut Event) -> Result<Admit
     .with_server_paths(
         engine.config().state_dir.clone(),
         engine.config().source.clone(),
-    );
+    )
+    .with_update(engine.config().update.clone());
     let mut channel = channel;
     if let Channel::Mrtr {
         state: Some(state), ..

@@ -146,6 +146,8 @@ pub struct AssessCtx {
     /// The server's state directory and configuration file, for tools about the server itself
     /// (`None` until the dispatcher sets them).
     pub server_paths: Option<(std::path::PathBuf, Option<std::path::PathBuf>)>,
+    /// The `[update]` settings, so `self_update`'s summary names what would run.
+    pub update: Option<crate::config::UpdateConfig>,
 }
 
 /// What the gate learned about guests during one call: `/cluster/resources` (read at most
@@ -179,6 +181,7 @@ impl AssessCtx {
             server,
             facts: Arc::default(),
             server_paths: None,
+            update: None,
         }
     }
 
@@ -189,6 +192,12 @@ impl AssessCtx {
         config_file: Option<std::path::PathBuf>,
     ) -> Self {
         self.server_paths = Some((state_dir, config_file));
+        self
+    }
+
+    /// Sets [`AssessCtx::update`].
+    pub fn with_update(mut self, update: crate::config::UpdateConfig) -> Self {
+        self.update = Some(update);
         self
     }
 

@@ -365,7 +365,14 @@ async fn self_update_of_a_git_checkout_and_rollback() {
     let (mcp, env) = spawn_installed(
         &bin,
         tmp.path(),
-        &[("PROXMOX_MCP_UPDATE_BUILD_COMMAND", "sh build.sh".into())],
+        &[
+            (
+                "PROXMOX_MCP_UPDATE_BUILD_COMMAND",
+                "mkdir -p \"$CARGO_TARGET_DIR\" && env > \"$CARGO_TARGET_DIR/build-env\" && sh build.sh"
+                    .into(),
+            ),
+            ("E2E_SERVER_SECRET", "hunter2-never-in-a-build".into()),
+        ],
     )
     .await;
 
@@ -377,6 +384,59 @@ async fn self_update_of_a_git_checkout_and_rollback() {
     assert_eq!(r["install_method"], "git");
     assert_eq!(r["latest"], newer().as_str(), "{r}");
     assert_eq!(r["update_available"], true);
+
+    // The approval names the version: none given, or an older one without `downgrade`, is
+    // refused before a human is asked.
+    let e = mcp.call("self_update", json!({})).await.err("no version");
+    assert!(e.contains("check_updates"), "{e}");
+    let e = mcp
+        .call("self_update", json!({"version": "0.0.1"}))
+        .await
+        .err("silent downgrade");
+    assert!(e.contains("downgrade: true"), "{e}");
+    assert!(mcp.asked().is_empty(), "{:?}", mcp.asked());
+    let e = mcp
+        .call(
+            "self_update",
+            json!({"version": "0.0.1", "downgrade": true}),
+        )
+        .await
+        .err("downgrade to a missing release");
+    assert!(e.contains("no release 0.0.1"), "{e}");
+    let asked = mcp.asked();
+    assert!(
+        asked
+            .iter()
+            .any(|m| m.contains("DOWNGRADE") && m.contains("sh build.sh")),
+        "{asked:?}"
+    );
+
+    // A tree that holds anything but its commit is not built: a planted cargo config or
+    // build script edit would run as the server.
+    let planted = tree.join(".cargo/config.toml");
+    std::fs::create_dir_all(planted.parent().unwrap()).unwrap();
+    std::fs::write(&planted, "[build]\nrustc-wrapper = \"/tmp/evil\"\n").unwrap();
+    let e = mcp
+        .call("self_update", json!({"version": newer()}))
+        .await
+        .err("planted cargo config");
+    assert!(
+        e.contains("not clean") && e.contains(".cargo/config.toml"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(tree.join(".cargo")).unwrap();
+    std::fs::write(tree.join("build.sh"), "echo evil\n").unwrap();
+    let e = mcp
+        .call("self_update", json!({"version": newer()}))
+        .await
+        .err("local edit");
+    assert!(e.contains("not clean") && e.contains("build.sh"), "{e}");
+    git(&tree, &["checkout", "--", "build.sh"]);
+    assert!(
+        std::fs::read(&bin).unwrap() == original,
+        "the binary changed"
+    );
+    assert_eq!(git(&tree, &["rev-parse", "HEAD"]), head);
 
     // The build fails: nothing changes, the checkout is back where it was.
     let broken_build = format!("{}-rc.1", newer());
@@ -411,7 +471,7 @@ async fn self_update_of_a_git_checkout_and_rollback() {
     assert_eq!(git(&tree, &["rev-parse", "HEAD"]), head);
 
     // The newest release: built, probed, swapped; the previous binary is kept.
-    let r = mcp.call("self_update", json!({})).await;
+    let r = mcp.call("self_update", json!({"version": newer()})).await;
     r.ok("self_update");
     let out = r.structured().clone();
     assert_eq!(out["status"], "updated", "{out}");
@@ -433,6 +493,11 @@ async fn self_update_of_a_git_checkout_and_rollback() {
         assert!(!tree.join("target/release").join(kept).exists(), "{kept}");
     }
     assert_eq!(git(&tree, &["describe", "--tags"]), format!("v{}", newer()));
+    // The build saw a minimal environment, not the server's.
+    let build_env = std::fs::read_to_string(tree.join("target/self-update/build-env")).unwrap();
+    assert!(build_env.contains("PROXMOX_MCP_TOOL_CALL=1"), "{build_env}");
+    assert!(!build_env.contains("hunter2"), "{build_env}");
+    assert!(!build_env.contains("PROXMOX_MCP_CONFIG"), "{build_env}");
     mcp.close().await;
 
     // Rollback restores the binary and the config.
@@ -516,14 +581,14 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
     let key = Key::new(1);
     let stranger = Key::new(2);
     let new = newer();
-    let asset_name = format!("proxmox-mcp-{}-linux", std::env::consts::ARCH);
+    let asset_name = format!("proxmox-mcp-{new}-{}", std::env::consts::ARCH);
     let asset = format!("#!/bin/sh\necho 'proxmox-mcp {new}'\n").into_bytes();
     let good_sums = format!("{}  {asset_name}\n", sha256(&asset));
-    let feed = |signed: bool| {
+    let feed_named = |signed: bool, name: &str| {
         let mut r = json!({
             "version": new,
             "published": "2026-12-01",
-            "assets": [{"name": asset_name, "url": server.url("/asset")}],
+            "assets": [{"name": name, "url": server.url("/asset")}],
             "sha256s_url": server.url("/SHA256SUMS"),
         });
         if signed {
@@ -531,6 +596,7 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
         }
         json!([r]).to_string()
     };
+    let feed = |signed: bool| feed_named(signed, &asset_name);
     server.set("/asset", asset.clone());
 
     let tmp = tempfile::tempdir().unwrap();
@@ -566,7 +632,10 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
     server.set("/releases.json", feed(true));
     server.set("/SHA256SUMS", wrong_sums.clone());
     server.set("/SHA256SUMS.minisig", key.sign(wrong_sums.as_bytes()));
-    let e = mcp.call("self_update", json!({})).await.err("bad checksum");
+    let e = mcp
+        .call("self_update", json!({"version": new}))
+        .await
+        .err("bad checksum");
     assert!(e.contains("checksum mismatch"), "{e}");
     unchanged("bad checksum");
 
@@ -574,7 +643,7 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
     server.set("/SHA256SUMS", good_sums.clone());
     server.set("/SHA256SUMS.minisig", stranger.sign(good_sums.as_bytes()));
     let e = mcp
-        .call("self_update", json!({}))
+        .call("self_update", json!({"version": new}))
         .await
         .err("bad signature");
     assert!(e.contains("does not verify"), "{e}");
@@ -583,7 +652,7 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
     // Bad signature: the right key, over other content.
     server.set("/SHA256SUMS.minisig", key.sign(wrong_sums.as_bytes()));
     let e = mcp
-        .call("self_update", json!({}))
+        .call("self_update", json!({"version": new}))
         .await
         .err("signature of other content");
     assert!(e.contains("does not verify"), "{e}");
@@ -592,7 +661,7 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
     // Missing signature: none announced, or announced but absent.
     server.set("/releases.json", feed(false));
     let e = mcp
-        .call("self_update", json!({}))
+        .call("self_update", json!({"version": new}))
         .await
         .err("no signature_url");
     assert!(e.contains("no signature"), "{e}");
@@ -600,7 +669,7 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
     server.set("/releases.json", feed(true));
     server.remove("/SHA256SUMS.minisig");
     let e = mcp
-        .call("self_update", json!({}))
+        .call("self_update", json!({"version": new}))
         .await
         .err("signature 404");
     assert!(e.contains("signature cannot be downloaded"), "{e}");
@@ -611,9 +680,26 @@ async fn self_update_of_a_release_binary_verifies_before_swapping() {
         "only the bad-checksum case gets as far as the asset"
     );
 
-    // Everything in order: swapped, the previous binary kept.
+    // A loosely named asset (no version in its name) is not the release's binary, even with a
+    // valid signed checksum.
     server.set("/SHA256SUMS.minisig", key.sign(good_sums.as_bytes()));
-    let r = mcp.call("self_update", json!({})).await;
+    let loose = format!("proxmox-mcp-{}-linux", std::env::consts::ARCH);
+    let loose_sums = format!("{}  {loose}\n", sha256(&asset));
+    server.set("/releases.json", feed_named(true, &loose));
+    server.set("/SHA256SUMS", loose_sums.clone());
+    server.set("/SHA256SUMS.minisig", key.sign(loose_sums.as_bytes()));
+    let e = mcp
+        .call("self_update", json!({"version": new}))
+        .await
+        .err("loose asset name");
+    assert!(e.contains(&format!("has no {asset_name}")), "{e}");
+    unchanged("loose asset name");
+
+    // Everything in order: swapped, the previous binary kept.
+    server.set("/releases.json", feed(true));
+    server.set("/SHA256SUMS", good_sums.clone());
+    server.set("/SHA256SUMS.minisig", key.sign(good_sums.as_bytes()));
+    let r = mcp.call("self_update", json!({"version": new})).await;
     r.ok("verified release");
     assert_eq!(r.structured()["status"], "updated", "{:?}", r.structured());
     assert_eq!(r.structured()["method"], "release-binary");

@@ -20,6 +20,32 @@ pub const DEFAULT_FEED: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/releases.
 /// The largest feed or download accepted.
 const MAX_FEED: usize = 4 << 20;
 const MAX_ASSET: usize = 256 << 20;
+/// The largest `SHA256SUMS` file accepted.
+pub const MAX_SUMS: usize = 1 << 20;
+/// The largest minisign signature accepted.
+pub const MAX_SIGNATURE: usize = 8 << 10;
+/// The most of a release's notes passed on (they reach the model), in bytes.
+pub const MAX_NOTES: usize = 2 << 10;
+/// The most of a release's `published` field passed on, in bytes.
+const MAX_PUBLISHED: usize = 64;
+
+/// Feed text made fit for the model: control characters (bar newlines and tabs in notes)
+/// dropped, cut to `max` bytes on a character boundary.
+pub fn sanitize(text: &str, max: usize, keep_lines: bool) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        let keep = !c.is_control() || (keep_lines && (c == '\n' || c == '\t'));
+        if !keep {
+            continue;
+        }
+        if out.len() + c.len_utf8() > max {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// One release as the feed describes it.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -59,6 +85,8 @@ pub struct Release {
     pub version: Version,
     /// The git tag it came from (git sources).
     pub tag: Option<String>,
+    /// The commit that tag named when the remote was asked (git sources).
+    pub commit: Option<String>,
     pub info: Option<FeedRelease>,
 }
 
@@ -71,26 +99,42 @@ pub fn parse_feed(body: &[u8]) -> Result<Vec<Release>, String> {
         FeedDoc::List(l) | FeedDoc::Wrapped { releases: l } => l,
     };
     list.into_iter()
-        .map(|r| {
+        .map(|mut r| {
+            r.notes = r.notes.map(|n| sanitize(&n, MAX_NOTES, true));
+            r.published = r.published.map(|p| sanitize(&p, MAX_PUBLISHED, false));
             Ok(Release {
                 version: r.version.parse()?,
                 tag: None,
+                commit: None,
                 info: Some(r),
             })
         })
         .collect()
 }
 
-/// Parses `git ls-remote --tags` output: tags that are semantic versions (peeled `^{}` lines and
-/// other tags are skipped).
+/// Parses `git ls-remote --tags` output: tags that are semantic versions (other tags are
+/// skipped), each with the commit it names (an annotated tag's peeled `^{}` line).
 pub fn parse_ls_remote(out: &str) -> Vec<Release> {
-    out.lines()
-        .filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("refs/tags/"))
-        .filter(|t| !t.ends_with("^{}"))
-        .filter_map(|t| {
+    let refs: Vec<(&str, &str)> = out
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let oid = w.next()?;
+            Some((oid, w.next()?.strip_prefix("refs/tags/")?))
+        })
+        .collect();
+    refs.iter()
+        .filter(|(_, t)| !t.ends_with("^{}"))
+        .filter_map(|(oid, t)| {
+            let peeled = format!("{t}^{{}}");
+            let commit = refs
+                .iter()
+                .find(|(_, p)| *p == peeled)
+                .map_or(*oid, |(c, _)| *c);
             Some(Release {
                 version: t.parse().ok()?,
-                tag: Some(t.to_owned()),
+                tag: Some((*t).to_owned()),
+                commit: Some(commit.to_owned()),
                 info: None,
             })
         })
@@ -175,8 +219,17 @@ pub async fn fetch_feed(url: &str, timeout: Duration) -> Result<Vec<Release>, Up
 
 /// Downloads a release file (at most 256 MiB).
 pub async fn download(url: &str, timeout: Duration) -> Result<Vec<u8>, UpdateError> {
+    download_at_most(url, timeout, MAX_ASSET).await
+}
+
+/// Downloads a file of at most `limit` bytes (`SHA256SUMS`, a signature).
+pub async fn download_at_most(
+    url: &str,
+    timeout: Duration,
+    limit: usize,
+) -> Result<Vec<u8>, UpdateError> {
     let client = http(timeout)?;
-    get(&client, url, timeout, MAX_ASSET).await
+    get(&client, url, timeout, limit).await
 }
 
 /// The version tags of a git `remote` (a URL or a remote name of the work tree `dir`).
@@ -186,11 +239,11 @@ pub async fn fetch_tags(
     timeout: Duration,
 ) -> Result<Vec<Release>, UpdateError> {
     let mut cmd = tokio::process::Command::new("git");
+    super::install::minimal_env(&mut cmd);
     if let Some(d) = dir {
         cmd.arg("-C").arg(d);
     }
     cmd.args(["ls-remote", "--tags", "--", remote])
-        .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     let out = tokio::time::timeout(timeout, cmd.output())
@@ -295,6 +348,21 @@ mod tests {
     }
 
     #[test]
+    fn notes_are_capped_and_stripped() {
+        let notes = format!("line\u{1b}[31m one\r\ntwo\t{}", "x".repeat(10_000));
+        let body = serde_json::json!([{"version": "1.0.0", "notes": notes,
+            "published": format!("2026\u{7}{}", "y".repeat(500))}]);
+        let r = parse_feed(body.to_string().as_bytes()).unwrap();
+        let info = r[0].info.as_ref().unwrap();
+        let n = info.notes.as_deref().unwrap();
+        assert!(n.len() <= MAX_NOTES + '…'.len_utf8(), "{}", n.len());
+        assert!(n.starts_with("line[31m one\ntwo\tx"), "{n:?}");
+        assert!(!n.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+        let p = info.published.as_deref().unwrap();
+        assert!(p.starts_with("2026y") && p.len() <= 64 + 3, "{p:?}");
+    }
+
+    #[test]
     fn tags_and_newest() {
         let out = "aa\trefs/tags/v0.1.0\nbb\trefs/tags/v0.1.0^{}\ncc\trefs/tags/v0.3.0-rc.1\n\
                    dd\trefs/tags/nightly\nee\trefs/tags/v0.2.0\n";
@@ -302,6 +370,9 @@ mod tests {
         assert_eq!(r.len(), 3);
         let stable: Version = "0.1.0".parse().unwrap();
         assert_eq!(newest(&r, &stable).unwrap().tag.as_deref(), Some("v0.2.0"));
+        // An annotated tag is pinned to its commit (the peeled line), a plain one to its oid.
+        assert_eq!(r[0].commit.as_deref(), Some("bb"));
+        assert_eq!(r[2].commit.as_deref(), Some("ee"));
         let pre: Version = "0.1.0-rc.1".parse().unwrap();
         assert_eq!(newest(&r, &pre).unwrap().version.to_string(), "0.3.0-rc.1");
         assert!(newest(&[], &stable).is_none());

@@ -22,6 +22,44 @@ pub const APT_COMMAND: &str = "apt-get update && apt-get install --only-upgrade 
 pub const CONTAINER_COMMAND: &str = "git pull && docker compose up -d --build";
 /// How long a git checkout's build may take.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The system directories every update subprocess may find programs in.
+const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Git options that keep a work tree's own config from running commands (hooks, fsmonitor).
+const GIT_SAFE: [&str; 4] = [
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+];
+
+/// The directory of the `cargo` on the server's `PATH`, looked up once.
+fn cargo_dir() -> Option<&'static Path> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path).find(|d| d.is_absolute() && d.join("cargo").is_file())
+    })
+    .as_deref()
+}
+
+/// Gives an update subprocess a minimal environment instead of the server's (which holds the
+/// Proxmox credentials): system `PATH` plus cargo's directory, `HOME`, `LANG`, the rustup and
+/// cargo homes, and the tool-call marker.
+pub(super) fn minimal_env(cmd: &mut tokio::process::Command) {
+    cmd.env_clear();
+    let path = match cargo_dir() {
+        Some(d) => format!("{}:{SYSTEM_PATH}", d.display()),
+        None => SYSTEM_PATH.to_owned(),
+    };
+    cmd.env("PATH", path)
+        .env("PROXMOX_MCP_TOOL_CALL", "1")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    for key in ["HOME", "LANG", "CARGO_HOME", "RUSTUP_HOME"] {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+}
 
 /// What one update is asked to do.
 #[derive(Debug, Clone)]
@@ -33,8 +71,10 @@ pub struct Job {
     /// The config file in use, copied before anything changes.
     pub config_file: Option<PathBuf>,
     pub state_dir: PathBuf,
-    /// The version asked for; `None`: the newest.
+    /// The version asked for; `None`: the newest (only where nothing is installed).
     pub version: Option<Version>,
+    /// Whether a version below the running one may be installed.
+    pub downgrade: bool,
 }
 
 /// How it ended.
@@ -122,6 +162,14 @@ pub async fn run(job: &Job) -> Result<Outcome, UpdateError> {
             ),
         ));
     }
+    let installs = match &job.method {
+        InstallMethod::Container => false,
+        InstallMethod::Deb => job.cfg.dpkg_install,
+        _ => true,
+    };
+    if installs {
+        check_target(job.version.as_ref(), job.downgrade)?;
+    }
     match &job.method {
         InstallMethod::Git { work_tree } => git(job, work_tree).await,
         InstallMethod::Deb => deb(job).await,
@@ -135,6 +183,25 @@ pub async fn run(job: &Job) -> Result<Outcome, UpdateError> {
             ),
         )),
         InstallMethod::Cargo | InstallMethod::Unknown => release_binary(job).await,
+    }
+}
+
+/// The version a human approved must be named, and may lie below the running one only when
+/// `downgrade` says so: what is installed is what was approved, never "the newest" as it turns
+/// out at run time.
+pub fn check_target(want: Option<&Version>, downgrade: bool) -> Result<(), UpdateError> {
+    let current = Version::current();
+    match want {
+        None => Err(UpdateError::Refused(
+            "name the version to install: call check_updates first and pass its `latest` as \
+             `version`, so the approval covers exactly that release"
+                .into(),
+        )),
+        Some(v) if v <= &current && !downgrade => Err(UpdateError::Refused(format!(
+            "{v} is not newer than the running {current}: reinstalling or going back needs \
+             `downgrade: true`"
+        ))),
+        Some(_) => Ok(()),
     }
 }
 
@@ -171,9 +238,9 @@ async fn sh(
     timeout: Duration,
 ) -> Result<std::process::Output, UpdateError> {
     let mut cmd = tokio::process::Command::new(program);
+    minimal_env(&mut cmd);
     cmd.args(args)
         .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(Stdio::null())
         .kill_on_drop(true);
     for (k, v) in env {
@@ -198,7 +265,12 @@ fn tail(bytes: &[u8]) -> String {
 }
 
 async fn git_ok(dir: &Path, args: &[&str], timeout: Duration) -> Result<String, UpdateError> {
-    let out = sh("git", args, dir, &[], timeout).await?;
+    let all: Vec<&str> = GIT_SAFE
+        .iter()
+        .copied()
+        .chain(args.iter().copied())
+        .collect();
+    let out = sh("git", &all, dir, &[], timeout).await?;
     if !out.status.success() {
         return Err(UpdateError::Failed(format!(
             "`git {}` failed: {}",
@@ -220,6 +292,7 @@ async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
         _ => job.cfg.url.clone(),
     }
     .unwrap_or_else(|| "origin".to_owned());
+    ensure_pristine(tree, t).await?;
     let releases = feed::fetch_tags(Some(tree), &remote, t).await?;
     let Some(target) = choose(job, &releases)? else {
         return Ok(Outcome::new(
@@ -233,6 +306,9 @@ async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
         .tag
         .clone()
         .unwrap_or_else(|| format!("v{}", target.version));
+    let pinned = target.commit.clone().ok_or_else(|| {
+        UpdateError::Source(format!("{remote} did not say which commit {tag} is"))
+    })?;
     let backed = pre_update_backup(job)?;
     git_ok(
         tree,
@@ -246,18 +322,25 @@ async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
         t,
     )
     .await?;
-    let head = git_ok(tree, &["rev-parse", "HEAD"], t).await?;
-    git_ok(
+    // The tag may have moved since the remote was asked: build only the commit it named then.
+    let fetched = git_ok(
         tree,
         &[
-            "checkout",
-            "--quiet",
-            "--detach",
-            &format!("refs/tags/{tag}"),
+            "rev-parse",
+            "--verify",
+            &format!("refs/tags/{tag}^{{commit}}"),
         ],
         t,
     )
     .await?;
+    if fetched != pinned {
+        return Err(UpdateError::Refused(format!(
+            "tag {tag} moved while updating (the remote listed {pinned}, the fetch brought \
+             {fetched}); nothing was built"
+        )));
+    }
+    let head = git_ok(tree, &["rev-parse", "HEAD"], t).await?;
+    git_ok(tree, &["checkout", "--quiet", "--detach", &pinned], t).await?;
     let result = build_and_swap(job, tree, &target.version).await;
     if result.is_err() {
         // Back to what the running binary was built from; the error says what failed.
@@ -274,6 +357,49 @@ async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
     o.config_copy = backed.kept.config_copy;
     o.config_backup = Some(backed.archive);
     Ok(o)
+}
+
+/// Refuses a work tree that holds anything but its commit: local edits (which a checkout would
+/// carry over into the build), untracked or ignored files outside `target/` (a planted
+/// `build.rs` or `.cargo/config.toml`), or a cargo config in a directory above it.
+async fn ensure_pristine(tree: &Path, t: Duration) -> Result<(), UpdateError> {
+    let status = git_ok(
+        tree,
+        &[
+            "status",
+            "--porcelain",
+            "--ignored",
+            "--untracked-files=all",
+        ],
+        t,
+    )
+    .await?;
+    let stray: Vec<&str> = status
+        .lines()
+        .filter(|l| !l.get(3..).is_some_and(|p| p.starts_with("target/")))
+        .take(5)
+        .collect();
+    if !stray.is_empty() {
+        return Err(UpdateError::Refused(format!(
+            "the work tree {} is not clean ({}); commit, stash or remove those files by hand \
+             before updating: what is built must be exactly the release",
+            tree.display(),
+            stray.join("; ")
+        )));
+    }
+    for dir in tree.ancestors().skip(1) {
+        for name in ["config", "config.toml"] {
+            let f = dir.join(".cargo").join(name);
+            if f.exists() {
+                return Err(UpdateError::Refused(format!(
+                    "{} would configure the build and is not part of the release; remove it \
+                     (or build by hand) before updating",
+                    f.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn build_and_swap(job: &Job, tree: &Path, want: &Version) -> Result<PathBuf, UpdateError> {
@@ -361,12 +487,14 @@ async fn verified(job: &Job, rel: &FeedRelease, asset: &Asset) -> Result<Vec<u8>
             rel.version
         ))
     })?;
-    let sums = feed::download(sums_url, t).await?;
-    let sig = feed::download(sig_url, t).await.map_err(|e| {
-        UpdateError::Refused(format!(
-            "the release's signature cannot be downloaded ({e}); nothing was installed"
-        ))
-    })?;
+    let sums = feed::download_at_most(sums_url, t, feed::MAX_SUMS).await?;
+    let sig = feed::download_at_most(sig_url, t, feed::MAX_SIGNATURE)
+        .await
+        .map_err(|e| {
+            UpdateError::Refused(format!(
+                "the release's signature cannot be downloaded ({e}); nothing was installed"
+            ))
+        })?;
     verify::check_signature(&pk, &sums, &String::from_utf8_lossy(&sig))?;
     let data = feed::download(&asset.url, t).await?;
     verify::check_sha256(
@@ -378,15 +506,47 @@ async fn verified(job: &Job, rel: &FeedRelease, asset: &Asset) -> Result<Vec<u8>
     Ok(data)
 }
 
-/// This machine's release binary among `assets`.
-fn binary_asset(assets: &[Asset]) -> Option<&Asset> {
-    let arch = std::env::consts::ARCH;
-    assets.iter().find(|a| {
-        a.name.starts_with("proxmox-mcp")
-            && a.name.contains(arch)
-            && !a.name.ends_with(".deb")
-            && !a.name.ends_with(".tar.gz")
-    })
+/// The release binary's file name for `version` on this machine: `proxmox-mcp-<version>-<arch>`.
+pub fn binary_name(version: &Version) -> String {
+    format!("proxmox-mcp-{version}-{}", std::env::consts::ARCH)
+}
+
+/// This machine's release binary of `version` among `assets`, by its exact name.
+fn binary_asset<'a>(assets: &'a [Asset], version: &Version) -> Option<&'a Asset> {
+    let name = binary_name(version);
+    assets.iter().find(|a| a.name == name)
+}
+
+/// The Debian architecture of this machine.
+fn deb_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    }
+}
+
+/// The package file names of `version` (cargo-deb's, with or without the `-1` revision).
+fn deb_names(version: &Version) -> [String; 2] {
+    let v = version.to_string().replace('-', "~");
+    let arch = deb_arch();
+    [
+        format!("proxmox-mcp_{v}-1_{arch}.deb"),
+        format!("proxmox-mcp_{v}_{arch}.deb"),
+    ]
+}
+
+/// Whether a package's `Version` field is `want` (revision dropped, `~` read as `-`).
+fn deb_version_is(field: &str, want: &Version) -> bool {
+    let field = field.trim();
+    let upstream = match field.rsplit_once('-') {
+        Some((u, rev)) if !rev.is_empty() && rev.bytes().all(|b| b.is_ascii_digit()) => u,
+        _ => field,
+    };
+    upstream
+        .replace('~', "-")
+        .parse::<Version>()
+        .is_ok_and(|v| &v == want)
 }
 
 /// Release binary: download, verify, probe, swap.
@@ -399,10 +559,10 @@ async fn release_binary(job: &Job) -> Result<Outcome, UpdateError> {
             "already the newest release",
         ));
     };
-    let asset = binary_asset(&rel.assets).ok_or_else(|| {
+    let asset = binary_asset(&rel.assets, &version).ok_or_else(|| {
         UpdateError::Refused(format!(
-            "release {version} has no binary for {} (assets: {})",
-            std::env::consts::ARCH,
+            "release {version} has no {} (assets: {})",
+            binary_name(&version),
             rel.assets
                 .iter()
                 .map(|a| a.name.as_str())
@@ -455,16 +615,12 @@ async fn deb(job: &Job) -> Result<Outcome, UpdateError> {
             "already the newest release",
         ));
     };
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        a => a,
-    };
+    let names = deb_names(&version);
     let asset = rel
         .assets
         .iter()
-        .find(|a| a.name.ends_with(&format!("_{arch}.deb")))
-        .ok_or_else(|| UpdateError::Refused(format!("release {version} has no .deb for {arch}")))?;
+        .find(|a| names.contains(&a.name))
+        .ok_or_else(|| UpdateError::Refused(format!("release {version} has no {}", names[0])))?;
     let data = verified(job, &rel, asset).await?;
     let backed = pre_update_backup(job)?;
     let dir = job.state_dir.join("update");
@@ -474,6 +630,22 @@ async fn deb(job: &Job) -> Result<Outcome, UpdateError> {
     std::fs::write(&file, &data)
         .map_err(|e| UpdateError::Failed(format!("cannot write {}: {e}", file.display())))?;
     let path = file.display().to_string();
+    let field = sh(
+        "dpkg-deb",
+        &["-f", &path, "Version"],
+        &dir,
+        &[],
+        job.cfg.timeout,
+    )
+    .await?;
+    let field = String::from_utf8_lossy(&field.stdout).trim().to_owned();
+    if !deb_version_is(&field, &version) {
+        let _ = std::fs::remove_file(&file);
+        return Err(UpdateError::Refused(format!(
+            "{} is version {field:?}, not the release's {version}; nothing was installed",
+            asset.name
+        )));
+    }
     let out = sh("dpkg", &["-i", &path], &dir, &[], BUILD_TIMEOUT).await?;
     if !out.status.success() {
         return Err(UpdateError::Failed(format!(
@@ -505,6 +677,7 @@ mod tests {
             config_file: None,
             state_dir: tmp,
             version: None,
+            downgrade: false,
         }
     }
 
@@ -530,6 +703,158 @@ mod tests {
             "{}",
             o.next_step
         );
+    }
+
+    #[test]
+    fn the_version_must_be_named_and_a_downgrade_asked_for() {
+        let e = check_target(None, false).unwrap_err();
+        assert!(e.to_string().contains("check_updates"), "{e}");
+        let older: Version = "0.0.1".parse().unwrap();
+        let e = check_target(Some(&older), false).unwrap_err();
+        assert!(e.to_string().contains("downgrade: true"), "{e}");
+        assert!(check_target(Some(&older), true).is_ok());
+        let e = check_target(Some(&Version::current()), false).unwrap_err();
+        assert!(e.to_string().contains("not newer"), "{e}");
+        let newer: Version = "999.0.0".parse().unwrap();
+        assert!(check_target(Some(&newer), false).is_ok());
+    }
+
+    #[cfg(feature = "self-update")]
+    #[tokio::test]
+    async fn an_unnamed_version_installs_nothing() {
+        let e = run(&job(InstallMethod::Unknown)).await.unwrap_err();
+        assert!(e.to_string().contains("check_updates"), "{e}");
+    }
+
+    #[test]
+    fn assets_match_by_exact_name() {
+        let v: Version = "1.2.0".parse().unwrap();
+        let other: Version = "1.1.0".parse().unwrap();
+        let arch = std::env::consts::ARCH;
+        let asset = |name: String| Asset {
+            name,
+            url: "u".into(),
+            sha256: None,
+        };
+        let assets = vec![
+            asset(format!("proxmox-mcp-evil-{arch}")),
+            asset(format!("proxmox-mcp-{arch}-linux")),
+            asset(binary_name(&other)),
+        ];
+        assert!(binary_asset(&assets, &v).is_none());
+        let mut with = assets.clone();
+        with.push(asset(format!("proxmox-mcp-1.2.0-{arch}")));
+        assert_eq!(
+            binary_asset(&with, &v).unwrap().name,
+            format!("proxmox-mcp-1.2.0-{arch}")
+        );
+        let rc: Version = "1.3.0-rc.1".parse().unwrap();
+        assert_eq!(
+            deb_names(&rc)[0],
+            format!("proxmox-mcp_1.3.0~rc.1-1_{}.deb", deb_arch())
+        );
+    }
+
+    #[test]
+    fn a_package_must_carry_the_release_version() {
+        let v: Version = "1.2.0".parse().unwrap();
+        assert!(deb_version_is("1.2.0-1\n", &v));
+        assert!(deb_version_is("1.2.0", &v));
+        assert!(!deb_version_is("1.1.0-1", &v));
+        assert!(!deb_version_is("", &v));
+        let rc: Version = "1.3.0-rc.1".parse().unwrap();
+        assert!(deb_version_is("1.3.0~rc.1-1", &rc));
+        assert!(!deb_version_is("1.3.0-1", &rc));
+    }
+
+    fn git_tree(root: &Path) -> PathBuf {
+        let tree = root.join("tree");
+        std::fs::create_dir_all(&tree).unwrap();
+        let g = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+                .arg("-C")
+                .arg(&tree)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        };
+        g(&["init", "-q"]);
+        std::fs::write(tree.join(".gitignore"), "target/\n*.log\n").unwrap();
+        std::fs::write(tree.join("build.rs"), "fn main() {}\n").unwrap();
+        g(&["add", "."]);
+        g(&["commit", "-q", "-m", "one"]);
+        std::fs::create_dir_all(tree.join("target/release")).unwrap();
+        std::fs::write(tree.join("target/release/proxmox-mcp"), "bin").unwrap();
+        tree
+    }
+
+    #[tokio::test]
+    async fn only_a_pristine_tree_is_built() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = git_tree(tmp.path());
+        let t = Duration::from_secs(10);
+        ensure_pristine(&tree, t).await.unwrap();
+
+        // A local edit would be carried over by the checkout.
+        std::fs::write(tree.join("build.rs"), "fn main() { evil() }\n").unwrap();
+        let e = ensure_pristine(&tree, t).await.unwrap_err();
+        assert!(e.to_string().contains("not clean"), "{e}");
+        std::fs::write(tree.join("build.rs"), "fn main() {}\n").unwrap();
+
+        // Untracked and ignored files outside target/ alike.
+        for planted in [".cargo/config.toml", "debug.log"] {
+            let f = tree.join(planted);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(&f, "[build]\nrustc-wrapper = \"/tmp/x\"\n").unwrap();
+            let e = ensure_pristine(&tree, t).await.unwrap_err();
+            assert!(e.to_string().contains(planted), "{e}");
+            std::fs::remove_file(&f).unwrap();
+        }
+        ensure_pristine(&tree, t).await.unwrap();
+
+        // A cargo config above the tree configures the build too.
+        let above = tmp.path().join(".cargo/config.toml");
+        std::fs::create_dir_all(above.parent().unwrap()).unwrap();
+        std::fs::write(&above, "").unwrap();
+        let e = ensure_pristine(&tree, t).await.unwrap_err();
+        assert!(e.to_string().contains(".cargo"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn subprocesses_get_a_minimal_environment() {
+        // HOME is passed on; whatever else the server holds (credentials) is not.
+        let out = sh(
+            "sh",
+            &["-c", "env"],
+            Path::new("/"),
+            &[],
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        let env = String::from_utf8_lossy(&out.stdout);
+        let mut names: Vec<&str> = env
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        let allowed = [
+            "CARGO_HOME",
+            "GIT_TERMINAL_PROMPT",
+            "HOME",
+            "LANG",
+            "PATH",
+            "PROXMOX_MCP_TOOL_CALL",
+            "PWD",
+            "RUSTUP_HOME",
+            "SHLVL",
+            "_",
+        ];
+        assert!(names.iter().all(|n| allowed.contains(n)), "{names:?}");
+        assert!(env.contains("PROXMOX_MCP_TOOL_CALL=1"), "{env}");
     }
 
     #[tokio::test]

@@ -259,7 +259,9 @@ pub async fn probe_version(
     want: &Version,
     timeout: Duration,
 ) -> Result<String, UpdateError> {
-    let run = tokio::process::Command::new(bin.as_ref())
+    let mut cmd = tokio::process::Command::new(bin.as_ref());
+    super::install::minimal_env(&mut cmd);
+    let run = cmd
         .arg("--version")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
