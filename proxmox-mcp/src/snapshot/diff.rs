@@ -21,6 +21,16 @@ pub struct Change {
     pub new: Option<String>,
 }
 
+/// A change from borrowed parts, for tests here and in the tool.
+#[cfg(test)]
+pub(crate) fn change(key: &str, old: Option<&str>, new: Option<&str>) -> Change {
+    Change {
+        key: key.into(),
+        old: old.map(Into::into),
+        new: new.map(Into::into),
+    }
+}
+
 /// The changes of one object present in both snapshots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ObjectChanges {
@@ -172,14 +182,6 @@ mod tests {
                 })
                 .collect(),
             missing: BTreeMap::new(),
-        }
-    }
-
-    fn change(key: &str, old: Option<&str>, new: Option<&str>) -> Change {
-        Change {
-            key: key.into(),
-            old: old.map(Into::into),
-            new: new.map(Into::into),
         }
     }
 

@@ -242,15 +242,7 @@ fn render_diff(out: &mut String, r: &SnapshotResult, d: &Diff) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::diff::{Change, ObjectChanges};
-
-    fn change(key: &str, old: Option<&str>, new: Option<&str>) -> Change {
-        Change {
-            key: key.into(),
-            old: old.map(Into::into),
-            new: new.map(Into::into),
-        }
-    }
+    use crate::snapshot::diff::{ObjectChanges, change};
 
     #[test]
     fn diff_text_is_one_line_per_change() {

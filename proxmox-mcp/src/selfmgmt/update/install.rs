@@ -111,6 +111,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Nothing to install: the running version is the newest release.
+    fn up_to_date(job: &Job) -> Self {
+        Outcome::new(Status::UpToDate, job, None, "already the newest release")
+    }
+
     fn new(status: Status, job: &Job, to: Option<String>, next_step: impl Into<String>) -> Self {
         Outcome {
             status,
@@ -295,12 +300,7 @@ async fn git(job: &Job, tree: &Path) -> Result<Outcome, UpdateError> {
     ensure_pristine(tree, t).await?;
     let releases = feed::fetch_tags(Some(tree), &remote, t).await?;
     let Some(target) = choose(job, &releases)? else {
-        return Ok(Outcome::new(
-            Status::UpToDate,
-            job,
-            None,
-            "already the newest release",
-        ));
+        return Ok(Outcome::up_to_date(job));
     };
     let tag = target
         .tag
@@ -552,12 +552,7 @@ fn deb_version_is(field: &str, want: &Version) -> bool {
 /// Release binary: download, verify, probe, swap.
 async fn release_binary(job: &Job) -> Result<Outcome, UpdateError> {
     let Some((version, rel)) = feed_release(job).await? else {
-        return Ok(Outcome::new(
-            Status::UpToDate,
-            job,
-            None,
-            "already the newest release",
-        ));
+        return Ok(Outcome::up_to_date(job));
     };
     let asset = binary_asset(&rel.assets, &version).ok_or_else(|| {
         UpdateError::Refused(format!(
@@ -608,12 +603,7 @@ async fn deb(job: &Job) -> Result<Outcome, UpdateError> {
         ));
     }
     let Some((version, rel)) = feed_release(job).await? else {
-        return Ok(Outcome::new(
-            Status::UpToDate,
-            job,
-            None,
-            "already the newest release",
-        ));
+        return Ok(Outcome::up_to_date(job));
     };
     let names = deb_names(&version);
     let asset = rel
