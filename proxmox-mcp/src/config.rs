@@ -13,6 +13,7 @@ pub use file::FileConfig;
 pub use load::{LoadOptions, load};
 pub use secret::Secret;
 pub use types::{
-    AuditConfig, Auth, ClusterConfig, Config, ExecConfig, ExecutorKind, Origin, PolicyConfig,
-    Setting, SshConfig, Timeouts, TlsConfig, ToolsConfig, UpdateConfig, UpdateSourceKind,
+    AiBackend, AiConfig, AuditConfig, Auth, ClusterConfig, Config, DiagnosticsConfig, ExecConfig,
+    ExecutorKind, IgnoreRule, Origin, PolicyConfig, Setting, SshConfig, Timeouts, TlsConfig,
+    ToolsConfig, UpdateConfig, UpdateSourceKind,
 };

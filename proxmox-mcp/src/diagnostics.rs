@@ -5,4 +5,5 @@
 pub mod collect;
 pub mod health;
 pub mod practices;
+pub mod rules;
 pub mod snapshot;

@@ -271,6 +271,7 @@ mod tests {
             tools: Default::default(),
             sources: Vec::new(),
             update: Default::default(),
+            diagnostics: Default::default(),
         };
         assert_eq!(
             settings_lines(&cfg),

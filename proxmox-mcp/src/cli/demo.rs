@@ -80,6 +80,7 @@ pub async fn run(args: DemoArgs, load: LoadOptions) -> anyhow::Result<ExitCode> 
         tools: Default::default(),
         sources: Vec::new(),
         update: Default::default(),
+        diagnostics: Default::default(),
     };
     let code = match args.command.unwrap_or(DemoCommand::Serve) {
         DemoCommand::Serve => {

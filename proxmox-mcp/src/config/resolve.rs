@@ -148,6 +148,7 @@ pub fn resolve_with_warnings(
         api_schema,
         tools,
         update,
+        diagnostics: Default::default(),
         sources: Vec::new(),
     };
     config.sources = layers.settings(&config);

@@ -28,6 +28,101 @@ pub struct Config {
     pub sources: Vec<Setting>,
     /// `[update]`: where `check_updates` looks and how `self_update` installs.
     pub update: UpdateConfig,
+    /// `[diagnostics]`: thresholds, ignore rules, expensive checks, the AI narrative.
+    pub diagnostics: DiagnosticsConfig,
+}
+
+/// `[diagnostics]`: how the analysis tools collect and judge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagnosticsConfig {
+    /// Requests in flight at once while collecting (default 5).
+    pub concurrency: usize,
+    /// Threshold overrides by key (`"H11.warn" = 80`); a rule falls back to its own default.
+    pub thresholds: BTreeMap<String, f64>,
+    /// Findings to leave out of reports (still counted as ignored).
+    pub ignore: Vec<IgnoreRule>,
+    /// Expensive checks: SMART per disk.
+    pub smart: bool,
+    /// Expensive checks: `zpool status` detail per ZFS pool.
+    pub zfs_detail: bool,
+    /// Expensive checks: reads inside guests through the agent (ping, filesystems).
+    pub guest_agent: bool,
+    /// Guests whose config is read one by one when the node report is unavailable.
+    pub max_guest_reads: usize,
+    /// `[diagnostics.ai]`: the optional narrative.
+    pub ai: AiConfig,
+}
+
+impl Default for DiagnosticsConfig {
+    fn default() -> Self {
+        DiagnosticsConfig {
+            concurrency: 5,
+            thresholds: BTreeMap::new(),
+            ignore: Vec::new(),
+            smart: false,
+            zfs_detail: false,
+            guest_agent: false,
+            max_guest_reads: 200,
+            ai: AiConfig::default(),
+        }
+    }
+}
+
+/// One ignore rule: every given part must match for a finding to be ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IgnoreRule {
+    /// A rule id (`V01`).
+    pub id: Option<String>,
+    /// The object exactly (`qemu/101`, `node/pve1`, `storage/pve1/local`).
+    pub object: Option<String>,
+    /// A regular expression over `"<id> <object> <title>"`.
+    pub regex: Option<String>,
+}
+
+/// Which LLM writes the optional narrative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AiBackend {
+    #[default]
+    None,
+    Anthropic,
+    OpenAi,
+    ClaudeCli,
+}
+
+/// `[diagnostics.ai]` (`PROXMOX_MCP_AI_ENABLED`, `PROXMOX_MCP_AI_TIMEOUT`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiConfig {
+    pub backend: AiBackend,
+    /// The model name the backend is asked for (`None`: the backend's default).
+    pub model: Option<String>,
+    /// Anthropic: the API base (default `https://api.anthropic.com`); OpenAI-compatible: the
+    /// server base (`http://127.0.0.1:11434` for Ollama).
+    pub url: Option<String>,
+    /// `claude-cli`: the executable (default `claude`).
+    pub command: Option<String>,
+    /// Whole request limit (default 60 s).
+    pub timeout: Duration,
+    /// Response token limit (default 4,000).
+    pub max_tokens: u32,
+    /// Also mask IP addresses and host names before sending.
+    pub mask_hosts: bool,
+    /// At most this many requests per minute.
+    pub per_minute: u32,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        AiConfig {
+            backend: AiBackend::None,
+            model: None,
+            url: None,
+            command: None,
+            timeout: Duration::from_secs(60),
+            max_tokens: 4000,
+            mask_hosts: false,
+            per_minute: 6,
+        }
+    }
 }
 
 /// Where release information comes from.

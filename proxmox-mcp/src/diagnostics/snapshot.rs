@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod cluster;
+
 /// A fact, or why it could not be read (`GET /cluster/status: 403 …`).
 pub type Got<T> = Result<T, String>;
 

@@ -1,0 +1,6 @@
+//! Pure: the security rules.
+
+use super::Rule;
+
+/// The security rules, in catalogue order.
+pub static RULES: &[&dyn Rule] = &[];
