@@ -2,6 +2,7 @@
 //! plain [`snapshot::Snapshot`]) and pure judgements over it: [`health`] (ok / degraded /
 //! failing with reasons) and [`practices`] (our best-practice guidance, checked live).
 
+pub mod ai;
 pub mod collect;
 pub mod health;
 pub mod practices;

@@ -11,6 +11,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use futures::StreamExt;
 use serde_json::Value;
 
+pub mod cluster;
+
 use super::snapshot::*;
 use crate::apidoc::ApiDoc;
 use crate::engine::Engine;
@@ -55,7 +57,7 @@ async fn get(pve: &Pve, path: &str) -> Got<Value> {
         .map_err(|e| format!("GET {path}: {e}"))
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
