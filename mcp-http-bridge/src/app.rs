@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use http::StatusCode;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use proxmox_mcp_contract::bridge::{READY_METHOD, Readiness};
 use rmcp::model::{ClientRequest, CustomRequest, ServerResult};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -168,10 +168,11 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: Streamable HTTP needs nothing more, and it keeps an HTTP/2 stack out of
+    // both binaries.
+    let mut builder = hyper::server::conn::http1::Builder::new();
     // A client that opens connections and never finishes its headers is cut off.
     builder
-        .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(client_timeout);
     let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
@@ -204,8 +205,7 @@ pub async fn serve(
             });
         match &tls {
             None => {
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn.into_owned());
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
                     let _ = conn.await;
                     drop(permit);
@@ -222,9 +222,8 @@ pub async fn serve(
                     else {
                         return;
                     };
-                    let conn =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn).await;
                     drop(permit);
                 });
             }

@@ -313,7 +313,9 @@ pub async fn serve(cfg: Config, args: &ServeArgs) -> anyhow::Result<()> {
     if args.behind_bridge {
         server = server.behind_bridge();
     }
-    server.run(rmcp::transport::stdio(), on_signal()).await
+    server
+        .run(crate::server::stdio::Stdio::new(), on_signal())
+        .await
 }
 
 /// Cancelled on SIGTERM or SIGINT.

@@ -4,6 +4,7 @@
 
 pub mod prompts;
 pub mod resources;
+pub mod stdio;
 
 use std::sync::{Arc, LazyLock};
 

@@ -1,4 +1,4 @@
-//! Pure: the analysis rules over a [`ClusterSnapshot`]. One rule per type, gathered in [`ALL`];
+//! Pure: the analysis rules over a [`ClusterSnapshot`]. One rule per type, gathered by [`all`];
 //! ids are stable and never reused. A rule that lacks a fact it needs reports itself skipped
 //! with the reason (the `?` on a [`Got`] does that), never as a pass.
 

@@ -221,8 +221,9 @@ impl HttpClient {
             .timeout(cfg.timeouts.request)
             .http1_only()
             // An idle connection keeps its read buffer (up to ~400 KiB after a large listing):
-            // keep two per node, enough for the usual fan-out of one call.
-            .pool_max_idle_per_host(2)
+            // keep one. A fan-out still reuses it (each request takes the connection the
+            // previous one just returned); only the surplus of a burst is closed.
+            .pool_max_idle_per_host(1)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("proxmox-mcp/", env!("CARGO_PKG_VERSION")))
             .build()
