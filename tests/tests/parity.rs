@@ -155,6 +155,7 @@ async fn world() -> World {
         tools: Default::default(),
         sources: Vec::new(),
         update: Default::default(),
+        diagnostics: Default::default(),
     });
     World {
         sim,
