@@ -10,10 +10,12 @@ mod cluster;
 mod disks;
 #[cfg(test)]
 mod fixtures;
+mod net;
 mod node;
 mod ops;
 mod parity;
 mod storage;
+mod zfs;
 
 /// Declares a unit-struct health rule whose `check` is the named function.
 macro_rules! health_rule {
@@ -79,10 +81,10 @@ pub static RULES: &[&dyn Rule] = &[
     &storage::H23,
     &storage::H24,
     &storage::H25,
-    &disks::H26,
-    &disks::H27,
-    &disks::H28a,
-    &disks::H28b,
+    &zfs::H26,
+    &zfs::H27,
+    &zfs::H28a,
+    &zfs::H28b,
     &disks::H29,
     &disks::H30a,
     &disks::H30b,
@@ -93,9 +95,9 @@ pub static RULES: &[&dyn Rule] = &[
     &ops::H33,
     &ops::H34,
     &ops::H35,
-    &node::H36a,
-    &node::H36b,
-    &node::H36c,
+    &net::H36a,
+    &net::H36b,
+    &net::H36c,
     &ops::H37,
     &ops::H38,
 ];

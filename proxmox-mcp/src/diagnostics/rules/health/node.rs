@@ -1,13 +1,10 @@
-//! Pure: per-node rules: services, load, memory, disks of the root, uptime, kernel, NICs
-//! (H10–H18, H36).
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Pure: per-node rules: services, load, memory, root filesystem, uptime, kernel (H10–H18).
 
 use serde_json::{Value, json};
 
 use super::{FindingExt, bytes, finding, graded, health_rule, per_node, rrd_avg};
-use crate::diagnostics::rules::util::{flag, num, pct, prop_string, str_of};
-use crate::diagnostics::rules::{Confidence, Ctx, Finding, Outcome, Severity, Skip};
+use crate::diagnostics::rules::util::{num, pct, str_of};
+use crate::diagnostics::rules::{Ctx, Finding, Outcome, Severity, Skip};
 use crate::diagnostics::snapshot::cluster::ClusterSnapshot;
 
 health_rule!(H10, "H10", "Core PVE service down", services);
@@ -19,15 +16,6 @@ health_rule!(H15, "H15", "Node root filesystem full", rootfs);
 health_rule!(H16, "H16", "Node pressure stall high", pressure);
 health_rule!(H17, "H17", "Node rebooted recently", uptime);
 health_rule!(H18, "H18", "Reboot pending for a newer kernel", kernel);
-health_rule!(H36a, "H36a", "Network interface in use is down", nic_down);
-health_rule!(H36b, "H36b", "Bond without redundancy", bond);
-health_rule!(
-    H36c,
-    "H36c",
-    "VLAN tag on a bridge that is not VLAN aware",
-    vlan_bridge
-);
-
 /// Services every node needs; `corosync` only in a cluster.
 const CORE: [&str; 5] = [
     "pveproxy",
@@ -370,176 +358,9 @@ fn kernel(snap: &ClusterSnapshot, _: &Ctx) -> Outcome {
     Ok(out)
 }
 
-/// Interfaces named as bridge ports or bond slaves on one node.
-fn members(net: &[Value]) -> BTreeSet<&str> {
-    net.iter()
-        .flat_map(|i| {
-            let ports = str_of(i, "bridge_ports").unwrap_or("");
-            let slaves = str_of(i, "slaves").unwrap_or("");
-            ports.split_whitespace().chain(slaves.split_whitespace())
-        })
-        .collect()
-}
-
-fn nic_down(snap: &ClusterSnapshot, _: &Ctx) -> Outcome {
-    per_node(
-        snap,
-        |n| &n.network,
-        |n, net, out| {
-            let used = members(net);
-            for i in net.iter().filter(|i| str_of(i, "type") == Some("eth")) {
-                let Some(name) = str_of(i, "iface") else {
-                    continue;
-                };
-                let in_use = used.contains(name) || flag(i, "autostart") == Some(true);
-                if !in_use || flag(i, "active") == Some(true) {
-                    continue;
-                }
-                let role = if used.contains(name) {
-                    "a bridge port or bond slave"
-                } else {
-                    "set to autostart"
-                };
-                out.push(
-                    finding(
-                        "H36a",
-                        Severity::Warning,
-                        format!("iface/{}/{name}", n.name),
-                        format!("{name} on {} is down", n.name),
-                        format!("{name} is {role} but not active"),
-                        "Check cable, switch port and driver of the interface.",
-                    )
-                    .with_fix(format!("ip link show {name}; ethtool {name}")),
-                );
-            }
-        },
-    )
-}
-
-fn bond(snap: &ClusterSnapshot, _: &Ctx) -> Outcome {
-    per_node(
-        snap,
-        |n| &n.network,
-        |n, net, out| {
-            let active: BTreeMap<&str, bool> = net
-                .iter()
-                .filter_map(|i| Some((str_of(i, "iface")?, flag(i, "active") == Some(true))))
-                .collect();
-            for b in net.iter().filter(|i| str_of(i, "type") == Some("bond")) {
-                let Some(name) = str_of(b, "iface") else {
-                    continue;
-                };
-                let slaves: Vec<&str> = str_of(b, "slaves")
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .collect();
-                let up = slaves
-                    .iter()
-                    .filter(|s| active.get(*s) == Some(&true))
-                    .count();
-                if up >= 2 {
-                    continue;
-                }
-                let evidence = if slaves.len() < 2 {
-                    format!("{} slave(s): {}", slaves.len(), slaves.join(" "))
-                } else {
-                    let down: Vec<&str> = slaves
-                        .iter()
-                        .copied()
-                        .filter(|s| active.get(s) != Some(&true))
-                        .collect();
-                    format!(
-                        "{up} of {} slaves active; down: {}",
-                        slaves.len(),
-                        down.join(" ")
-                    )
-                };
-                out.push(
-                finding(
-                    "H36b",
-                    Severity::Warning,
-                    format!("iface/{}/{name}", n.name),
-                    format!("Bond {name} on {} has no redundancy", n.name),
-                    evidence,
-                    "Give the bond at least two working slaves so one link or switch failure does not cut the node off.",
-                )
-                .with_fix(format!("cat /proc/net/bonding/{name}")),
-            );
-            }
-        },
-    )
-}
-
-fn vlan_bridge(snap: &ClusterSnapshot, _: &Ctx) -> Outcome {
-    let mut missing = Vec::new();
-    let out = per_node(
-        snap,
-        |n| &n.network,
-        |n, net, out| {
-            let plain: BTreeSet<&str> = net
-                .iter()
-                .filter(|i| {
-                    str_of(i, "type") == Some("bridge")
-                        && flag(i, "bridge_vlan_aware") != Some(true)
-                })
-                .filter_map(|i| str_of(i, "iface"))
-                .collect();
-            let mut tagged: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-            for g in snap.guests.values().filter(|g| g.node == n.name) {
-                let cfg = match &g.config {
-                    Ok(c) => c,
-                    Err(why) => {
-                        missing.push(format!("{}/{}: {why}", g.kind, g.vmid));
-                        continue;
-                    }
-                };
-                for (key, val) in cfg.iter().filter(|(k, _)| is_net_key(k)) {
-                    let opts = prop_string(val, "model");
-                    let get = |k: &str| opts.iter().find(|(o, _)| *o == k).map(|(_, v)| *v);
-                    if let (Some(bridge), Some(tag)) = (get("bridge"), get("tag"))
-                        && let Some(b) = plain.get(bridge)
-                    {
-                        tagged
-                            .entry(b)
-                            .or_default()
-                            .push(format!("{}/{} {key} tag {tag}", g.kind, g.vmid));
-                    }
-                }
-            }
-            for (bridge, users) in tagged {
-                out.push(
-                finding(
-                    "H36c",
-                    Severity::Warning,
-                    format!("iface/{}/{bridge}", n.name),
-                    format!("Tagged guest NICs on {bridge} of {}, which is not VLAN aware", n.name),
-                    users.join(", "),
-                    "Make the bridge VLAN aware so tagged guest traffic is handled by one bridge instead of per-VLAN helper bridges.",
-                )
-                .with_api("PUT", &format!("/nodes/{}/network/{bridge}", n.name), json!({"type": "bridge", "bridge_vlan_aware": 1}))
-                .with_confidence(Confidence::Medium),
-            );
-            }
-        },
-    )?;
-    if out.is_empty() && !missing.is_empty() {
-        return Err(Skip(format!(
-            "guest configs not read: {}",
-            missing.join("; ")
-        )));
-    }
-    Ok(out)
-}
-
-/// `net0`, `net1`, …
-fn is_net_key(k: &str) -> bool {
-    k.strip_prefix("net")
-        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{GIB, NOW, baseline, check, denied, guest, node, skips};
+    use super::super::fixtures::{GIB, NOW, baseline, check, denied, node, skips};
     use super::*;
     use crate::diagnostics::rules::Rule;
 
@@ -669,24 +490,6 @@ mod tests {
                 "node/pve2",
                 Severity::Warning,
             ),
-            (
-                &H36a,
-                |s| node(s, "pve1").network.as_mut().unwrap()[1]["active"] = json!(0),
-                "iface/pve1/eno2",
-                Severity::Warning,
-            ),
-            (
-                &H36b,
-                |s| node(s, "pve2").network.as_mut().unwrap()[3]["slaves"] = json!("eno1"),
-                "iface/pve2/bond0",
-                Severity::Warning,
-            ),
-            (
-                &H36c,
-                |s| node(s, "pve1").network.as_mut().unwrap()[4]["bridge_vlan_aware"] = json!(0),
-                "iface/pve1/vmbr0",
-                Severity::Warning,
-            ),
         ];
         for (rule, seed, object, severity) in cases {
             let mut snap = baseline();
@@ -715,26 +518,11 @@ mod tests {
         );
         node(&mut snap, "pve1").apt_versions.as_mut().unwrap().push(
             json!({"Package": "proxmox-kernel-6.14.11-5-pve-signed", "Version": "6.14.11-5", "CurrentState": "ConfigFiles"}));
-        // Untagged NICs on a plain bridge.
-        node(&mut snap, "pve1").network.as_mut().unwrap()[4]["bridge_vlan_aware"] = json!(0);
-        guest(&mut snap, 100).config.as_mut().unwrap().insert(
-            "net0".into(),
-            "virtio=BC:24:11:00:00:01,bridge=vmbr0".into(),
-        );
         // Offline nodes are H02's business.
         let mut off = baseline();
         node(&mut off, "pve3").online = false;
         node(&mut off, "pve3").status = Err("595 node offline".into());
-        for rule in [
-            &H10 as &dyn Rule,
-            &H12,
-            &H14,
-            &H15,
-            &H17,
-            &H18,
-            &H36a,
-            &H36c,
-        ] {
+        for rule in [&H10 as &dyn Rule, &H12, &H14, &H15, &H17, &H18] {
             assert_eq!(check(rule, &snap), vec![], "{}", rule.id());
             assert_eq!(check(rule, &off), vec![], "{}", rule.id());
         }
@@ -754,10 +542,6 @@ mod tests {
             (&H17, |s| node(s, "pve1").status = denied()),
             (&H18, |s| node(s, "pve1").apt_versions = denied()),
             (&H18, |s| node(s, "pve1").status = denied()),
-            (&H36a, |s| node(s, "pve1").network = denied()),
-            (&H36b, |s| node(s, "pve1").network = denied()),
-            (&H36c, |s| node(s, "pve1").network = denied()),
-            (&H36c, |s| guest(s, 100).config = denied()),
         ];
         for (rule, seed) in cases {
             let mut snap = baseline();
