@@ -77,6 +77,7 @@ pub static RULES: &[&dyn Rule] = &[
     &parity::H20b,
     &parity::H20c,
     &parity::H21,
+    &parity::H21b,
     &storage::H22,
     &storage::H23,
     &storage::H24,

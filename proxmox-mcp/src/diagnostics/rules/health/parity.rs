@@ -1,4 +1,5 @@
-//! Pure: rules comparing nodes with each other: versions, settings, MTU, clocks (H19–H21).
+//! Pure: rules comparing nodes with each other: versions, settings, MTU, clocks (H19–H21);
+//! and the time sync service clocks depend on.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +47,7 @@ health_rule!(
     true
 );
 health_rule!(H21, "H21", "Node clocks drift apart", clocks, true);
+health_rule!(H21b, "H21b", "No time synchronisation running", ntp);
 
 /// One value per online node, read from one fact.
 fn values(
@@ -269,6 +271,48 @@ fn clocks(snap: &ClusterSnapshot, ctx: &Ctx) -> Outcome {
         .collect())
 }
 
+/// Time synchronisation services a node may run.
+const TIME_SYNC: [&str; 5] = ["chrony", "systemd-timesyncd", "ntp", "ntpsec", "openntpd"];
+
+fn ntp(snap: &ClusterSnapshot, _: &Ctx) -> Outcome {
+    per_node(
+        snap,
+        |n| &n.services,
+        |n, list, out| {
+            let known: Vec<(&str, &str)> = list
+                .iter()
+                .filter_map(|s| {
+                    let name = str_of(s, "service").or_else(|| str_of(s, "name"))?;
+                    TIME_SYNC
+                        .contains(&name)
+                        .then(|| (name, str_of(s, "state").unwrap_or("unknown")))
+                })
+                .collect();
+            // A service list without any time sync unit says nothing either way.
+            if known.is_empty() || known.iter().any(|(_, st)| *st == "running") {
+                return;
+            }
+            let states: Vec<String> = known.iter().map(|(n, s)| format!("{n} {s}")).collect();
+            out.push(
+                finding(
+                    "H21b",
+                    Severity::Warning,
+                    format!("node/{}", n.name),
+                    format!("No time synchronisation running on {}", n.name),
+                    states.join(", "),
+                    "Run chrony on every node; corosync, Ceph and TLS need clocks in step.",
+                )
+                .with_api(
+                    "POST",
+                    &format!("/nodes/{}/services/chrony/start", n.name),
+                    serde_json::json!({}),
+                )
+                .with_fix("systemctl enable --now chrony"),
+            );
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -334,11 +378,17 @@ mod tests {
                 "node/pve2",
                 Severity::Warning,
             ),
+            (
+                &H21b,
+                |s| node(s, "pve3").services.as_mut().unwrap()[7]["state"] = json!("dead"),
+                "node/pve3",
+                Severity::Warning,
+            ),
         ];
         for (rule, seed, object, severity) in cases {
+            assert_eq!(rule.cross_node(), rule.id() != "H21b", "{}", rule.id());
             let mut snap = baseline();
             seed(&mut snap);
-            assert!(rule.cross_node());
             assert_eq!(
                 check(*rule, &snap),
                 vec![(rule.id(), object.to_string(), *severity)],
@@ -361,7 +411,14 @@ mod tests {
         // An offline node with an older version is H02's finding, not a skew.
         node(&mut snap, "pve3").online = false;
         node(&mut snap, "pve3").version = Ok(json!({"version": "8.4.1"}));
-        for rule in [&H19a as &dyn Rule, &H19b, &H20a, &H20b, &H20c, &H21] {
+        // chrony replaced by systemd-timesyncd; a service list without any time service.
+        let services = node(&mut snap, "pve1").services.as_mut().unwrap();
+        services[7]["state"] = json!("dead");
+        services.push(
+            json!({"service": "systemd-timesyncd", "state": "running", "active-state": "active"}),
+        );
+        node(&mut snap, "pve2").services.as_mut().unwrap().remove(7);
+        for rule in [&H19a as &dyn Rule, &H19b, &H20a, &H20b, &H20c, &H21, &H21b] {
             assert_eq!(check(rule, &snap), vec![], "{}", rule.id());
         }
     }
@@ -376,6 +433,7 @@ mod tests {
             (&H20b, |s| node(s, "pve1").dns = denied()),
             (&H20c, |s| node(s, "pve1").network = denied()),
             (&H21, |s| node(s, "pve1").time = denied()),
+            (&H21b, |s| node(s, "pve1").services = denied()),
         ];
         for (rule, seed) in cases {
             let mut snap = baseline();
