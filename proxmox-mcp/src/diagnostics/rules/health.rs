@@ -262,6 +262,45 @@ mod tests {
     }
 
     #[test]
+    fn thresholds_come_from_the_config() {
+        let snap = baseline();
+        let mut config = crate::config::DiagnosticsConfig::default();
+        for (key, value) in [
+            ("H11.warn", 10.0),
+            ("H15.free_notice_gb", 100.0),
+            ("H23.warn", 20.0),
+        ] {
+            config.thresholds.insert(key.into(), value);
+        }
+        let ctx = Ctx { config: &config };
+        let ids = |rule: &dyn Rule| -> Vec<String> {
+            rule.check(&snap, &ctx)
+                .unwrap()
+                .into_iter()
+                .map(|f| format!("{} {} {:?}", f.rule, f.object, f.severity))
+                .collect()
+        };
+        assert_eq!(
+            ids(&node::H11),
+            [
+                "H11 node/pve1 Warning",
+                "H11 node/pve2 Warning",
+                "H11 node/pve3 Warning"
+            ]
+        );
+        assert_eq!(ids(&node::H15).len(), 3);
+        assert_eq!(
+            ids(&storage::H23),
+            [
+                "H23 storage/pve1/local-lvm Warning",
+                "H23 storage/ceph-nfs Warning",
+                "H23 storage/pve2/local-lvm Warning",
+                "H23 storage/pve3/local-lvm Warning"
+            ]
+        );
+    }
+
+    #[test]
     fn helpers() {
         let rrd = vec![
             json!({"time": 0, "cpu": 0.9}),

@@ -190,6 +190,8 @@ fn rootfs(snap: &ClusterSnapshot, ctx: &Ctx) -> Outcome {
             let Some(p) = pct(used, total) else { return };
             let gib = (1u64 << 30) as f64;
             let by_pct = graded(ctx, "H15", p, 90.0, 95.0).map(|(s, _, _)| s);
+            let warn = ctx.threshold("H15.warn", 90.0);
+            let crit = ctx.threshold("H15.crit", 95.0);
             let low = ctx.threshold("H15.free_warn_gb", 5.0);
             let notice = ctx.threshold("H15.free_notice_gb", 10.0);
             let by_free = if free < low * gib {
@@ -206,7 +208,7 @@ fn rootfs(snap: &ClusterSnapshot, ctx: &Ctx) -> Outcome {
                     severity,
                     format!("node/{}", n.name),
                     format!("Root filesystem of {} nearly full", n.name),
-                    format!("rootfs {p:.0} % used, {} free (warn ≥ 90 %, crit ≥ 95 %; free < {low} GB warn, < {notice} GB notice)", bytes(free)),
+                    format!("rootfs {p:.0} % used, {} free (warn ≥ {warn} %, crit ≥ {crit} %; free < {low} GB warn, < {notice} GB notice)", bytes(free)),
                     "Free space on / (old kernels, logs, ISO images and backups in /var/lib/vz) before services and updates fail.",
                 )
                 .with_fix("apt autoremove --purge; journalctl --vacuum-size=500M; du -xhd1 / | sort -h"),
