@@ -1,0 +1,802 @@
+//! Pure: the guest rules V13–V24 (HA placement, NICs, start-up, pending state, machine, load).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{
+    Guest, Kinds, drive_storage, guest_rule, opt, per_guest, res_num, storage_shared, storage_type,
+};
+use crate::diagnostics::rules::util::{flag, num, pct, str_of};
+use crate::diagnostics::rules::{Confidence, Finding, Severity, Skip, got};
+
+/// The disks of `g` on storages that are not shared, as `key (storage)`.
+fn local_disks(g: &Guest, defs: &[Value]) -> Vec<(String, String)> {
+    g.disks()
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let st = drive_storage(v, g.is_qemu())?;
+            (storage_shared(defs, st) == Some(false)).then(|| (k.to_string(), st.to_string()))
+        })
+        .collect()
+}
+
+guest_rule!(V13, "V13", "HA guest on local storage", |snap, _ctx| {
+    let defs = got(&snap.storage_config)?;
+    per_guest(snap, Kinds::Both, |g| {
+        if !g.ha_managed(snap)? {
+            return Ok(vec![]);
+        }
+        let local = local_disks(g, defs);
+        if local.is_empty() {
+            return Ok(vec![]);
+        }
+        let list: Vec<String> = local.iter().map(|(k, s)| format!("{k} on {s}")).collect();
+        Ok(vec![g.finding(
+            "V13",
+            Severity::Critical,
+            format!("{}: HA-managed with disks on local storage", g.label()),
+            format!("{} (not shared): HA cannot recover the guest on another node", list.join(", ")),
+            "Move the disks to shared storage (Ceph, NFS, shared LVM), or use replicated local ZFS, or remove the guest from HA.",
+        )])
+    })
+});
+
+guest_rule!(
+    V14,
+    "V14",
+    "HA guest on local ZFS without replication",
+    |snap, _ctx| {
+        let defs = got(&snap.storage_config)?;
+        let jobs = got(&snap.replication_jobs)?;
+        per_guest(snap, Kinds::Both, |g| {
+            if !g.ha_managed(snap)? {
+                return Ok(vec![]);
+            }
+            let zfs: Vec<String> = g
+                .disks()
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let st = drive_storage(v, g.is_qemu())?;
+                    (storage_type(defs, st) == Some("zfspool")).then(|| format!("{k} on {st}"))
+                })
+                .collect();
+            let replicated = jobs.iter().any(|j| {
+                num(j, "guest") == Some(f64::from(g.g.vmid)) && flag(j, "disable") != Some(true)
+            });
+            if zfs.is_empty() || replicated {
+                return Ok(vec![]);
+            }
+            let f = g.finding(
+            "V14",
+            Severity::Warning,
+            format!("{}: HA on local ZFS without a replication job", g.label()),
+            format!("{}; no enabled replication job for guest {}", zfs.join(", "), g.g.vmid),
+            "Add a storage replication job to the node(s) HA may recover the guest on, or move the disks to shared storage.",
+        );
+            Ok(vec![g.fix_text(
+            f,
+            format!("pvesh create /cluster/replication --id {}-0 --type local --target <other-node> --schedule '*/15'", g.g.vmid),
+        )])
+        })
+    }
+);
+
+guest_rule!(
+    V15a,
+    "V15a",
+    "Guest without a network interface",
+    |snap, _ctx| {
+        per_guest(snap, Kinds::Both, |g| {
+            if g.template() || !g.nics().is_empty() {
+                return Ok(vec![]);
+            }
+            let net = if g.is_qemu() {
+                "virtio,bridge=vmbr0,firewall=1"
+            } else {
+                "name=eth0,bridge=vmbr0,ip=dhcp,firewall=1"
+            };
+            let mut f = g.finding(
+                "V15a",
+                Severity::Warning,
+                format!("{}: no network interface", g.label()),
+                "no netN entry in the config".into(),
+                "Add a network interface, unless the guest is deliberately isolated.",
+            );
+            f.confidence = Confidence::Medium;
+            Ok(vec![g.set(f, &[("net0", net)])])
+        })
+    }
+);
+
+/// The MAC address of a `netN` value (`virtio=BC:24:…`, `hwaddr=…`, `macaddr=…`), upper case.
+fn mac_of(value: &str) -> Option<String> {
+    let looks = |s: &str| {
+        s.len() == 17
+            && s.split(':').count() == 6
+            && s.split(':')
+                .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    value
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, v)| matches!(*k, "hwaddr" | "macaddr") || looks(v))
+        .map(|(_, v)| v.to_ascii_uppercase())
+        .filter(|v| looks(v))
+}
+
+guest_rule!(V15b, "V15b", "Duplicate MAC address", |snap, _ctx| {
+    let mut macs: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    per_guest(snap, Kinds::Both, |g| {
+        let _ = g;
+        Ok(vec![])
+    })?;
+    for g in snap.guests.values() {
+        let Ok(cfg) = &g.config else { continue };
+        let guest = Guest { g, cfg };
+        for (key, value) in guest.nics() {
+            if let Some(mac) = mac_of(value) {
+                macs.entry(mac)
+                    .or_default()
+                    .push((guest.object(), key.to_string()));
+            }
+        }
+    }
+    let mut out: Vec<Finding> = vec![];
+    for (mac, users) in macs.iter().filter(|(_, u)| u.len() > 1) {
+        for (object, key) in users {
+            let others: Vec<String> = users
+                .iter()
+                .filter(|(o, k)| (o, k) != (object, key))
+                .map(|(o, k)| format!("{o} {k}"))
+                .collect();
+            let vmid: u32 = object
+                .rsplit('/')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default();
+            let g = &snap.guests[&vmid];
+            let guest = Guest {
+                g,
+                cfg: g.config.as_ref().map_err(Skip::from)?,
+            };
+            let f = guest.finding(
+                "V15b",
+                Severity::Warning,
+                format!("{}: MAC {mac} also used by {}", guest.label(), others.join(", ")),
+                format!("{key} has {mac}; also on {}", others.join(", ")),
+                "Give each interface a unique MAC: set the model without an address and PVE generates a new one.",
+            );
+            let model = guest.cfg.get(key).map(String::as_str).unwrap_or_default();
+            let fresh: Vec<&str> = model.split(',').filter(|p| mac_of(p).is_none()).collect();
+            let first = model
+                .split(',')
+                .next()
+                .and_then(|p| p.split_once('='))
+                .map(|(k, _)| k)
+                .unwrap_or("virtio");
+            let new = if guest.is_qemu() {
+                std::iter::once(first)
+                    .chain(fresh.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            } else {
+                fresh.join(",")
+            };
+            out.push(guest.set(f, &[(key, &new)]));
+        }
+    }
+    out.sort_by(|a, b| a.object.cmp(&b.object));
+    Ok(out)
+});
+
+guest_rule!(
+    V16,
+    "V16",
+    "Running guest not started on boot",
+    |snap, _ctx| {
+        per_guest(snap, Kinds::Both, |g| {
+            if !g.running() || g.bool_key("onboot") == Some(true) || g.ha_managed(snap)? {
+                return Ok(vec![]);
+            }
+            let f = g.finding(
+                "V16",
+                Severity::Warning,
+                format!("{}: running but not started on boot", g.label()),
+                format!(
+                    "status running, onboot = {}",
+                    g.key("onboot").unwrap_or("0 (unset)")
+                ),
+                "Enable start at boot so the guest comes back after a node reboot.",
+            );
+            Ok(vec![g.set(f, &[("onboot", "1")])])
+        })
+    }
+);
+
+guest_rule!(V17, "V17", "Template without protection", |snap, _ctx| {
+    per_guest(snap, Kinds::Both, |g| {
+        if !g.template() || g.bool_key("protection") == Some(true) {
+            return Ok(vec![]);
+        }
+        let mut f = g.finding(
+            "V17",
+            Severity::Info,
+            format!("{}: template not protected", g.label()),
+            format!("template = 1, protection = {}", g.key("protection").unwrap_or("0 (unset)")),
+            "Protect templates: clones are made from them and removing one by mistake loses the base image.",
+        );
+        f.confidence = Confidence::Low;
+        Ok(vec![g.set(f, &[("protection", "1")])])
+    })
+});
+
+guest_rule!(V18, "V18", "Pending configuration changes", |snap, _ctx| {
+    got(&snap.resources)?;
+    let mut out = vec![];
+    let mut judged = 0;
+    let mut unread = None;
+    for g in snap.guests.values() {
+        let pending = match &g.pending {
+            Ok(p) => p,
+            Err(why) => {
+                unread.get_or_insert_with(|| {
+                    format!("pending changes of {}/{} not read: {why}", g.kind, g.vmid)
+                });
+                continue;
+            }
+        };
+        judged += 1;
+        if pending.is_empty() || flag(&g.resource, "template") == Some(true) {
+            continue;
+        }
+        let keys: Vec<String> = pending
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => format!("{k} → {v}"),
+                None => format!("{k} (delete)"),
+            })
+            .collect();
+        let cfg = BTreeMap::new();
+        let guest = Guest {
+            g,
+            cfg: g.config.as_ref().unwrap_or(&cfg),
+        };
+        let f = guest.finding(
+            "V18",
+            Severity::Info,
+            format!("{}: {} pending change(s) need a restart", guest.label(), pending.len()),
+            keys.join("; "),
+            "Restart the guest (a reboot through PVE, not from inside) to apply them, or revert them.",
+        );
+        out.push(guest.fix_text(
+            f,
+            format!(
+                "pvesh create /nodes/{}/{}/{}/status/reboot",
+                g.node, g.kind, g.vmid
+            ),
+        ));
+    }
+    match unread {
+        Some(why) if judged == 0 => Err(Skip(why)),
+        _ => Ok(out),
+    }
+});
+
+guest_rule!(V19, "V19", "Hibernated state left behind", |snap, _ctx| {
+    per_guest(snap, Kinds::Qemu, |g| {
+        let Some(state) = g.key("vmstate") else {
+            return Ok(vec![]);
+        };
+        let f = g.finding(
+            "V19",
+            Severity::Critical,
+            format!("{}: hibernated with a saved RAM state", g.label()),
+            format!("vmstate = {state} (status {})", g.status()),
+            "Resume the guest (start it) or discard the state: a saved state pins the machine version and CPU and blocks config changes and migration.",
+        );
+        Ok(vec![g.fix_text(
+            f,
+            format!(
+                "pvesh create /nodes/{}/qemu/{}/status/start   # resumes from the saved state",
+                g.g.node, g.g.vmid
+            ),
+        )])
+    })
+});
+
+/// The version of a pinned machine type (`pc-q35-5.2`, `pc-i440fx-8.1+pve0`, `type=pc-q35-9.2`);
+/// `None` when unpinned (`q35`, `pc`, unset).
+pub(super) fn machine_version(machine: &str) -> Option<f64> {
+    let ty = opt(machine, "type", "type")?;
+    let rest = ty
+        .strip_prefix("pc-q35-")
+        .or_else(|| ty.strip_prefix("pc-i440fx-"))
+        .or_else(|| ty.strip_prefix("pc-"))?;
+    let ver = rest.split('+').next()?;
+    let mut parts = ver.split('.');
+    let major: f64 = parts.next()?.parse().ok()?;
+    let minor: f64 = parts.next().unwrap_or("0").parse().ok()?;
+    Some(major + minor / 100.0)
+}
+
+guest_rule!(
+    V20a,
+    "V20a",
+    "Machine version too old for the next major release",
+    |snap, ctx| {
+        let min = ctx.threshold("V20a.min", 6.0);
+        per_guest(snap, Kinds::Qemu, |g| {
+            let mut old = vec![];
+            for key in ["machine", "runningmachine"] {
+                if let Some(m) = g
+                    .key(key)
+                    .filter(|m| machine_version(m).is_some_and(|v| v < min))
+                {
+                    old.push(format!("{key} = {m}"));
+                }
+            }
+            if let Ok(snaps) = &g.g.snapshots {
+                for (name, sec) in snaps {
+                    for key in ["machine", "runningmachine"] {
+                        if let Some(m) = sec
+                            .get(key)
+                            .filter(|m| machine_version(m).is_some_and(|v| v < min))
+                        {
+                            old.push(format!("snapshot {name}: {key} = {m}"));
+                        }
+                    }
+                }
+            }
+            if old.is_empty() {
+                return Ok(vec![]);
+            }
+            Ok(vec![g.finding(
+            "V20a",
+            Severity::Warning,
+            format!("{}: machine version older than {min:.1}", g.label()),
+            format!("{} (versions < {min:.1} go away with the next major release)", old.join("; ")),
+            "Pin a current machine version (test the guest: device names may change) and remove snapshots or saved states that depend on the old one.",
+        )])
+        })
+    }
+);
+
+guest_rule!(
+    V20b,
+    "V20b",
+    "Windows guest with an unpinned machine version",
+    |snap, _ctx| {
+        per_guest(snap, Kinds::Qemu, |g| {
+            if !g.windows() || g.key("machine").and_then(machine_version).is_some() {
+                return Ok(vec![]);
+            }
+            let mut f = g.finding(
+            "V20b",
+            Severity::Info,
+            format!("{}: Windows guest follows the newest machine version", g.label()),
+            format!("ostype = {}, machine = {}", g.ostype().unwrap_or_default(), g.key("machine").unwrap_or("unset")),
+            "Pin the machine version Windows runs on now, so a QEMU update does not change its virtual hardware (new NICs, lost IP settings).",
+        );
+            f.confidence = Confidence::Medium;
+            Ok(vec![g.fix_text(
+            f,
+            format!(
+                "qm status {} --verbose | grep running-machine; pvesh set {} --machine <that version>",
+                g.g.vmid,
+                g.config_path()
+            ),
+        )])
+        })
+    }
+);
+
+/// Warning/critical by thresholds, or nothing.
+fn level(value: f64, warn: f64, crit: f64) -> Option<Severity> {
+    if value >= crit {
+        Some(Severity::Critical)
+    } else if value >= warn {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
+guest_rule!(V21a, "V21a", "Guest CPU usage high", |snap, ctx| {
+    let (warn, crit) = (
+        ctx.threshold("V21a.warn", 70.0),
+        ctx.threshold("V21a.crit", 85.0),
+    );
+    per_guest(snap, Kinds::Both, |g| {
+        let Some(cpu) = res_num(g, "cpu").filter(|_| g.running()).map(|c| c * 100.0) else {
+            return Ok(vec![]);
+        };
+        let Some(sev) = level(cpu, warn, crit) else {
+            return Ok(vec![]);
+        };
+        let mut f = g.finding(
+            "V21a",
+            sev,
+            format!("{}: CPU at {cpu:.0} %", g.label()),
+            format!(
+                "cpu {cpu:.0} % of {} vCPU (warn ≥ {warn}, crit ≥ {crit})",
+                res_num(g, "maxcpu").unwrap_or_default()
+            ),
+            "Find the busy process in the guest; add vCPUs if the load is legitimate and lasting.",
+        );
+        f.confidence = Confidence::Medium;
+        Ok(vec![f])
+    })
+});
+
+guest_rule!(V21b, "V21b", "Guest memory usage high", |snap, ctx| {
+    let (warn, crit) = (
+        ctx.threshold("V21b.warn", 70.0),
+        ctx.threshold("V21b.crit", 85.0),
+    );
+    per_guest(snap, Kinds::Both, |g| {
+        let (Some(mem), Some(max)) = (res_num(g, "mem"), res_num(g, "maxmem")) else {
+            return Ok(vec![]);
+        };
+        let Some(used) = pct(mem, max).filter(|_| g.running()) else {
+            return Ok(vec![]);
+        };
+        let Some(sev) = level(used, warn, crit) else {
+            return Ok(vec![]);
+        };
+        let gib = |b: f64| b / 1_073_741_824.0;
+        let mut f = g.finding(
+            "V21b",
+            sev,
+            format!("{}: memory at {used:.0} %", g.label()),
+            format!(
+                "mem {:.1} of {:.1} GiB = {used:.0} % (warn ≥ {warn}, crit ≥ {crit})",
+                gib(mem),
+                gib(max)
+            ),
+            "Check the guest's memory use; raise its memory if it is legitimately short.",
+        );
+        f.confidence = Confidence::Medium;
+        Ok(vec![f])
+    })
+});
+
+guest_rule!(V22, "V22", "Guest pressure stall (PSI)", |snap, ctx| {
+    // (rrd field, name, default warn, default crit), values in percent.
+    let metrics = [
+        ("pressurecpusome", "cpu", 50.0, 80.0),
+        ("pressureiofull", "io", 20.0, 50.0),
+        ("pressurememoryfull", "mem", 10.0, 30.0),
+    ];
+    let mut judged = 0;
+    let mut running = 0;
+    let out = per_guest(snap, Kinds::Both, |g| {
+        if !g.running() {
+            return Ok(vec![]);
+        }
+        let Some(Ok(rows)) = &g.g.rrd else {
+            return Ok(vec![]);
+        };
+        let mut found = vec![];
+        for (field, name, w, c) in metrics {
+            let vals: Vec<f64> = rows.iter().filter_map(|r| num(r, field)).collect();
+            if vals.is_empty() {
+                continue;
+            }
+            let avg = vals.iter().sum::<f64>() / vals.len() as f64;
+            let (warn, crit) = (
+                ctx.threshold(&format!("V22.{name}_warn"), w),
+                ctx.threshold(&format!("V22.{name}_crit"), c),
+            );
+            if let Some(sev) = level(avg, warn, crit) {
+                found.push(g.finding(
+                    "V22",
+                    sev,
+                    format!("{}: {name} pressure {avg:.0} %", g.label()),
+                    format!("{field} average {avg:.1} % over {} samples (warn ≥ {warn}, crit ≥ {crit})", vals.len()),
+                    "The guest is stalled waiting for this resource: give it more, or move it to a less busy node or storage.",
+                ));
+            }
+        }
+        Ok(found)
+    })?;
+    for g in snap.guests.values() {
+        let running_guest = str_of(&g.resource, "status") == Some("running")
+            && flag(&g.resource, "template") != Some(true);
+        if running_guest && g.config.is_ok() {
+            running += 1;
+            if matches!(&g.rrd, Some(Ok(rows)) if rows.iter().any(|r| metrics.iter().any(|m| r.get(m.0).is_some())))
+            {
+                judged += 1;
+            }
+        }
+    }
+    if running > 0 && judged == 0 {
+        return Err(Skip("guest pressure data not read (guest RRD is read for single-guest analyses, PVE 9 only)".into()));
+    }
+    Ok(out)
+});
+
+guest_rule!(
+    V23,
+    "V23",
+    "Guest set to start on boot is stopped",
+    |snap, _ctx| {
+        per_guest(snap, Kinds::Both, |g| {
+            if g.template()
+                || g.status() != "stopped"
+                || g.bool_key("onboot") != Some(true)
+                || g.ha_managed(snap)?
+            {
+                return Ok(vec![]);
+            }
+            let f = g.finding(
+                "V23",
+                Severity::Warning,
+                format!("{}: stopped although it starts on boot", g.label()),
+                "status stopped, onboot = 1".into(),
+                "Start the guest, or clear onboot if it is meant to stay off.",
+            );
+            Ok(vec![g.fix_text(
+                f,
+                format!(
+                    "pvesh create /nodes/{}/{}/{}/status/start",
+                    g.g.node, g.g.kind, g.g.vmid
+                ),
+            )])
+        })
+    }
+);
+
+guest_rule!(V24, "V24", "Guest restarted recently", |snap, ctx| {
+    let secs = ctx.threshold("V24.secs", 600.0);
+    per_guest(snap, Kinds::Both, |g| {
+        let Some(up) = res_num(g, "uptime").filter(|u| g.running() && *u < secs) else {
+            return Ok(vec![]);
+        };
+        let mut f = g.finding(
+            "V24",
+            Severity::Info,
+            format!("{}: up for {up:.0} s only", g.label()),
+            format!("uptime {up:.0} s (< {secs:.0} s)"),
+            "Check whether the restart was planned (task log, guest logs); an unplanned one hints at a crash or OOM kill.",
+        );
+        f.confidence = Confidence::Medium;
+        Ok(vec![f])
+    })
+});
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fixtures::{
+        baseline, check, guest_mut, no_configs, run, skips, with, with_res,
+    };
+    use super::*;
+    use crate::diagnostics::rules::Rule;
+    use Severity::*;
+
+    const NONE: &[(&str, Severity)] = &[];
+
+    #[test]
+    fn missing_facts_skip() {
+        let rules: &[&dyn Rule] = &[
+            &V13, &V14, &V15a, &V15b, &V16, &V17, &V19, &V20a, &V20b, &V21a, &V21b, &V22, &V23,
+            &V24,
+        ];
+        for r in rules {
+            skips(*r, &no_configs(baseline()), "403");
+            check(*r, &baseline(), NONE);
+        }
+        check(&V18, &baseline(), NONE);
+        let mut snap = baseline();
+        snap.storage_config = Err("GET /storage: 403".into());
+        skips(&V13, &snap, "/storage");
+        let mut snap = baseline();
+        snap.replication_jobs = Err("GET /cluster/replication: 403".into());
+        skips(&V14, &snap, "replication");
+        let mut snap = baseline();
+        for g in snap.guests.values_mut() {
+            g.pending = Err("GET pending: 403".into());
+        }
+        skips(&V18, &snap, "403");
+        let mut snap = baseline();
+        for g in snap.guests.values_mut() {
+            g.rrd = None;
+        }
+        skips(&V22, &snap, "RRD");
+    }
+
+    #[test]
+    fn v13_v14_ha_storage() {
+        check(
+            &V13,
+            &with(
+                baseline(),
+                101,
+                &[("scsi1", Some("local-zfs:vm-101-disk-1,size=8G"))],
+            ),
+            &[("qemu/101", Critical)],
+        );
+        // Not HA: fine; a CD-ROM ISO on local is V05's business.
+        check(
+            &V13,
+            &with(
+                baseline(),
+                103,
+                &[("scsi1", Some("local-zfs:vm-103-disk-1"))],
+            ),
+            NONE,
+        );
+        let mut snap = with(
+            baseline(),
+            101,
+            &[("scsi0", Some("local-zfs:vm-101-disk-0,iothread=1"))],
+        );
+        check(&V14, &snap, &[("qemu/101", Warning)]);
+        snap.replication_jobs = Ok(vec![
+            json!({"id": "101-0", "guest": 101, "target": "pve2", "type": "local", "schedule": "*/15"}),
+        ]);
+        check(&V14, &snap, NONE);
+    }
+
+    #[test]
+    fn v15_nics() {
+        check(
+            &V15a,
+            &with(baseline(), 103, &[("net0", None)]),
+            &[("qemu/103", Warning)],
+        );
+        check(
+            &V15a,
+            &with(baseline(), 201, &[("net0", None)]),
+            &[("lxc/201", Warning)],
+        );
+        check(&V15a, &with(baseline(), 900, &[("net0", None)]), NONE);
+        let dup = with(
+            baseline(),
+            201,
+            &[(
+                "net0",
+                Some("name=eth0,bridge=vmbr0,hwaddr=bc:24:11:00:01:01,ip=dhcp"),
+            )],
+        );
+        check(&V15b, &dup, &[("lxc/201", Warning), ("qemu/101", Warning)]);
+        let found = run(&V15b, &dup).unwrap();
+        let q = found.iter().find(|f| f.object == "qemu/101").unwrap();
+        assert_eq!(
+            q.fix.as_deref(),
+            Some("pvesh set /nodes/pve1/qemu/101/config --net0 virtio,bridge=vmbr0,firewall=1")
+        );
+        assert_eq!(
+            mac_of("e1000=AA:BB:CC:DD:EE:FF,bridge=vmbr1").as_deref(),
+            Some("AA:BB:CC:DD:EE:FF")
+        );
+    }
+
+    #[test]
+    fn v16_to_v19() {
+        check(
+            &V16,
+            &with(baseline(), 201, &[("onboot", None)]),
+            &[("lxc/201", Warning)],
+        );
+        // HA starts HA guests: onboot does not matter there.
+        check(&V16, &with(baseline(), 101, &[("onboot", Some("0"))]), NONE);
+        check(
+            &V17,
+            &with(baseline(), 900, &[("protection", None)]),
+            &[("qemu/900", Info)],
+        );
+        let mut snap = baseline();
+        guest_mut(&mut snap, 101).pending =
+            Ok([("memory".to_string(), Some("8192".to_string()))].into());
+        check(&V18, &snap, &[("qemu/101", Info)]);
+        check(
+            &V19,
+            &with(
+                baseline(),
+                103,
+                &[("vmstate", Some("local-zfs:vm-103-state-suspend-2026-01-01"))],
+            ),
+            &[("qemu/103", Critical)],
+        );
+    }
+
+    #[test]
+    fn v20_machine() {
+        assert_eq!(machine_version("pc-q35-5.2"), Some(5.02));
+        assert_eq!(machine_version("pc-i440fx-8.1+pve0"), Some(8.01));
+        assert_eq!(machine_version("type=pc-q35-9.2,viommu=intel"), Some(9.02));
+        assert_eq!(machine_version("q35"), None);
+        check(
+            &V20a,
+            &with(baseline(), 101, &[("machine", Some("pc-q35-5.2"))]),
+            &[("qemu/101", Warning)],
+        );
+        let mut snap = baseline();
+        guest_mut(&mut snap, 102)
+            .snapshots
+            .as_mut()
+            .unwrap()
+            .insert(
+                "old".into(),
+                [(
+                    "runningmachine".to_string(),
+                    "pc-i440fx-4.2+pve0".to_string(),
+                )]
+                .into(),
+            );
+        check(&V20a, &snap, &[("qemu/102", Warning)]);
+        check(
+            &V20a,
+            &with(baseline(), 101, &[("machine", Some("pc-q35-6.0"))]),
+            NONE,
+        );
+        check(
+            &V20b,
+            &with(baseline(), 102, &[("machine", Some("q35"))]),
+            &[("qemu/102", Info)],
+        );
+        check(
+            &V20b,
+            &with(baseline(), 101, &[("machine", Some("q35"))]),
+            NONE,
+        );
+    }
+
+    #[test]
+    fn v21_load() {
+        check(
+            &V21a,
+            &with_res(baseline(), 101, "cpu", json!(0.75)),
+            &[("qemu/101", Warning)],
+        );
+        check(
+            &V21a,
+            &with_res(baseline(), 101, "cpu", json!(0.9)),
+            &[("qemu/101", Critical)],
+        );
+        check(
+            &V21b,
+            &with_res(baseline(), 201, "mem", json!(3_865_470_566u64)),
+            &[("lxc/201", Critical)],
+        );
+        check(
+            &V21b,
+            &with_res(baseline(), 201, "mem", json!(3_221_225_472u64)),
+            &[("lxc/201", Warning)],
+        );
+        // A stopped guest is not judged on stale numbers.
+        check(&V21a, &with_res(baseline(), 103, "cpu", json!(0.99)), NONE);
+    }
+
+    #[test]
+    fn v22_pressure() {
+        let mut snap = baseline();
+        guest_mut(&mut snap, 101).rrd = Some(Ok(vec![
+            json!({"pressureiofull": "35.0"}),
+            json!({"pressureiofull": 25.0}),
+        ]));
+        check(&V22, &snap, &[("qemu/101", Warning)]);
+        guest_mut(&mut snap, 201).rrd = Some(Ok(vec![json!({"pressurememoryfull": 40.0})]));
+        check(&V22, &snap, &[("qemu/101", Warning), ("lxc/201", Critical)]);
+    }
+
+    #[test]
+    fn v23_v24() {
+        check(
+            &V23,
+            &with(baseline(), 103, &[("onboot", Some("1"))]),
+            &[("qemu/103", Warning)],
+        );
+        check(&V23, &with(baseline(), 103, &[("onboot", Some("0"))]), NONE);
+        check(
+            &V24,
+            &with_res(baseline(), 201, "uptime", json!(120)),
+            &[("lxc/201", Info)],
+        );
+        check(&V24, &with_res(baseline(), 103, "uptime", json!(0)), NONE);
+    }
+}
