@@ -9,8 +9,10 @@ use super::{Area, Confidence, Finding, Outcome, Rule, Severity, Skip, ToolCall, 
 use crate::diagnostics::snapshot::cluster::{ClusterSnapshot, GuestSnapshot};
 
 mod ct;
+mod disks;
 #[cfg(test)]
 mod fixtures;
+mod load;
 mod placement;
 mod vm;
 
@@ -27,11 +29,11 @@ pub static RULES: &[&dyn Rule] = &[
     &vm::V07b,
     &vm::V08a,
     &vm::V08b,
-    &vm::V09a,
-    &vm::V09b,
-    &vm::V10,
-    &vm::V11,
-    &vm::V12,
+    &disks::V09a,
+    &disks::V09b,
+    &disks::V10,
+    &disks::V11,
+    &disks::V12,
     &placement::V13,
     &placement::V14,
     &placement::V15a,
@@ -42,11 +44,11 @@ pub static RULES: &[&dyn Rule] = &[
     &placement::V19,
     &placement::V20a,
     &placement::V20b,
-    &placement::V21a,
-    &placement::V21b,
-    &placement::V22,
-    &placement::V23,
-    &placement::V24,
+    &load::V21a,
+    &load::V21b,
+    &load::V22,
+    &load::V23,
+    &load::V24,
     &ct::V25,
     &ct::V26,
     &ct::V27,
