@@ -63,6 +63,7 @@ pub fn baseline() -> ClusterSnapshot {
     }
     snap.storage_config = Ok(vec![
         json!({"storage": "local", "type": "dir", "path": "/var/lib/vz", "content": "iso,vztmpl"}),
+        json!({"storage": "local-lvm", "type": "lvmthin", "thinpool": "data", "vgname": "pve", "content": "images,rootdir"}),
         json!({"storage": "local-zfs", "type": "zfspool", "pool": "rpool/data", "content": "images,rootdir", "sparse": 1}),
         json!({"storage": "ceph-vm", "type": "rbd", "pool": "vm", "content": "images,rootdir", "krbd": 0}),
         json!({"storage": "pbs", "type": "pbs", "content": "backup", "datastore": "main", "server": "127.0.0.1"}),

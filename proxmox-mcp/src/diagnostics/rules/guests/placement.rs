@@ -10,13 +10,15 @@ use super::{
 use crate::diagnostics::rules::util::{flag, num};
 use crate::diagnostics::rules::{Confidence, Finding, Severity, Skip, got};
 
-/// The disks of `g` on storages that are not shared, as `key (storage)`.
+/// The disks of `g` on storages that are not shared, as `key (storage)`. Local ZFS is left to
+/// V14: with storage replication it is a supported HA setup.
 fn local_disks(g: &Guest, defs: &[Value]) -> Vec<(String, String)> {
     g.disks()
         .into_iter()
         .filter_map(|(k, v)| {
             let st = drive_storage(v, g.is_qemu())?;
-            (storage_shared(defs, st) == Some(false)).then(|| (k.to_string(), st.to_string()))
+            (storage_shared(defs, st) == Some(false) && storage_type(defs, st) != Some("zfspool"))
+                .then(|| (k.to_string(), st.to_string()))
         })
         .collect()
 }
@@ -428,9 +430,33 @@ mod tests {
             &with(
                 baseline(),
                 101,
-                &[("scsi1", Some("local-zfs:vm-101-disk-1,size=8G"))],
+                &[("scsi1", Some("local-lvm:vm-101-disk-1,size=8G"))],
             ),
             &[("qemu/101", Critical)],
+        );
+        check(
+            &V13,
+            &with(
+                baseline(),
+                201,
+                &[("mp1", Some("local-lvm:vm-201-disk-2,mp=/var,backup=1"))],
+            ),
+            NONE,
+        );
+        let mut ha_ct = baseline();
+        ha_ct
+            .ha_resources
+            .as_mut()
+            .unwrap()
+            .push(json!({"sid": "ct:201", "state": "started"}));
+        check(
+            &V13,
+            &with(
+                ha_ct,
+                201,
+                &[("mp1", Some("local-lvm:vm-201-disk-2,mp=/var,backup=1"))],
+            ),
+            &[("lxc/201", Critical)],
         );
         // Not HA: fine; a CD-ROM ISO on local is V05's business.
         check(
@@ -448,6 +474,8 @@ mod tests {
             &[("scsi0", Some("local-zfs:vm-101-disk-0,iothread=1"))],
         );
         check(&V14, &snap, &[("qemu/101", Warning)]);
+        // Local ZFS is V14's business, not V13's.
+        check(&V13, &snap, NONE);
         snap.replication_jobs = Ok(vec![
             json!({"id": "101-0", "guest": 101, "target": "pve2", "type": "local", "schedule": "*/15"}),
         ]);
