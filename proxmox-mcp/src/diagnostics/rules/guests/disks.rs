@@ -1,6 +1,6 @@
 //! Pure: the guest disk and device rules V09–V12 (cache, backup, detached disks, passthrough).
 
-use super::{Kinds, guest_rule, indexed, opt, per_guest, vm::replace_opt};
+use super::{Kinds, drive_storage, guest_rule, indexed, opt, per_guest, vm::replace_opt};
 use crate::diagnostics::rules::util::pve_bool;
 use crate::diagnostics::rules::{Confidence, Severity};
 
@@ -55,16 +55,33 @@ guest_rule!(V10, "V10", "Disk excluded from backup", |snap, _ctx| {
     per_guest(snap, Kinds::Both, |g| {
         let mut out = vec![];
         for (key, value) in g.disks() {
-            let default_key = if g.is_qemu() { "file" } else { "volume" };
-            let backup = opt(value, default_key, "backup");
-            if backup.and_then(pve_bool) != Some(false) {
+            let backup = if g.is_qemu() {
+                // QEMU disks are backed up unless backup=0.
+                opt(value, "file", "backup")
+                    .and_then(pve_bool)
+                    .unwrap_or(true)
+            } else if key == "rootfs" || drive_storage(value, false).is_none() {
+                // The root file system is always backed up; bind mounts and devices never are.
+                true
+            } else {
+                // A container's volume mount point is backed up only with backup=1.
+                opt(value, "volume", "backup")
+                    .and_then(pve_bool)
+                    .unwrap_or(false)
+            };
+            if backup {
                 continue;
             }
+            let how = if opt(value, "file", "backup").is_none() {
+                " (volume mount points are excluded unless backup=1)"
+            } else {
+                ""
+            };
             let f = g.finding(
                 "V10",
                 Severity::Critical,
                 format!("{}: {key} excluded from backup", g.label()),
-                format!("{key} = {value}"),
+                format!("{key} = {value}{how}"),
                 "Include the disk in backups (backup=1), or document where its data is protected otherwise.",
             );
             out.push(g.set(f, &[(key, &replace_opt(value, "backup", "1"))]));
@@ -172,6 +189,21 @@ mod tests {
                 &[("mp0", Some("ceph-vm:vm-201-disk-1,mp=/srv,backup=0"))],
             ),
             &[("lxc/201", Critical)],
+        );
+        // A volume mount point without backup=1 is not backed up; a bind mount never is.
+        check(
+            &V10,
+            &with(
+                baseline(),
+                201,
+                &[("mp0", Some("ceph-vm:vm-201-disk-1,mp=/srv"))],
+            ),
+            &[("lxc/201", Critical)],
+        );
+        check(
+            &V10,
+            &with(baseline(), 201, &[("mp1", Some("/mnt/data,mp=/data"))]),
+            NONE,
         );
         let f = &super::super::fixtures::run(&V10, &wb).unwrap()[0];
         assert_eq!(

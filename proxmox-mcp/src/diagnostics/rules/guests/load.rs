@@ -202,6 +202,14 @@ mod tests {
             g.rrd = None;
         }
         skips(&V22, &snap, "RRD");
+        let mut snap = baseline();
+        snap.ha_resources = Err("GET /cluster/ha/resources: 403".into());
+        check(&V23, &snap, NONE);
+        skips(
+            &V23,
+            &with(snap, 103, &[("onboot", Some("1"))]),
+            "ha/resources",
+        );
     }
 
     #[test]

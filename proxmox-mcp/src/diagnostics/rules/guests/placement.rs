@@ -410,6 +410,14 @@ mod tests {
             check(*r, &baseline(), NONE);
         }
         check(&V18, &baseline(), NONE);
+        // HA membership unreadable: the rules that depend on it skip.
+        let mut snap = baseline();
+        snap.ha_resources = Err("GET /cluster/ha/resources: 403".into());
+        skips(&V13, &snap, "ha/resources");
+        skips(&V14, &snap, "ha/resources");
+        // V16 needs it only for a running guest without onboot.
+        check(&V16, &snap, NONE);
+        skips(&V16, &with(snap, 201, &[("onboot", None)]), "ha/resources");
         let mut snap = baseline();
         snap.storage_config = Err("GET /storage: 403".into());
         skips(&V13, &snap, "/storage");

@@ -352,6 +352,9 @@ guest_rule!(
             format!("ostype = win11, bios = {}, tpmstate0 = {}", g.key("bios").unwrap_or("seabios"), if tpm { "set" } else { "missing" }),
             "Windows 11 needs UEFI with Secure Boot and a TPM 2.0: add a v2.0 TPM state volume and use OVMF with an EFI disk (switching firmware needs a reinstall or an MBR-to-GPT conversion).",
         );
+            // The win11 OS type also covers Windows Server 2022/2025, which boot without them.
+            let mut f = f;
+            f.confidence = Confidence::Medium;
             Ok(vec![g.fix_text(
                 f,
                 format!(
