@@ -44,6 +44,7 @@ pub static RULES: &[&dyn Rule] = &[
     &placement::V19,
     &placement::V20a,
     &placement::V20b,
+    &placement::V20c,
     &load::V21a,
     &load::V21b,
     &load::V22,

@@ -391,6 +391,36 @@ guest_rule!(
     }
 );
 
+guest_rule!(
+    V20c,
+    "V20c",
+    "Machine version pinned to an old release",
+    |snap, ctx| {
+        let (min, upto) = (
+            ctx.threshold("V20a.min", 6.0),
+            ctx.threshold("V20c.min", 8.0),
+        );
+        per_guest(snap, Kinds::Qemu, |g| {
+            let Some((m, v)) = g
+                .key("machine")
+                .and_then(|m| machine_version(m).map(|v| (m, v)))
+                .filter(|(_, v)| *v >= min && *v < upto)
+            else {
+                return Ok(vec![]);
+            };
+            let mut f = g.finding(
+            "V20c",
+            Severity::Info,
+            format!("{}: machine pinned to {v:.2}", g.label()),
+            format!("machine = {m} (older than {upto:.1}; newer versions bring fixes and features)"),
+            "Plan to move the pin to a current machine version at a maintenance window (Windows may see new devices).",
+        );
+            f.confidence = Confidence::Low;
+            Ok(vec![f])
+        })
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -591,6 +621,22 @@ mod tests {
         check(
             &V20b,
             &with(baseline(), 101, &[("machine", Some("q35"))]),
+            NONE,
+        );
+        check(
+            &V20c,
+            &with(baseline(), 102, &[("machine", Some("pc-q35-7.2"))]),
+            &[("qemu/102", Info)],
+        );
+        // Below 6.0 is V20a's warning, not also V20c's note.
+        check(
+            &V20c,
+            &with(baseline(), 102, &[("machine", Some("pc-q35-5.2"))]),
+            NONE,
+        );
+        check(
+            &V20c,
+            &with(baseline(), 102, &[("machine", Some("pc-q35-8.0"))]),
             NONE,
         );
     }
