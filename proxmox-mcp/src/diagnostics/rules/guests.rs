@@ -13,6 +13,7 @@ mod disks;
 #[cfg(test)]
 mod fixtures;
 mod load;
+mod machine;
 mod placement;
 mod vm;
 
@@ -42,9 +43,9 @@ pub static RULES: &[&dyn Rule] = &[
     &placement::V17,
     &placement::V18,
     &placement::V19,
-    &placement::V20a,
-    &placement::V20b,
-    &placement::V20c,
+    &machine::V20a,
+    &machine::V20b,
+    &machine::V20c,
     &load::V21a,
     &load::V21b,
     &load::V22,
