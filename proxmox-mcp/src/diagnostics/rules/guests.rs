@@ -379,6 +379,23 @@ pub(crate) fn per_guest(
     }
 }
 
+/// Runs `f` over every guest of `kinds` from its `/cluster/resources` entry alone (the config,
+/// when read, is there too; else empty): for rules that need no config.
+pub(crate) fn per_resource(
+    snap: &ClusterSnapshot,
+    kinds: Kinds,
+    f: impl Fn(&Guest) -> Result<Vec<Finding>, Skip>,
+) -> Outcome {
+    got(&snap.resources)?;
+    let empty = BTreeMap::new();
+    let mut found = Vec::new();
+    for g in snap.guests.values().filter(|g| kinds.takes(&g.kind)) {
+        let cfg = g.config.as_ref().unwrap_or(&empty);
+        found.extend(f(&Guest { g, cfg })?);
+    }
+    Ok(found)
+}
+
 /// A number member of a resource entry.
 pub(crate) fn res_num(g: &Guest, k: &str) -> Option<f64> {
     num(&g.g.resource, k)

@@ -1,6 +1,6 @@
 //! Pure: the guest state and load rules V21–V24 (CPU, memory, pressure, stopped, restarted).
 
-use super::{Kinds, guest_rule, per_guest, res_num};
+use super::{Kinds, guest_rule, per_guest, per_resource, res_num};
 use crate::diagnostics::rules::util::{flag, num, pct, str_of};
 use crate::diagnostics::rules::{Confidence, Severity, Skip};
 
@@ -20,7 +20,7 @@ guest_rule!(V21a, "V21a", "Guest CPU usage high", |snap, ctx| {
         ctx.threshold("V21a.warn", 70.0),
         ctx.threshold("V21a.crit", 85.0),
     );
-    per_guest(snap, Kinds::Both, |g| {
+    per_resource(snap, Kinds::Both, |g| {
         let Some(cpu) = res_num(g, "cpu").filter(|_| g.running()).map(|c| c * 100.0) else {
             return Ok(vec![]);
         };
@@ -47,7 +47,7 @@ guest_rule!(V21b, "V21b", "Guest memory usage high", |snap, ctx| {
         ctx.threshold("V21b.warn", 70.0),
         ctx.threshold("V21b.crit", 85.0),
     );
-    per_guest(snap, Kinds::Both, |g| {
+    per_resource(snap, Kinds::Both, |g| {
         let (Some(mem), Some(max)) = (res_num(g, "mem"), res_num(g, "maxmem")) else {
             return Ok(vec![]);
         };
@@ -163,7 +163,7 @@ guest_rule!(
 
 guest_rule!(V24, "V24", "Guest restarted recently", |snap, ctx| {
     let secs = ctx.threshold("V24.secs", 600.0);
-    per_guest(snap, Kinds::Both, |g| {
+    per_resource(snap, Kinds::Both, |g| {
         let Some(up) = res_num(g, "uptime").filter(|u| g.running() && *u < secs) else {
             return Ok(vec![]);
         };
@@ -192,11 +192,25 @@ mod tests {
 
     #[test]
     fn missing_facts_skip() {
-        let rules: &[&dyn Rule] = &[&V21a, &V21b, &V22, &V23, &V24];
+        let rules: &[&dyn Rule] = &[&V22, &V23];
         for r in rules {
             skips(*r, &no_configs(baseline()), "403");
             check(*r, &baseline(), NONE);
         }
+        // Load and uptime come from /cluster/resources alone: judged without configs.
+        let rules: &[&dyn Rule] = &[&V21a, &V21b, &V24];
+        for r in rules {
+            check(*r, &baseline(), NONE);
+            check(*r, &no_configs(baseline()), NONE);
+            let mut snap = baseline();
+            snap.resources = Err("GET /cluster/resources: 403".into());
+            skips(*r, &snap, "resources");
+        }
+        check(
+            &V21a,
+            &no_configs(with_res(baseline(), 101, "cpu", json!(0.9))),
+            &[("qemu/101", Critical)],
+        );
         let mut snap = baseline();
         for g in snap.guests.values_mut() {
             g.rrd = None;
