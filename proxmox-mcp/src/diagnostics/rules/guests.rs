@@ -237,6 +237,33 @@ impl<'a> Guest<'a> {
         }
     }
 
+    /// One finding for the drives in `hits` (key, current value, fixed value), or none: the
+    /// title names the keys, the fix sets them all at once.
+    pub fn drives_finding(
+        &self,
+        rule: &'static str,
+        severity: Severity,
+        what: &str,
+        note: &str,
+        recommendation: &str,
+        hits: Vec<(&str, &str, String)>,
+    ) -> Vec<Finding> {
+        if hits.is_empty() {
+            return vec![];
+        }
+        let keys: Vec<&str> = hits.iter().map(|h| h.0).collect();
+        let evidence: Vec<String> = hits.iter().map(|(k, v, _)| format!("{k} = {v}")).collect();
+        let f = self.finding(
+            rule,
+            severity,
+            format!("{}: {} {what}", self.label(), keys.join(", ")),
+            format!("{}{note}", evidence.join("; ")),
+            recommendation,
+        );
+        let params: Vec<(&str, &str)> = hits.iter().map(|(k, _, n)| (*k, n.as_str())).collect();
+        vec![self.set(f, &params)]
+    }
+
     /// Fills `f`'s fix with a config change setting `params`.
     pub fn set(&self, mut f: Finding, params: &[(&str, &str)]) -> Finding {
         let args: Vec<String> = params

@@ -6,21 +6,20 @@ use crate::diagnostics::rules::{Confidence, Severity};
 
 guest_rule!(V09a, "V09a", "Disk cache mode unsafe", |snap, _ctx| {
     per_guest(snap, Kinds::Qemu, |g| {
-        let mut out = vec![];
-        for (key, value) in g.disks() {
-            if opt(value, "file", "cache") != Some("unsafe") {
-                continue;
-            }
-            let f = g.finding(
-                "V09a",
-                Severity::Warning,
-                format!("{}: {key} uses cache=unsafe", g.label()),
-                format!("{key} = {value}: flushes are ignored, a host crash loses data"),
-                "Use cache=none (or writeback with backups) for any disk whose data matters.",
-            );
-            out.push(g.set(f, &[(key, &replace_opt(value, "cache", "none"))]));
-        }
-        Ok(out)
+        let hits = g
+            .disks()
+            .into_iter()
+            .filter(|(_, v)| opt(v, "file", "cache") == Some("unsafe"))
+            .map(|(k, v)| (k, v, replace_opt(v, "cache", "none")))
+            .collect();
+        Ok(g.drives_finding(
+            "V09a",
+            Severity::Warning,
+            "use cache=unsafe",
+            ": flushes are ignored, a host crash loses data",
+            "Use cache=none (or writeback with backups) for any disk whose data matters.",
+            hits,
+        ))
     })
 });
 
@@ -30,63 +29,64 @@ guest_rule!(
     "Writeback cache on a disk excluded from backup",
     |snap, _ctx| {
         per_guest(snap, Kinds::Qemu, |g| {
-            let mut out = vec![];
-            for (key, value) in g.disks() {
-                if opt(value, "file", "cache") != Some("writeback")
-                    || opt(value, "file", "backup") != Some("0")
-                {
-                    continue;
-                }
-                let f = g.finding(
-                "V09b",
-                Severity::Warning,
-                format!("{}: {key} has writeback cache and no backup", g.label()),
-                format!("{key} = {value}"),
-                "Writeback cache risks data on a host crash; with the disk excluded from backup there is no way back: use cache=none or include the disk in backups.",
-            );
-                out.push(g.set(f, &[(key, &replace_opt(value, "cache", "none"))]));
-            }
-            Ok(out)
+            let hits = g
+                .disks()
+                .into_iter()
+                .filter(|(_, v)| {
+                    opt(v, "file", "cache") == Some("writeback")
+                        && opt(v, "file", "backup").and_then(pve_bool) == Some(false)
+                })
+                .map(|(k, v)| (k, v, replace_opt(v, "cache", "none")))
+                .collect();
+            Ok(g.drives_finding(
+            "V09b",
+            Severity::Warning,
+            "have writeback cache and no backup",
+            "",
+            "Writeback cache risks data on a host crash; with the disk excluded from backup there is no way back: use cache=none or include the disk in backups.",
+            hits,
+        ))
         })
     }
 );
 
+/// Whether a disk is included in backups.
+fn backed_up(g: &super::Guest, key: &str, value: &str) -> bool {
+    if g.is_qemu() {
+        // QEMU disks are backed up unless backup=0.
+        opt(value, "file", "backup")
+            .and_then(pve_bool)
+            .unwrap_or(true)
+    } else if key == "rootfs" || drive_storage(value, false).is_none() {
+        // The root file system is always backed up; bind mounts and devices never are.
+        true
+    } else {
+        // A container's volume mount point is backed up only with backup=1.
+        opt(value, "volume", "backup")
+            .and_then(pve_bool)
+            .unwrap_or(false)
+    }
+}
+
 guest_rule!(V10, "V10", "Disk excluded from backup", |snap, _ctx| {
     per_guest(snap, Kinds::Both, |g| {
-        let mut out = vec![];
-        for (key, value) in g.disks() {
-            let backup = if g.is_qemu() {
-                // QEMU disks are backed up unless backup=0.
-                opt(value, "file", "backup")
-                    .and_then(pve_bool)
-                    .unwrap_or(true)
-            } else if key == "rootfs" || drive_storage(value, false).is_none() {
-                // The root file system is always backed up; bind mounts and devices never are.
-                true
-            } else {
-                // A container's volume mount point is backed up only with backup=1.
-                opt(value, "volume", "backup")
-                    .and_then(pve_bool)
-                    .unwrap_or(false)
-            };
-            if backup {
-                continue;
-            }
-            let how = if opt(value, "file", "backup").is_none() {
-                " (volume mount points are excluded unless backup=1)"
-            } else {
-                ""
-            };
-            let f = g.finding(
-                "V10",
-                Severity::Critical,
-                format!("{}: {key} excluded from backup", g.label()),
-                format!("{key} = {value}{how}"),
-                "Include the disk in backups (backup=1), or document where its data is protected otherwise.",
-            );
-            out.push(g.set(f, &[(key, &replace_opt(value, "backup", "1"))]));
-        }
-        Ok(out)
+        let hits: Vec<(&str, &str, String)> = g
+            .disks()
+            .into_iter()
+            .filter(|(k, v)| !backed_up(g, k, v))
+            .map(|(k, v)| (k, v, replace_opt(v, "backup", "1")))
+            .collect();
+        let implicit = hits
+            .iter()
+            .any(|(_, v, _)| opt(v, "volume", "backup").is_none());
+        Ok(g.drives_finding(
+            "V10",
+            Severity::Critical,
+            "excluded from backup",
+            if implicit { " (volume mount points are excluded unless backup=1)" } else { "" },
+            "Include the disk in backups (backup=1), or document where its data is protected otherwise.",
+            hits,
+        ))
     })
 });
 
@@ -204,6 +204,24 @@ mod tests {
             &V10,
             &with(baseline(), 201, &[("mp1", Some("/mnt/data,mp=/data"))]),
             NONE,
+        );
+        // Several disks of one guest: one finding, one fix for all.
+        let two = with(
+            baseline(),
+            101,
+            &[
+                ("scsi1", Some("ceph-vm:vm-101-disk-1,backup=0")),
+                ("scsi2", Some("ceph-vm:vm-101-disk-2,backup=0")),
+            ],
+        );
+        check(&V10, &two, &[("qemu/101", Critical)]);
+        let f = &super::super::fixtures::run(&V10, &two).unwrap()[0];
+        assert_eq!(
+            f.fix.as_deref(),
+            Some(
+                "pvesh set /nodes/pve1/qemu/101/config --scsi1 ceph-vm:vm-101-disk-1,backup=1 \
+                 --scsi2 ceph-vm:vm-101-disk-2,backup=1"
+            )
         );
         let f = &super::super::fixtures::run(&V10, &wb).unwrap()[0];
         assert_eq!(

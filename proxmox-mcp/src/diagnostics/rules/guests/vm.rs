@@ -168,25 +168,25 @@ guest_rule!(V04b, "V04b", "End-of-life guest OS type", |snap, _ctx| {
 
 guest_rule!(V05, "V05", "ISO left in a CD-ROM drive", |snap, _ctx| {
     per_guest(snap, Kinds::Qemu, |g| {
-        let mut out = vec![];
-        for (key, value) in g.drives() {
-            let file = opt(value, "file", "file").unwrap_or_default();
-            if opt(value, "file", "media") != Some("cdrom")
-                || matches!(file, "none" | "cdrom")
-                || file.contains("cloudinit")
-            {
-                continue;
-            }
-            let f = g.finding(
-                "V05",
-                Severity::Warning,
-                format!("{}: ISO left in {key}", g.label()),
-                format!("{key} = {value}"),
-                "Eject the ISO: a mounted image on local storage blocks migration and HA recovery.",
-            );
-            out.push(g.set(f, &[(key, "none,media=cdrom")]));
-        }
-        Ok(out)
+        let hits = g
+            .drives()
+            .into_iter()
+            .filter(|(_, value)| {
+                let file = opt(value, "file", "file").unwrap_or_default();
+                opt(value, "file", "media") == Some("cdrom")
+                    && !matches!(file, "none" | "cdrom")
+                    && !file.contains("cloudinit")
+            })
+            .map(|(k, v)| (k, v, "none,media=cdrom".to_string()))
+            .collect();
+        Ok(g.drives_finding(
+            "V05",
+            Severity::Warning,
+            "holds an ISO",
+            "",
+            "Eject the ISO: a mounted image on local storage blocks migration and HA recovery.",
+            hits,
+        ))
     })
 });
 
