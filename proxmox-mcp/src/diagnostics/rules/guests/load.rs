@@ -90,7 +90,8 @@ guest_rule!(V22, "V22", "Guest pressure stall (PSI)", |snap, ctx| {
         let Some(Ok(rows)) = &g.g.rrd else {
             return Ok(vec![]);
         };
-        let mut found = vec![];
+        // (severity, title part, evidence part) per stalled resource; one finding per guest.
+        let mut hits = vec![];
         for (field, name, w, c) in metrics {
             let vals: Vec<f64> = rows.iter().filter_map(|r| num(r, field)).collect();
             if vals.is_empty() {
@@ -102,16 +103,28 @@ guest_rule!(V22, "V22", "Guest pressure stall (PSI)", |snap, ctx| {
                 ctx.threshold(&format!("V22.{name}_crit"), c),
             );
             if let Some(sev) = level(avg, warn, crit) {
-                found.push(g.finding(
-                    "V22",
+                hits.push((
                     sev,
-                    format!("{}: {name} pressure {avg:.0} %", g.label()),
-                    format!("{field} average {avg:.1} % over {} samples (warn ≥ {warn}, crit ≥ {crit})", vals.len()),
-                    "The guest is stalled waiting for this resource: give it more, or move it to a less busy node or storage.",
+                    format!("{name} {avg:.0} %"),
+                    format!(
+                        "{field} average {avg:.1} % over {} samples (warn ≥ {warn}, crit ≥ {crit})",
+                        vals.len()
+                    ),
                 ));
             }
         }
-        Ok(found)
+        let Some(sev) = hits.iter().map(|h| h.0).max() else {
+            return Ok(vec![]);
+        };
+        let titles: Vec<&str> = hits.iter().map(|h| h.1.as_str()).collect();
+        let evidence: Vec<&str> = hits.iter().map(|h| h.2.as_str()).collect();
+        Ok(vec![g.finding(
+            "V22",
+            sev,
+            format!("{}: pressure stall: {}", g.label(), titles.join(", ")),
+            evidence.join("; "),
+            "The guest is stalled waiting for these resources: give it more, or move it to a less busy node or storage.",
+        )])
     })?;
     for g in snap.guests.values() {
         let running_guest = str_of(&g.resource, "status") == Some("running")
@@ -262,6 +275,18 @@ mod tests {
         check(&V22, &snap, &[("qemu/101", Warning)]);
         guest_mut(&mut snap, 201).rrd = Some(Ok(vec![json!({"pressurememoryfull": 40.0})]));
         check(&V22, &snap, &[("qemu/101", Warning), ("lxc/201", Critical)]);
+        // Two stalled resources on one guest: one finding at the worse severity.
+        guest_mut(&mut snap, 101).rrd = Some(Ok(vec![
+            json!({"pressureiofull": 30.0, "pressurecpusome": 90.0, "pressurememoryfull": 1.0}),
+        ]));
+        check(
+            &V22,
+            &snap,
+            &[("qemu/101", Critical), ("lxc/201", Critical)],
+        );
+        // Low pressure does not trigger.
+        guest_mut(&mut snap, 101).rrd = Some(Ok(vec![json!({"pressurecpusome": 49.0})]));
+        check(&V22, &snap, &[("lxc/201", Critical)]);
     }
 
     #[test]
