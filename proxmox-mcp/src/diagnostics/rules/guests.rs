@@ -108,7 +108,7 @@ impl Kinds {
     }
 }
 
-/// One guest whose config was read.
+/// One guest: its snapshot and its config (empty when [`per_resource`] could not read it).
 pub(crate) struct Guest<'a> {
     pub g: &'a GuestSnapshot,
     pub cfg: &'a BTreeMap<String, String>,
@@ -181,10 +181,12 @@ impl<'a> Guest<'a> {
             })
     }
 
-    /// In the HA stack (`vm:101` / `ct:201`, or the plain id).
+    /// In the HA stack (`vm:101` / `ct:201`, or the plain id) and not `ignored` there.
     pub fn ha_managed(&self, snap: &ClusterSnapshot) -> Result<bool, Skip> {
         let ha = got(&snap.ha_resources)?;
-        Ok(ha.iter().any(|r| ha_sid_matches(r, self.g.vmid)))
+        Ok(ha
+            .iter()
+            .any(|r| ha_sid_matches(r, self.g.vmid) && str_of(r, "state") != Some("ignored")))
     }
 
     /// Disk-like entries: QEMU `ide/sata/scsi/virtio/efidisk/tpmstate`, LXC `rootfs`/`mpN`,
@@ -478,6 +480,17 @@ mod tests {
             assert_eq!(r.verdict, "pass", "{} → {:?}", r.rule, r.skipped);
         }
         assert!(RULES.len() >= 34);
+    }
+
+    #[test]
+    fn ha_membership() {
+        let mut snap = baseline();
+        let g = &snap.guests[&101];
+        let cfg = g.config.as_ref().unwrap();
+        assert_eq!(Guest { g, cfg }.ha_managed(&snap), Ok(true));
+        snap.ha_resources = Ok(vec![json!({"sid": "vm:101", "state": "ignored"})]);
+        let g = &snap.guests[&101];
+        assert_eq!(Guest { g, cfg }.ha_managed(&snap), Ok(false));
     }
 
     #[test]
