@@ -55,10 +55,10 @@ impl Rule for O11 {
         }
         let mut seen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for s in snap.resources_of("storage").map_err(super::super::Skip)? {
-            if flag(s, "shared") == Some(true) {
-                if let (Some(id), Some(node)) = (str_of(s, "storage"), str_of(s, "node")) {
-                    seen.entry(id).or_default().insert(node);
-                }
+            if flag(s, "shared") == Some(true)
+                && let (Some(id), Some(node)) = (str_of(s, "storage"), str_of(s, "node"))
+            {
+                seen.entry(id).or_default().insert(node);
             }
         }
         let mut out = Vec::new();
@@ -142,15 +142,15 @@ impl Rule for O12a {
                 else {
                     continue;
                 };
-                if let Some(def) = by_id.get(storage) {
-                    if !content(def).contains(need) {
-                        misuse
-                            .entry(storage)
-                            .or_default()
-                            .entry(need)
-                            .or_default()
-                            .push(format!("{} {k}", g.vmid));
-                    }
+                if let Some(def) = by_id.get(storage)
+                    && !content(def).contains(need)
+                {
+                    misuse
+                        .entry(storage)
+                        .or_default()
+                        .entry(need)
+                        .or_default()
+                        .push(format!("{} {k}", g.vmid));
                 }
             }
         }
@@ -160,19 +160,19 @@ impl Rule for O12a {
             if vols.is_empty() {
                 continue;
             }
-            if let Some(def) = by_id.get(storage) {
-                if !content(def).contains("backup") {
-                    misuse
-                        .entry(storage)
-                        .or_default()
-                        .entry("backup")
-                        .or_default()
-                        .extend(
-                            vols.iter()
-                                .filter_map(|v| str_of(v, "volid").map(str::to_owned))
-                                .take(5),
-                        );
-                }
+            if let Some(def) = by_id.get(storage)
+                && !content(def).contains("backup")
+            {
+                misuse
+                    .entry(storage)
+                    .or_default()
+                    .entry("backup")
+                    .or_default()
+                    .extend(
+                        vols.iter()
+                            .filter_map(|v| str_of(v, "volid").map(str::to_owned))
+                            .take(5),
+                    );
             }
         }
         let mut out = Vec::new();

@@ -84,11 +84,18 @@ pub fn is_running(g: &GuestSnapshot) -> bool {
     str_of(&g.resource, "status") == Some("running")
 }
 
+/// A guest with its config.
+pub type WithConfig<'a> = (&'a GuestSnapshot, &'a BTreeMap<String, String>);
+
+/// A guest with its snapshots (name → section).
+pub type WithSnapshots<'a> = (
+    &'a GuestSnapshot,
+    Vec<(&'a String, &'a BTreeMap<String, String>)>,
+);
+
 /// Every non-template guest with its config. Guests whose config was not read are left out;
 /// when there are guests and none was read, the rule is skipped with the first reason.
-pub fn guest_configs(
-    snap: &ClusterSnapshot,
-) -> Result<Vec<(&GuestSnapshot, &BTreeMap<String, String>)>, Skip> {
+pub fn guest_configs(snap: &ClusterSnapshot) -> Result<Vec<WithConfig<'_>>, Skip> {
     let mut out = Vec::new();
     let mut why = None;
     for g in snap.guests.values().filter(|g| !is_template(g)) {
@@ -107,9 +114,7 @@ pub fn guest_configs(
 
 /// Every non-template guest with its snapshots (skipped like [`guest_configs`]), without the
 /// `current` pseudo-entry.
-pub fn guest_snapshots(
-    snap: &ClusterSnapshot,
-) -> Result<Vec<(&GuestSnapshot, Vec<(&String, &BTreeMap<String, String>)>)>, Skip> {
+pub fn guest_snapshots(snap: &ClusterSnapshot) -> Result<Vec<WithSnapshots<'_>>, Skip> {
     let mut out = Vec::new();
     let mut why = None;
     for g in snap.guests.values().filter(|g| !is_template(g)) {
@@ -158,11 +163,6 @@ pub fn age(secs: i64) -> String {
 /// A byte count in GiB for evidence.
 pub fn gib(bytes: f64) -> String {
     format!("{:.1} GiB", bytes / 1_073_741_824.0)
-}
-
-/// A value's number member as a whole count (0 when absent).
-pub fn count(v: &Value, key: &str) -> f64 {
-    num(v, key).unwrap_or(0.0)
 }
 
 /// PVE's retention options, whether sent as a property string (`keep-last=3,keep-daily=7`) or
