@@ -3,7 +3,34 @@
 
 use super::Rule;
 
+/// A rule's unit struct with its id and title as associated constants.
+macro_rules! rule_meta {
+    ($t:ident, $id:literal, $title:literal) => {
+        pub struct $t;
+        impl $t {
+            const ID: &'static str = $id;
+            const TITLE: &'static str = $title;
+        }
+    };
+}
+
+/// The `id`, `area` and `title` of a backup rule declared with `rule_meta!`.
+macro_rules! rule_head {
+    () => {
+        fn id(&self) -> &'static str {
+            Self::ID
+        }
+        fn area(&self) -> Area {
+            Area::Backup
+        }
+        fn title(&self) -> &'static str {
+            Self::TITLE
+        }
+    };
+}
+
 mod jobs;
+mod targets;
 mod volumes;
 
 /// The backup rules, in catalogue order.
@@ -19,15 +46,15 @@ pub static RULES: &[&dyn Rule] = &[
     &jobs::B08a,
     &jobs::B08b,
     &jobs::B09,
-    &jobs::B10a,
-    &jobs::B10b,
-    &jobs::B11,
-    &jobs::B12a,
-    &jobs::B12b,
+    &targets::B10a,
+    &targets::B10b,
+    &targets::B11,
+    &targets::B12a,
+    &targets::B12b,
     &volumes::B13,
-    &jobs::B14a,
-    &jobs::B14b,
-    &jobs::B15,
+    &targets::B14a,
+    &targets::B14b,
+    &targets::B15,
 ];
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::Rule;
 mod capacity;
 mod cluster;
 mod guests;
+mod hardware;
 pub(super) mod kit;
 
 #[cfg(test)]
@@ -22,8 +23,8 @@ pub static RULES: &[&dyn Rule] = &[
     &guests::O05b,
     &guests::O05c,
     &capacity::O06,
-    &capacity::O07,
-    &capacity::O08,
+    &hardware::O07,
+    &hardware::O08,
     &guests::O09,
     &guests::O10,
     &cluster::O11,
