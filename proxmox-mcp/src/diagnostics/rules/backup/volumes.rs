@@ -316,7 +316,7 @@ mod tests {
     use serde_json::json;
 
     use super::super::super::optimise::fixtures::{
-        DAY, NOW, backup_volume, cfg, check, denied, healthy, skipped,
+        DAY, NOW, backup_volume, cfg, check, denied, healthy, run_with, skipped,
     };
     use super::*;
 
@@ -361,6 +361,16 @@ mod tests {
         s.not_backed_up = Ok(vec![json!({"vmid": 201, "type": "lxc"})]);
         check(&B04, &s, &[("qemu/102", Severity::Warning)]);
         skipped(&B04, &unreadable());
+    }
+
+    #[test]
+    fn b04_b13_thresholds_are_tunable() {
+        let s = healthy();
+        let found = run_with(&B04, &s, &[("B04.warn", 1.0)]).unwrap();
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found.iter().all(|f| f.severity == Severity::Warning));
+        let found = run_with(&B13, &s, &[("B13.warn", 1.0)]).unwrap();
+        assert_eq!(found.len(), 3, "{found:#?}");
     }
 
     #[test]
