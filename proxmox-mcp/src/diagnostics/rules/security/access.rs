@@ -35,7 +35,11 @@ fn is_broad(path: &str) -> bool {
 /// The comma-separated or array `groups`/`users` member as a list.
 fn list(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(Value::String(s)) => s
             .split(',')
             .map(str::trim)
@@ -171,8 +175,16 @@ impl Rule for S01 {
         let users = got(&snap.users)?;
         let tfa = got(&snap.tfa)?;
         let domains = got(&snap.domains)?;
-        let root = users.iter().find(|u| str_of(u, "userid") == Some("root@pam"));
-        if root.is_some_and(|u| !enabled(u)) {
+        // The list shows only the users the reading token may see.
+        let Some(root) = users
+            .iter()
+            .find(|u| str_of(u, "userid") == Some("root@pam"))
+        else {
+            return Err(Skip(
+                "root@pam is not in the user list the token can read".into(),
+            ));
+        };
+        if !enabled(root) {
             return Ok(vec![]);
         }
         if tfa_users(tfa).contains("root@pam") || tfa_realms(domains).contains("pam") {
@@ -267,8 +279,12 @@ impl Rule for S03 {
         let acl = got(&snap.acl)?;
         Ok(acl
             .iter()
-            .filter(|e| str_of(e, "path") == Some("/") && str_of(e, "roleid") == Some("Administrator"))
-            .filter(|e| !(str_of(e, "type") == Some("user") && str_of(e, "ugid") == Some("root@pam")))
+            .filter(|e| {
+                str_of(e, "path") == Some("/") && str_of(e, "roleid") == Some("Administrator")
+            })
+            .filter(|e| {
+                !(str_of(e, "type") == Some("user") && str_of(e, "ugid") == Some("root@pam"))
+            })
             .filter_map(|e| Some((str_of(e, "type")?, str_of(e, "ugid")?)))
             .map(|(kind, ugid)| {
                 let (option, param) = match kind {
@@ -277,11 +293,15 @@ impl Rule for S03 {
                     _ => ("--users", "users"),
                 };
                 Finding {
-                    evidence: format!("ACL: {kind} {ugid} has role Administrator on / (propagated to everything)"),
+                    evidence: format!(
+                        "ACL: {kind} {ugid} has role Administrator on / (propagated to everything)"
+                    ),
                     recommendation: "Grant a scoped role (PVEAdmin, PVEVMAdmin, a custom role) on \
                                      the paths needed instead of Administrator on /."
                         .into(),
-                    fix: Some(format!("pveum acl delete / {option} {ugid} --roles Administrator")),
+                    fix: Some(format!(
+                        "pveum acl delete / {option} {ugid} --roles Administrator"
+                    )),
                     tool_call: api(
                         "PUT",
                         "/access/acl",
@@ -340,7 +360,9 @@ impl Rule for S04a {
             }
             let fix = match toks.first() {
                 Some(t) => format!("pveum user token remove {id} {t}"),
-                None => format!("pveum acl list | grep {id}   # then: pveum acl delete <path> --users {id} --roles <role>"),
+                None => format!(
+                    "pveum acl list | grep {id}   # then: pveum acl delete <path> --users {id} --roles <role>"
+                ),
             };
             out.push(Finding {
                 evidence: format!("{id} is disabled but still has {}", held.join(" and ")),
@@ -412,13 +434,9 @@ fn all_tokens(users: &[Value]) -> Vec<(&str, &Value, i64)> {
         .filter_map(|u| Some((u, str_of(u, "userid")?)))
         .flat_map(|(u, id)| {
             let user_expire = num(u, "expire").unwrap_or(0.0) as i64;
-            tokens(u).iter().map(move |t| {
-                (
-                    id,
-                    t,
-                    num(t, "expire").map_or(user_expire, |e| e as i64),
-                )
-            })
+            tokens(u)
+                .iter()
+                .map(move |t| (id, t, num(t, "expire").map_or(user_expire, |e| e as i64)))
         })
         .filter(|(_, t, _)| str_of(t, "tokenid").is_some())
         .collect()
@@ -640,7 +658,7 @@ mod tests {
     use super::super::fixtures::{Case, DAY, NOW, Want, check, denied};
     use super::*;
 
-    fn user(snap: &mut ClusterSnapshot, id: &str) -> &mut Value {
+    fn user<'a>(snap: &'a mut ClusterSnapshot, id: &str) -> &'a mut Value {
         snap.users
             .as_mut()
             .unwrap()
@@ -651,126 +669,369 @@ mod tests {
 
     const CASES: &[Case] = &[
         // S01
-        (&S01, "root without tfa", |s| {
-            s.tfa.as_mut().unwrap().retain(|t| t["userid"] != "root@pam")
-        }, Want::Find(&[("user/root@pam", Severity::Critical)])),
-        (&S01, "only recovery keys", |s| {
-            s.tfa.as_mut().unwrap()[0]["entries"] = json!([{"type": "recovery", "id": "recovery"}])
-        }, Want::Find(&[("user/root@pam", Severity::Critical)])),
-        (&S01, "totp disabled", |s| {
-            s.tfa.as_mut().unwrap()[0]["entries"][0]["enable"] = json!(0);
-            s.tfa.as_mut().unwrap()[0]["entries"].as_array_mut().unwrap().pop();
-        }, Want::Find(&[("user/root@pam", Severity::Critical)])),
-        (&S01, "pam realm tfa", |s| {
-            s.tfa.as_mut().unwrap().clear();
-            s.domains.as_mut().unwrap()[0]["tfa"] = json!("yubico");
-        }, Want::Pass),
-        (&S01, "root disabled", |s| {
-            s.tfa.as_mut().unwrap().clear();
-            user(s, "root@pam")["enable"] = json!(0);
-        }, Want::Pass),
-        (&S01, "tfa unreadable", |s| s.tfa = denied("/access/tfa"), Want::Skip("403")),
-        (&S01, "users unreadable", |s| s.users = denied("/access/users"), Want::Skip("403")),
+        (
+            &S01,
+            "root without tfa",
+            |s| {
+                s.tfa
+                    .as_mut()
+                    .unwrap()
+                    .retain(|t| t["userid"] != "root@pam")
+            },
+            Want::Find(&[("user/root@pam", Severity::Critical)]),
+        ),
+        (
+            &S01,
+            "only recovery keys",
+            |s| {
+                s.tfa.as_mut().unwrap()[0]["entries"] =
+                    json!([{"type": "recovery", "id": "recovery"}])
+            },
+            Want::Find(&[("user/root@pam", Severity::Critical)]),
+        ),
+        (
+            &S01,
+            "totp disabled",
+            |s| {
+                s.tfa.as_mut().unwrap()[0]["entries"][0]["enable"] = json!(0);
+                s.tfa.as_mut().unwrap()[0]["entries"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            },
+            Want::Find(&[("user/root@pam", Severity::Critical)]),
+        ),
+        (
+            &S01,
+            "pam realm tfa",
+            |s| {
+                s.tfa.as_mut().unwrap().clear();
+                s.domains.as_mut().unwrap()[0]["tfa"] = json!("yubico");
+            },
+            Want::Pass,
+        ),
+        (
+            &S01,
+            "root disabled",
+            |s| {
+                s.tfa.as_mut().unwrap().clear();
+                user(s, "root@pam")["enable"] = json!(0);
+            },
+            Want::Pass,
+        ),
+        (
+            &S01,
+            "tfa unreadable",
+            |s| s.tfa = denied("/access/tfa"),
+            Want::Skip("403"),
+        ),
+        (
+            &S01,
+            "users unreadable",
+            |s| s.users = denied("/access/users"),
+            Want::Skip("403"),
+        ),
+        (
+            &S01,
+            "root not visible",
+            |s| {
+                s.users
+                    .as_mut()
+                    .unwrap()
+                    .retain(|u| u["userid"] != "root@pam")
+            },
+            Want::Skip("not in the user list"),
+        ),
         // S02
-        (&S02, "group admin without tfa", |s| {
-            s.tfa.as_mut().unwrap().retain(|t| t["userid"] != "alice@pve")
-        }, Want::Find(&[("user/alice@pve", Severity::Warning)])),
-        (&S02, "direct Administrator without tfa", |s| {
-            s.acl.as_mut().unwrap().push(json!({"path": "/", "type": "user",
+        (
+            &S02,
+            "group admin without tfa",
+            |s| {
+                s.tfa
+                    .as_mut()
+                    .unwrap()
+                    .retain(|t| t["userid"] != "alice@pve")
+            },
+            Want::Find(&[("user/alice@pve", Severity::Warning)]),
+        ),
+        (
+            &S02,
+            "direct Administrator without tfa",
+            |s| {
+                s.acl
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"path": "/", "type": "user",
                 "ugid": "bob@pve", "roleid": "Administrator", "propagate": 1}))
-        }, Want::Find(&[("user/bob@pve", Severity::Warning)])),
-        (&S02, "custom role with Sys.Modify on /nodes", |s| {
-            s.roles.as_mut().unwrap()[4]["privs"] = json!("Sys.Modify,VM.Audit");
-            s.acl.as_mut().unwrap().push(json!({"path": "/nodes", "type": "user",
+            },
+            Want::Find(&[("user/bob@pve", Severity::Warning)]),
+        ),
+        (
+            &S02,
+            "custom role with Sys.Modify on /nodes",
+            |s| {
+                s.roles.as_mut().unwrap()[4]["privs"] = json!("Sys.Modify,VM.Audit");
+                s.acl
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"path": "/nodes", "type": "user",
                 "ugid": "bob@pve", "roleid": "Ops"}))
-        }, Want::Find(&[("user/bob@pve", Severity::Warning)])),
-        (&S02, "group from the group list only", |s| {
-            s.tfa.as_mut().unwrap().retain(|t| t["userid"] != "alice@pve");
-            user(s, "alice@pve").as_object_mut().unwrap().remove("groups");
-        }, Want::Find(&[("user/alice@pve", Severity::Warning)])),
-        (&S02, "realm without tfa", |s| {
-            s.domains.as_mut().unwrap()[2].as_object_mut().unwrap().remove("tfa");
-        }, Want::Find(&[("user/carol@corp", Severity::Warning)])),
-        (&S02, "admin role on one guest only", |s| {
-            s.acl.as_mut().unwrap().push(json!({"path": "/vms/100", "type": "user",
+            },
+            Want::Find(&[("user/bob@pve", Severity::Warning)]),
+        ),
+        (
+            &S02,
+            "group from the group list only",
+            |s| {
+                s.tfa
+                    .as_mut()
+                    .unwrap()
+                    .retain(|t| t["userid"] != "alice@pve");
+                user(s, "alice@pve")
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("groups");
+            },
+            Want::Find(&[("user/alice@pve", Severity::Warning)]),
+        ),
+        (
+            &S02,
+            "realm without tfa",
+            |s| {
+                s.domains.as_mut().unwrap()[2]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("tfa");
+            },
+            Want::Find(&[("user/carol@corp", Severity::Warning)]),
+        ),
+        (
+            &S02,
+            "admin role on one guest only",
+            |s| {
+                s.acl
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"path": "/vms/100", "type": "user",
                 "ugid": "bob@pve", "roleid": "PVEAdmin"}))
-        }, Want::Pass),
-        (&S02, "disabled admin", |s| {
-            s.tfa.as_mut().unwrap().retain(|t| t["userid"] != "alice@pve");
-            user(s, "alice@pve")["enable"] = json!(0);
-        }, Want::Pass),
-        (&S02, "acl unreadable", |s| s.acl = denied("/access/acl"), Want::Skip("403")),
-        (&S02, "roles unreadable", |s| s.roles = denied("/access/roles"), Want::Skip("403")),
+            },
+            Want::Pass,
+        ),
+        (
+            &S02,
+            "disabled admin",
+            |s| {
+                s.tfa
+                    .as_mut()
+                    .unwrap()
+                    .retain(|t| t["userid"] != "alice@pve");
+                user(s, "alice@pve")["enable"] = json!(0);
+            },
+            Want::Pass,
+        ),
+        (
+            &S02,
+            "acl unreadable",
+            |s| s.acl = denied("/access/acl"),
+            Want::Skip("403"),
+        ),
+        (
+            &S02,
+            "roles unreadable",
+            |s| s.roles = denied("/access/roles"),
+            Want::Skip("403"),
+        ),
         // S03
-        (&S03, "group Administrator on /", |s| {
-            s.acl.as_mut().unwrap()[0]["roleid"] = json!("Administrator")
-        }, Want::Find(&[("acl//:admins:Administrator", Severity::Warning)])),
-        (&S03, "root@pam Administrator on /", |s| {
-            s.acl.as_mut().unwrap().push(json!({"path": "/", "type": "user",
+        (
+            &S03,
+            "group Administrator on /",
+            |s| s.acl.as_mut().unwrap()[0]["roleid"] = json!("Administrator"),
+            Want::Find(&[("acl//:admins:Administrator", Severity::Warning)]),
+        ),
+        (
+            &S03,
+            "root@pam Administrator on /",
+            |s| {
+                s.acl
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"path": "/", "type": "user",
                 "ugid": "root@pam", "roleid": "Administrator"}))
-        }, Want::Pass),
-        (&S03, "Administrator on a pool", |s| {
-            s.acl.as_mut().unwrap().push(json!({"path": "/pool/dev", "type": "user",
+            },
+            Want::Pass,
+        ),
+        (
+            &S03,
+            "Administrator on a pool",
+            |s| {
+                s.acl
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"path": "/pool/dev", "type": "user",
                 "ugid": "bob@pve", "roleid": "Administrator"}))
-        }, Want::Pass),
-        (&S03, "acl unreadable", |s| s.acl = denied("/access/acl"), Want::Skip("403")),
+            },
+            Want::Pass,
+        ),
+        (
+            &S03,
+            "acl unreadable",
+            |s| s.acl = denied("/access/acl"),
+            Want::Skip("403"),
+        ),
         // S04a
-        (&S04a, "disabled with token", |s| {
-            user(s, "old@pve")["tokens"] = json!([{"tokenid": "x", "privsep": 1}])
-        }, Want::Find(&[("user/old@pve", Severity::Warning)])),
-        (&S04a, "disabled admin through group", |s| {
-            user(s, "old@pve")["groups"] = json!("admins")
-        }, Want::Find(&[("user/old@pve", Severity::Warning)])),
-        (&S04a, "disabled with a guest role only", |s| {
-            s.acl.as_mut().unwrap().push(json!({"path": "/vms/100", "type": "user",
+        (
+            &S04a,
+            "disabled with token",
+            |s| user(s, "old@pve")["tokens"] = json!([{"tokenid": "x", "privsep": 1}]),
+            Want::Find(&[("user/old@pve", Severity::Warning)]),
+        ),
+        (
+            &S04a,
+            "disabled admin through group",
+            |s| user(s, "old@pve")["groups"] = json!("admins"),
+            Want::Find(&[("user/old@pve", Severity::Warning)]),
+        ),
+        (
+            &S04a,
+            "disabled with a guest role only",
+            |s| {
+                s.acl
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"path": "/vms/100", "type": "user",
                 "ugid": "old@pve", "roleid": "PVEVMUser"}))
-        }, Want::Pass),
-        (&S04a, "users unreadable", |s| s.users = denied("/access/users"), Want::Skip("403")),
+            },
+            Want::Pass,
+        ),
+        (
+            &S04a,
+            "users unreadable",
+            |s| s.users = denied("/access/users"),
+            Want::Skip("403"),
+        ),
         // S04b
-        (&S04b, "expired but enabled", |s| {
-            user(s, "bob@pve")["expire"] = json!(NOW - 3 * DAY)
-        }, Want::Find(&[("user/bob@pve", Severity::Warning)])),
-        (&S04b, "expired and disabled", |s| {
-            user(s, "old@pve")["expire"] = json!(NOW - 3 * DAY)
-        }, Want::Pass),
-        (&S04b, "users unreadable", |s| s.users = denied("/access/users"), Want::Skip("403")),
+        (
+            &S04b,
+            "expired but enabled",
+            |s| user(s, "bob@pve")["expire"] = json!(NOW - 3 * DAY),
+            Want::Find(&[("user/bob@pve", Severity::Warning)]),
+        ),
+        (
+            &S04b,
+            "expired and disabled",
+            |s| user(s, "old@pve")["expire"] = json!(NOW - 3 * DAY),
+            Want::Pass,
+        ),
+        (
+            &S04b,
+            "users unreadable",
+            |s| s.users = denied("/access/users"),
+            Want::Skip("403"),
+        ),
         // S05a
-        (&S05a, "token without expiry", |s| {
-            user(s, "root@pam")["tokens"][0]["expire"] = json!(0)
-        }, Want::Find(&[("token/root@pam!mcp", Severity::Info)])),
-        (&S05a, "token inherits no expiry from its user", |s| {
-            user(s, "bob@pve")["expire"] = json!(0)
-        }, Want::Find(&[("token/bob@pve!ci", Severity::Info)])),
-        (&S05a, "users unreadable", |s| s.users = denied("/access/users"), Want::Skip("403")),
+        (
+            &S05a,
+            "token without expiry",
+            |s| user(s, "root@pam")["tokens"][0]["expire"] = json!(0),
+            Want::Find(&[("token/root@pam!mcp", Severity::Info)]),
+        ),
+        (
+            &S05a,
+            "token inherits no expiry from its user",
+            |s| user(s, "bob@pve")["expire"] = json!(0),
+            Want::Find(&[("token/bob@pve!ci", Severity::Info)]),
+        ),
+        (
+            &S05a,
+            "users unreadable",
+            |s| s.users = denied("/access/users"),
+            Want::Skip("403"),
+        ),
         // S05b
-        (&S05b, "token for two years", |s| {
-            user(s, "root@pam")["tokens"][0]["expire"] = json!(NOW + 730 * DAY)
-        }, Want::Find(&[("token/root@pam!mcp", Severity::Notice)])),
-        (&S05b, "token for 360 days", |s| {
-            user(s, "root@pam")["tokens"][0]["expire"] = json!(NOW + 360 * DAY)
-        }, Want::Pass),
-        (&S05b, "users unreadable", |s| s.users = denied("/access/users"), Want::Skip("403")),
+        (
+            &S05b,
+            "token for two years",
+            |s| user(s, "root@pam")["tokens"][0]["expire"] = json!(NOW + 730 * DAY),
+            Want::Find(&[("token/root@pam!mcp", Severity::Notice)]),
+        ),
+        (
+            &S05b,
+            "token for 360 days",
+            |s| user(s, "root@pam")["tokens"][0]["expire"] = json!(NOW + 360 * DAY),
+            Want::Pass,
+        ),
+        (
+            &S05b,
+            "users unreadable",
+            |s| s.users = denied("/access/users"),
+            Want::Skip("403"),
+        ),
         // S05c
-        (&S05c, "token without comment", |s| {
-            user(s, "bob@pve")["tokens"][0].as_object_mut().unwrap().remove("comment");
-        }, Want::Find(&[("token/bob@pve!ci", Severity::Info)])),
-        (&S05c, "users unreadable", |s| s.users = denied("/access/users"), Want::Skip("403")),
+        (
+            &S05c,
+            "token without comment",
+            |s| {
+                user(s, "bob@pve")["tokens"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("comment");
+            },
+            Want::Find(&[("token/bob@pve!ci", Severity::Info)]),
+        ),
+        (
+            &S05c,
+            "users unreadable",
+            |s| s.users = denied("/access/users"),
+            Want::Skip("403"),
+        ),
         // S06
-        (&S06, "root token without privsep", |s| {
-            user(s, "root@pam")["tokens"][0]["privsep"] = json!(0)
-        }, Want::Find(&[("token/root@pam!mcp", Severity::Warning)])),
-        (&S06, "other user's token without privsep", |s| {
-            user(s, "bob@pve")["tokens"][0]["privsep"] = json!("0")
-        }, Want::Pass),
-        (&S06, "privsep unset defaults to on", |s| {
-            user(s, "root@pam")["tokens"][0].as_object_mut().unwrap().remove("privsep");
-        }, Want::Pass),
-        (&S06, "users unreadable", |s| s.users = denied("/access/users"), Want::Skip("403")),
+        (
+            &S06,
+            "root token without privsep",
+            |s| user(s, "root@pam")["tokens"][0]["privsep"] = json!(0),
+            Want::Find(&[("token/root@pam!mcp", Severity::Warning)]),
+        ),
+        (
+            &S06,
+            "other user's token without privsep",
+            |s| user(s, "bob@pve")["tokens"][0]["privsep"] = json!("0"),
+            Want::Pass,
+        ),
+        (
+            &S06,
+            "privsep unset defaults to on",
+            |s| {
+                user(s, "root@pam")["tokens"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("privsep");
+            },
+            Want::Pass,
+        ),
+        (
+            &S06,
+            "users unreadable",
+            |s| s.users = denied("/access/users"),
+            Want::Skip("403"),
+        ),
         // S07
-        (&S07, "ad realm without tfa", |s| {
-            s.domains.as_mut().unwrap().push(json!({"realm": "ad", "type": "ad"}))
-        }, Want::Find(&[("realm/ad", Severity::Info)])),
-        (&S07, "domains unreadable", |s| s.domains = denied("/access/domains"), Want::Skip("403")),
+        (
+            &S07,
+            "ad realm without tfa",
+            |s| {
+                s.domains
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"realm": "ad", "type": "ad"}))
+            },
+            Want::Find(&[("realm/ad", Severity::Info)]),
+        ),
+        (
+            &S07,
+            "domains unreadable",
+            |s| s.domains = denied("/access/domains"),
+            Want::Skip("403"),
+        ),
     ];
 
     #[test]

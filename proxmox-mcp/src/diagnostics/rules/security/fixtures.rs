@@ -77,9 +77,11 @@ pub fn healthy() -> ClusterSnapshot {
             json!({"pos": 3, "type": "group", "action": "webservers", "enable": 1}),
             json!({"pos": 4, "type": "in", "action": "ACCEPT", "enable": 0}),
         ]),
-        totem: Ok(json!({"cluster_name": "prod", "config_version": "5", "secauth": "on",
+        totem: Ok(
+            json!({"cluster_name": "prod", "config_version": "5", "secauth": "on",
                          "ip_version": "ipv4-6", "link_mode": "passive", "version": "2",
-                         "interface": {"0": {"linknumber": "0"}, "1": {"linknumber": "1"}}})),
+                         "interface": {"0": {"linknumber": "0"}, "1": {"linknumber": "1"}}}),
+        ),
         ..ClusterSnapshot::default()
     };
     for name in ["pve1", "pve2", "pve3"] {
@@ -113,8 +115,10 @@ fn node(name: &str) -> NodeSnapshot {
     NodeSnapshot {
         name: name.into(),
         online: true,
-        status: Ok(json!({"cpuinfo": {"model": "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
-                                      "cpus": 64, "sockets": 2}})),
+        status: Ok(
+            json!({"cpuinfo": {"model": "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
+                                      "cpus": 64, "sockets": 2}}),
+        ),
         version: Ok(json!({"version": "9.1.1", "release": "9.1"})),
         certificates: Ok(vec![
             cert("pve-root-ca.pem", ca, ca, 3000, "rsaEncryption", 4096),
@@ -191,7 +195,12 @@ pub enum Want {
 }
 
 /// One table case: the rule, a name, how the healthy baseline is changed, what is expected.
-pub type Case = (&'static dyn Rule, &'static str, fn(&mut ClusterSnapshot), Want);
+pub type Case = (
+    &'static dyn Rule,
+    &'static str,
+    fn(&mut ClusterSnapshot),
+    Want,
+);
 
 /// Runs every case on a fresh healthy baseline; also checks that findings carry evidence, a
 /// recommendation and the rule's own id.
@@ -206,12 +215,17 @@ pub fn check(cases: &[Case]) {
         match (want, got) {
             (Want::Pass, Ok(found)) => assert!(found.is_empty(), "{label}: {found:#?}"),
             (Want::Find(expected), Ok(found)) => {
-                let seen: Vec<(&str, Severity)> =
-                    found.iter().map(|f| (f.object.as_str(), f.severity)).collect();
+                let seen: Vec<(&str, Severity)> = found
+                    .iter()
+                    .map(|f| (f.object.as_str(), f.severity))
+                    .collect();
                 assert_eq!(seen, expected.to_vec(), "{label}: {found:#?}");
                 for f in &found {
                     assert_eq!(f.rule, rule.id(), "{label}");
-                    assert!(!f.evidence.is_empty() && !f.recommendation.is_empty(), "{label}");
+                    assert!(
+                        !f.evidence.is_empty() && !f.recommendation.is_empty(),
+                        "{label}"
+                    );
                 }
             }
             (Want::Skip(why), Err(Skip(reason))) => {

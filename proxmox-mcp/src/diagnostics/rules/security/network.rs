@@ -9,9 +9,20 @@ use crate::diagnostics::rules::{
 };
 use crate::diagnostics::snapshot::cluster::ClusterSnapshot;
 
+/// The datacenter firewall options; PVE always answers with an object (at least its digest).
+fn cluster_options(snap: &ClusterSnapshot) -> Result<&Value, Skip> {
+    let options = got(&snap.firewall_options)?;
+    if !options.is_object() {
+        return Err(Skip(
+            "/cluster/firewall/options returned no options object".into(),
+        ));
+    }
+    Ok(options)
+}
+
 /// The datacenter firewall is on (`enable` defaults to 0).
 fn cluster_firewall_on(snap: &ClusterSnapshot) -> Result<bool, Skip> {
-    Ok(flag(got(&snap.firewall_options)?, "enable").unwrap_or(false))
+    Ok(flag(cluster_options(snap)?, "enable").unwrap_or(false))
 }
 
 /// A policy member, upper-cased.
@@ -61,15 +72,13 @@ fn permissive_policy(
     key: &str,
     severity: Severity,
 ) -> Outcome {
-    let options = got(&snap.firewall_options)?;
+    let options = cluster_options(snap)?;
     if !cluster_firewall_on(snap)? || policy(options, key).as_deref() != Some("ACCEPT") {
         return Ok(vec![]);
     }
     Ok(vec![Finding {
         evidence: format!("/cluster/firewall/options: {key} ACCEPT"),
-        recommendation: format!(
-            "Set {key} to DROP and allow what is needed with explicit rules."
-        ),
+        recommendation: format!("Set {key} to DROP and allow what is needed with explicit rules."),
         fix: Some(format!("pvesh set /cluster/firewall/options --{key} DROP")),
         tool_call: api("PUT", "/cluster/firewall/options", json!({key: "DROP"})),
         ..finding(
@@ -167,9 +176,17 @@ fn any_any_accept(rule: &Value) -> bool {
     let direction = str_of(rule, "type").map(str::to_ascii_lowercase);
     matches!(direction.as_deref(), Some("in" | "forward"))
         && str_of(rule, "action").is_some_and(|a| a.eq_ignore_ascii_case("ACCEPT"))
-        && ["source", "dest", "proto", "dport", "sport", "macro", "icmp-type"]
-            .iter()
-            .all(|k| str_of(rule, k).is_none_or(|v| v.trim().is_empty()))
+        && [
+            "source",
+            "dest",
+            "proto",
+            "dport",
+            "sport",
+            "macro",
+            "icmp-type",
+        ]
+        .iter()
+        .all(|k| str_of(rule, k).is_none_or(|v| v.trim().is_empty()))
 }
 
 /// S11a: an enabled datacenter rule accepting any traffic from anywhere.
@@ -256,8 +273,9 @@ impl Rule for S11b {
 }
 
 /// Runs `judge` on each guest whose firewall options were read, with its object and options
-/// path. Skips when none were read (they are not part of the default checks) or the
-/// datacenter firewall is off (S08 reports that; guest rules are not applied).
+/// path. Skips when none were read (they are not part of the default checks) or none could
+/// be; passes when the datacenter firewall is off (S08 reports that; guest rules are not
+/// applied then).
 fn per_guest(
     snap: &ClusterSnapshot,
     judge: impl Fn(&Value, &str, &str) -> Option<Finding>,
@@ -277,6 +295,7 @@ fn per_guest(
     }
     let mut found = Vec::new();
     let mut missing = Vec::new();
+    let mut judged = 0usize;
     for (guest, options) in read {
         if flag(&guest.resource, "template") == Some(true) {
             continue;
@@ -288,12 +307,13 @@ fn per_guest(
                     "/nodes/{}/{}/{}/firewall/options",
                     guest.node, guest.kind, guest.vmid
                 );
+                judged += 1;
                 found.extend(judge(options, &object, &path));
             }
             Err(why) => missing.push(format!("{object}: {why}")),
         }
     }
-    if found.is_empty() && !missing.is_empty() && missing.len() == snap.guests.len() {
+    if judged == 0 && !missing.is_empty() {
         return Err(Skip(missing.join("; ")));
     }
     Ok(found)
@@ -376,7 +396,10 @@ impl Rule for S12b {
 /// The totem section, `None` on a node without a cluster (nothing configured).
 fn totem(snap: &ClusterSnapshot) -> Result<Option<&Value>, Skip> {
     let totem = got(&snap.totem)?;
-    Ok(totem.as_object().is_some_and(|o| !o.is_empty()).then_some(totem))
+    Ok(totem
+        .as_object()
+        .is_some_and(|o| !o.is_empty())
+        .then_some(totem))
 }
 
 const COROSYNC_FIX: &str = "Edit /etc/pve/corosync.conf: in totem set `crypto_cipher: aes256` \
@@ -472,126 +495,290 @@ mod tests {
 
     const CASES: &[Case] = &[
         // S08
-        (&S08, "disabled", |s| options(s)["enable"] = json!(0),
-         Want::Find(&[("cluster", Severity::Warning)])),
-        (&S08, "unset means off", |s| {
-            options(s).as_object_mut().unwrap().remove("enable");
-        }, Want::Find(&[("cluster", Severity::Warning)])),
-        (&S08, "options unreadable", |s| s.firewall_options = denied("/cluster/firewall/options"),
-         Want::Skip("403")),
+        (
+            &S08,
+            "disabled",
+            |s| options(s)["enable"] = json!(0),
+            Want::Find(&[("cluster", Severity::Warning)]),
+        ),
+        (
+            &S08,
+            "unset means off",
+            |s| {
+                options(s).as_object_mut().unwrap().remove("enable");
+            },
+            Want::Find(&[("cluster", Severity::Warning)]),
+        ),
+        (
+            &S08,
+            "no options object",
+            |s| s.firewall_options = Ok(Value::Null),
+            Want::Skip("no options object"),
+        ),
+        (
+            &S08,
+            "options unreadable",
+            |s| s.firewall_options = denied("/cluster/firewall/options"),
+            Want::Skip("403"),
+        ),
         // S09a
-        (&S09a, "policy_in ACCEPT", |s| options(s)["policy_in"] = json!("ACCEPT"),
-         Want::Find(&[("cluster", Severity::Warning)])),
-        (&S09a, "firewall off: S08 reports", |s| {
-            options(s)["policy_in"] = json!("ACCEPT");
-            options(s)["enable"] = json!(0);
-        }, Want::Pass),
-        (&S09a, "options unreadable", |s| s.firewall_options = denied("/cluster/firewall/options"),
-         Want::Skip("403")),
+        (
+            &S09a,
+            "policy_in ACCEPT",
+            |s| options(s)["policy_in"] = json!("ACCEPT"),
+            Want::Find(&[("cluster", Severity::Warning)]),
+        ),
+        (
+            &S09a,
+            "firewall off: S08 reports",
+            |s| {
+                options(s)["policy_in"] = json!("ACCEPT");
+                options(s)["enable"] = json!(0);
+            },
+            Want::Pass,
+        ),
+        (
+            &S09a,
+            "options unreadable",
+            |s| s.firewall_options = denied("/cluster/firewall/options"),
+            Want::Skip("403"),
+        ),
         // S09b
-        (&S09b, "policy_forward ACCEPT", |s| options(s)["policy_forward"] = json!("ACCEPT"),
-         Want::Find(&[("cluster", Severity::Notice)])),
-        (&S09b, "policy_forward DROP", |s| options(s)["policy_forward"] = json!("DROP"),
-         Want::Pass),
-        (&S09b, "options unreadable", |s| s.firewall_options = denied("/cluster/firewall/options"),
-         Want::Skip("403")),
+        (
+            &S09b,
+            "policy_forward ACCEPT",
+            |s| options(s)["policy_forward"] = json!("ACCEPT"),
+            Want::Find(&[("cluster", Severity::Notice)]),
+        ),
+        (
+            &S09b,
+            "policy_forward DROP",
+            |s| options(s)["policy_forward"] = json!("DROP"),
+            Want::Pass,
+        ),
+        (
+            &S09b,
+            "options unreadable",
+            |s| s.firewall_options = denied("/cluster/firewall/options"),
+            Want::Skip("403"),
+        ),
         // S10
-        (&S10, "node firewall off", |s| {
-            s.nodes.get_mut("pve2").unwrap().firewall_options = Ok(json!({"enable": 0}))
-        }, Want::Find(&[("node/pve2", Severity::Warning)])),
-        (&S10, "node off, datacenter off", |s| {
-            s.nodes.get_mut("pve2").unwrap().firewall_options = Ok(json!({"enable": 0}));
-            options(s)["enable"] = json!(0);
-        }, Want::Pass),
-        (&S10, "offline node left to the health rules", |s| {
-            let n = s.nodes.get_mut("pve2").unwrap();
-            n.online = false;
-            n.firewall_options = Err("node pve2 is offline".into());
-        }, Want::Pass),
-        (&S10, "all node options unreadable", |s| {
-            for n in s.nodes.values_mut() {
-                n.firewall_options = denied("/nodes/x/firewall/options");
-            }
-        }, Want::Skip("403")),
+        (
+            &S10,
+            "node firewall off",
+            |s| s.nodes.get_mut("pve2").unwrap().firewall_options = Ok(json!({"enable": 0})),
+            Want::Find(&[("node/pve2", Severity::Warning)]),
+        ),
+        (
+            &S10,
+            "node off, datacenter off",
+            |s| {
+                s.nodes.get_mut("pve2").unwrap().firewall_options = Ok(json!({"enable": 0}));
+                options(s)["enable"] = json!(0);
+            },
+            Want::Pass,
+        ),
+        (
+            &S10,
+            "offline node left to the health rules",
+            |s| {
+                let n = s.nodes.get_mut("pve2").unwrap();
+                n.online = false;
+                n.firewall_options = Err("node pve2 is offline".into());
+            },
+            Want::Pass,
+        ),
+        (
+            &S10,
+            "all node options unreadable",
+            |s| {
+                for n in s.nodes.values_mut() {
+                    n.firewall_options = denied("/nodes/x/firewall/options");
+                }
+            },
+            Want::Skip("403"),
+        ),
         // S11a
-        (&S11a, "any-any accept", |s| {
-            s.firewall_rules.as_mut().unwrap().push(json!({"pos": 5, "type": "in",
+        (
+            &S11a,
+            "any-any accept",
+            |s| {
+                s.firewall_rules
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"pos": 5, "type": "in",
                 "action": "ACCEPT", "enable": 1, "iface": "vmbr0"}))
-        }, Want::Find(&[("cluster", Severity::Warning)])),
-        (&S11a, "any-any accept disabled", |s| {
-            s.firewall_rules.as_mut().unwrap().push(json!({"pos": 5, "type": "in",
+            },
+            Want::Find(&[("cluster", Severity::Warning)]),
+        ),
+        (
+            &S11a,
+            "any-any accept disabled",
+            |s| {
+                s.firewall_rules
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"pos": 5, "type": "in",
                 "action": "ACCEPT", "enable": 0}))
-        }, Want::Pass),
-        (&S11a, "any-any drop", |s| {
-            s.firewall_rules.as_mut().unwrap().push(json!({"pos": 5, "type": "in",
+            },
+            Want::Pass,
+        ),
+        (
+            &S11a,
+            "any-any drop",
+            |s| {
+                s.firewall_rules
+                    .as_mut()
+                    .unwrap()
+                    .push(json!({"pos": 5, "type": "in",
                 "action": "DROP", "enable": 1}))
-        }, Want::Pass),
-        (&S11a, "rules unreadable", |s| s.firewall_rules = denied("/cluster/firewall/rules"),
-         Want::Skip("403")),
+            },
+            Want::Pass,
+        ),
+        (
+            &S11a,
+            "rules unreadable",
+            |s| s.firewall_rules = denied("/cluster/firewall/rules"),
+            Want::Skip("403"),
+        ),
         // S11b
-        (&S11b, "ten disabled rules", |s| {
-            for pos in 10..19 {
-                s.firewall_rules.as_mut().unwrap().push(json!({"pos": pos, "type": "in",
+        (
+            &S11b,
+            "ten disabled rules",
+            |s| {
+                for pos in 10..19 {
+                    s.firewall_rules
+                        .as_mut()
+                        .unwrap()
+                        .push(json!({"pos": pos, "type": "in",
                     "action": "ACCEPT", "proto": "tcp", "dport": "80", "enable": 0}));
-            }
-        }, Want::Find(&[("cluster", Severity::Info)])),
-        (&S11b, "nine disabled rules", |s| {
-            for pos in 10..18 {
-                s.firewall_rules.as_mut().unwrap().push(json!({"pos": pos, "type": "in",
+                }
+            },
+            Want::Find(&[("cluster", Severity::Info)]),
+        ),
+        (
+            &S11b,
+            "nine disabled rules",
+            |s| {
+                for pos in 10..18 {
+                    s.firewall_rules
+                        .as_mut()
+                        .unwrap()
+                        .push(json!({"pos": pos, "type": "in",
                     "action": "ACCEPT", "proto": "tcp", "dport": "80", "enable": 0}));
-            }
-        }, Want::Pass),
-        (&S11b, "rules unreadable", |s| s.firewall_rules = denied("/cluster/firewall/rules"),
-         Want::Skip("403")),
+                }
+            },
+            Want::Pass,
+        ),
+        (
+            &S11b,
+            "rules unreadable",
+            |s| s.firewall_rules = denied("/cluster/firewall/rules"),
+            Want::Skip("403"),
+        ),
         // S12a
-        (&S12a, "guest firewall off", |s| {
-            s.guests.get_mut(&200).unwrap().firewall_options = Some(Ok(json!({"enable": 0})))
-        }, Want::Find(&[("lxc/200", Severity::Warning)])),
-        (&S12a, "template left alone", |s| {
-            let g = s.guests.get_mut(&200).unwrap();
-            g.firewall_options = Some(Ok(json!({})));
-            g.resource["template"] = json!(1);
-        }, Want::Pass),
-        (&S12a, "not read", |s| {
-            for g in s.guests.values_mut() {
-                g.firewall_options = None;
-            }
-        }, Want::Skip("not read")),
-        (&S12a, "unreadable", |s| {
-            for g in s.guests.values_mut() {
-                g.firewall_options = Some(denied("/nodes/pve1/qemu/100/firewall/options"));
-            }
-        }, Want::Skip("403")),
+        (
+            &S12a,
+            "guest firewall off",
+            |s| s.guests.get_mut(&200).unwrap().firewall_options = Some(Ok(json!({"enable": 0}))),
+            Want::Find(&[("lxc/200", Severity::Warning)]),
+        ),
+        (
+            &S12a,
+            "template left alone",
+            |s| {
+                let g = s.guests.get_mut(&200).unwrap();
+                g.firewall_options = Some(Ok(json!({})));
+                g.resource["template"] = json!(1);
+            },
+            Want::Pass,
+        ),
+        (
+            &S12a,
+            "not read",
+            |s| {
+                for g in s.guests.values_mut() {
+                    g.firewall_options = None;
+                }
+            },
+            Want::Skip("not read"),
+        ),
+        (
+            &S12a,
+            "unreadable",
+            |s| {
+                for g in s.guests.values_mut() {
+                    g.firewall_options = Some(denied("/nodes/pve1/qemu/100/firewall/options"));
+                }
+            },
+            Want::Skip("403"),
+        ),
         // S12b
-        (&S12b, "no ipfilter", |s| {
-            s.guests.get_mut(&100).unwrap().firewall_options = Some(Ok(json!({"enable": 1})))
-        }, Want::Find(&[("qemu/100", Severity::Info)])),
-        (&S12b, "firewall off: S12a reports", |s| {
-            s.guests.get_mut(&100).unwrap().firewall_options = Some(Ok(json!({"enable": 0})))
-        }, Want::Pass),
-        (&S12b, "not read", |s| {
-            for g in s.guests.values_mut() {
-                g.firewall_options = None;
-            }
-        }, Want::Skip("not read")),
+        (
+            &S12b,
+            "no ipfilter",
+            |s| s.guests.get_mut(&100).unwrap().firewall_options = Some(Ok(json!({"enable": 1}))),
+            Want::Find(&[("qemu/100", Severity::Info)]),
+        ),
+        (
+            &S12b,
+            "firewall off: S12a reports",
+            |s| s.guests.get_mut(&100).unwrap().firewall_options = Some(Ok(json!({"enable": 0}))),
+            Want::Pass,
+        ),
+        (
+            &S12b,
+            "not read",
+            |s| {
+                for g in s.guests.values_mut() {
+                    g.firewall_options = None;
+                }
+            },
+            Want::Skip("not read"),
+        ),
         // S22a
-        (&S22a, "secauth off, no cipher", |s| {
-            s.totem.as_mut().unwrap()["secauth"] = json!("off")
-        }, Want::Find(&[("cluster", Severity::Critical)])),
-        (&S22a, "cipher set", |s| {
-            let t = s.totem.as_mut().unwrap();
-            t.as_object_mut().unwrap().remove("secauth");
-            t["crypto_cipher"] = json!("aes256");
-            t["crypto_hash"] = json!("sha256");
-        }, Want::Pass),
-        (&S22a, "single node: no totem", |s| s.totem = Ok(json!({})), Want::Pass),
-        (&S22a, "totem unreadable", |s| s.totem = denied("/cluster/config/totem"),
-         Want::Skip("403")),
+        (
+            &S22a,
+            "secauth off, no cipher",
+            |s| s.totem.as_mut().unwrap()["secauth"] = json!("off"),
+            Want::Find(&[("cluster", Severity::Critical)]),
+        ),
+        (
+            &S22a,
+            "cipher set",
+            |s| {
+                let t = s.totem.as_mut().unwrap();
+                t.as_object_mut().unwrap().remove("secauth");
+                t["crypto_cipher"] = json!("aes256");
+                t["crypto_hash"] = json!("sha256");
+            },
+            Want::Pass,
+        ),
+        (
+            &S22a,
+            "single node: no totem",
+            |s| s.totem = Ok(json!({})),
+            Want::Pass,
+        ),
+        (
+            &S22a,
+            "totem unreadable",
+            |s| s.totem = denied("/cluster/config/totem"),
+            Want::Skip("403"),
+        ),
         // S22b
-        (&S22b, "3des", |s| s.totem.as_mut().unwrap()["crypto_cipher"] = json!("3des"),
-         Want::Find(&[("cluster", Severity::Critical)])),
-        (&S22b, "totem unreadable", |s| s.totem = denied("/cluster/config/totem"),
-         Want::Skip("403")),
+        (
+            &S22b,
+            "3des",
+            |s| s.totem.as_mut().unwrap()["crypto_cipher"] = json!("3des"),
+            Want::Find(&[("cluster", Severity::Critical)]),
+        ),
+        (
+            &S22b,
+            "totem unreadable",
+            |s| s.totem = denied("/cluster/config/totem"),
+            Want::Skip("403"),
+        ),
     ];
 
     #[test]
