@@ -5,47 +5,67 @@ use serde_json::{Value, json};
 use super::{Area, Confidence, Finding, Rule, Severity, Skip, ToolCall};
 use crate::diagnostics::snapshot::cluster::{ClusterSnapshot, NodeSnapshot};
 
+/// The `id`, `area` and `title` of a security rule, inside its `impl Rule`.
+macro_rules! meta {
+    ($id:literal, $title:literal) => {
+        fn id(&self) -> &'static str {
+            $id
+        }
+        fn area(&self) -> $crate::diagnostics::rules::Area {
+            $crate::diagnostics::rules::Area::Security
+        }
+        fn title(&self) -> &'static str {
+            $title
+        }
+    };
+}
+
 mod access;
+mod certs;
+mod corosync;
 #[cfg(test)]
 mod fixtures;
+mod guest;
 mod network;
 mod node;
+mod repos;
+mod tokens;
 
 /// The security rules, in catalogue order.
 pub static RULES: &[&dyn Rule] = &[
     &access::S01,
     &access::S02,
     &access::S03,
-    &access::S04a,
-    &access::S04b,
-    &access::S05a,
-    &access::S05b,
-    &access::S05c,
-    &access::S06,
-    &access::S07,
+    &tokens::S04a,
+    &tokens::S04b,
+    &tokens::S05a,
+    &tokens::S05b,
+    &tokens::S05c,
+    &tokens::S06,
+    &tokens::S07,
     &network::S08,
     &network::S09a,
     &network::S09b,
     &network::S10,
     &network::S11a,
     &network::S11b,
-    &network::S12a,
-    &network::S12b,
-    &node::S13a,
-    &node::S13b,
-    &node::S13c,
-    &node::S14,
+    &guest::S12a,
+    &guest::S12b,
+    &certs::S13a,
+    &certs::S13b,
+    &certs::S13c,
+    &certs::S14,
     &node::S15a,
     &node::S15b,
     &node::S15c,
     &node::S16,
-    &node::S17a,
-    &node::S17b,
-    &node::S17c,
+    &repos::S17a,
+    &repos::S17b,
+    &repos::S17c,
     &node::S18,
     &node::S21,
-    &network::S22a,
-    &network::S22b,
+    &corosync::S22a,
+    &corosync::S22b,
 ];
 
 /// A security finding with the fields every rule sets; the rest is filled in with struct

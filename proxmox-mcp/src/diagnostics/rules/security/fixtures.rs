@@ -85,7 +85,7 @@ pub fn healthy() -> ClusterSnapshot {
         ..ClusterSnapshot::default()
     };
     for name in ["pve1", "pve2", "pve3"] {
-        snap.nodes.insert(name.into(), node(name));
+        snap.nodes.insert(name.into(), healthy_node(name));
     }
     for (vmid, kind, node) in [(100, "qemu", "pve1"), (200, "lxc", "pve2")] {
         snap.guests.insert(
@@ -104,7 +104,7 @@ pub fn healthy() -> ClusterSnapshot {
     snap
 }
 
-fn node(name: &str) -> NodeSnapshot {
+fn healthy_node(name: &str) -> NodeSnapshot {
     let cert = |file: &str, issuer: &str, subject: &str, days: i64, kind: &str, bits: u32| {
         json!({"filename": file, "issuer": issuer, "subject": subject,
                "notbefore": NOW - 30 * DAY, "notafter": NOW + days * DAY,
@@ -239,4 +239,40 @@ pub fn check(cases: &[Case]) {
 /// A fact that could not be read.
 pub fn denied<T>(what: &str) -> Result<T, String> {
     Err(format!("GET {what}: 403 Permission check failed"))
+}
+
+/// The user `id` of the snapshot's user list.
+pub fn user<'a>(snap: &'a mut ClusterSnapshot, id: &str) -> &'a mut Value {
+    snap.users
+        .as_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|u| u["userid"] == id)
+        .unwrap()
+}
+
+/// The datacenter firewall options.
+pub fn options(s: &mut ClusterSnapshot) -> &mut Value {
+    s.firewall_options.as_mut().unwrap()
+}
+
+/// One node.
+pub fn node<'a>(s: &'a mut ClusterSnapshot, name: &str) -> &'a mut NodeSnapshot {
+    s.nodes.get_mut(name).unwrap()
+}
+
+/// One certificate of a node, by file name.
+pub fn cert<'a>(s: &'a mut ClusterSnapshot, name: &str, file: &str) -> &'a mut Value {
+    node(s, name)
+        .certificates
+        .as_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["filename"] == file)
+        .unwrap()
+}
+
+/// A node's APT repository body.
+pub fn repos<'a>(s: &'a mut ClusterSnapshot, name: &str) -> &'a mut Value {
+    node(s, name).apt_repositories.as_mut().unwrap()
 }
