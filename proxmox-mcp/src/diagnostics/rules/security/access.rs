@@ -209,6 +209,7 @@ impl Rule for S02 {
         let acl = got(&snap.acl)?;
         let roles = got(&snap.roles)?;
         let domains = got(&snap.domains)?;
+        // Memberships also come with each user (`groups`): the group list only adds to them.
         let groups = snap.groups.as_deref().unwrap_or_default();
         let with_tfa = tfa_users(tfa);
         let realms = tfa_realms(domains);

@@ -19,6 +19,7 @@ impl Rule for S04a {
         let users = got(&snap.users)?;
         let acl = got(&snap.acl)?;
         let roles = got(&snap.roles)?;
+        // Memberships also come with each user (`groups`): the group list only adds to them.
         let groups = snap.groups.as_deref().unwrap_or_default();
         let admin = admins(users, groups, acl, roles);
         let mut out = Vec::new();
