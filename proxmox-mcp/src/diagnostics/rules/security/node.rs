@@ -190,10 +190,16 @@ impl Rule for S18 {
     meta!("S18", "Proxmox VE release at end of life");
     fn check(&self, snap: &ClusterSnapshot, ctx: &Ctx) -> Outcome {
         let version = got(&snap.version)?;
-        let Some(text) = str_of(version, "version") else {
-            return Ok(vec![]);
+        // The oldest release in the cluster: /version answers for one node only.
+        let major_of = |v: &Value| -> Option<(u64, String)> {
+            let text = str_of(v, "version")?;
+            Some((text.split('.').next()?.parse().ok()?, text.to_owned()))
         };
-        let Some(major) = text.split('.').next().and_then(|m| m.parse::<u64>().ok()) else {
+        let oldest = std::iter::once(version)
+            .chain(snap.nodes.values().filter_map(|n| n.version.as_ref().ok()))
+            .filter_map(major_of)
+            .min_by_key(|(major, _)| *major);
+        let Some((major, text)) = oldest else {
             return Ok(vec![]);
         };
         let eol = match EOL.iter().find(|(m, _)| *m == major) {
@@ -422,6 +428,12 @@ mod tests {
             &S18,
             "PVE 5",
             |s| s.version = Ok(json!({"version": "5.4-13"})),
+            Want::Find(&[("cluster", Severity::Warning)]),
+        ),
+        (
+            &S18,
+            "one node still on PVE 7",
+            |s| node(s, "pve3").version = Ok(json!({"version": "7.4-19", "release": "7.4"})),
             Want::Find(&[("cluster", Severity::Warning)]),
         ),
         (
