@@ -471,4 +471,36 @@ mod tests {
             assert!(!is_secret_key(k), "{k}");
         }
     }
+
+    /// The seeded corpus: (secret, text with the secret in it).
+    fn corpus() -> Vec<(String, String)> {
+        include_str!("secret-corpus.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let (secret, context) = l.split_once('\t').expect("secret TAB context");
+                let context = context.replace("\\n", "\n").replace("{}", secret);
+                (secret.to_owned(), context)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_corpus_secret_survives() {
+        let corpus = corpus();
+        assert!(corpus.len() >= 30, "{} entries", corpus.len());
+        let all: String = corpus.iter().map(|(_, c)| format!("{c}\n")).collect();
+        for mask_hosts in [false, true] {
+            for (secret, context) in &corpus {
+                assert!(context.contains(secret.as_str()), "{context}");
+                let got = Sanitizer::new(mask_hosts, &["pve1".into()]).text(context);
+                assert!(!got.contains(secret.as_str()), "{secret} survived in {got:?}");
+            }
+            // All at once, as they reach a backend in one prompt.
+            let got = Sanitizer::new(mask_hosts, &[]).text(&all);
+            for (secret, _) in &corpus {
+                assert!(!got.contains(secret.as_str()), "{secret} survived in the joined corpus");
+            }
+        }
+    }
 }
