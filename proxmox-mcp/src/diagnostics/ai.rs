@@ -205,10 +205,24 @@ pub fn prompt(input: &NarrativeInput<'_>) -> String {
     p
 }
 
-/// The node names the findings name (`node/pve1`, `storage/pve1/local`, `disk/pve1/sda` …).
+/// The node names the findings name (`node/pve1`, `storage/pve1/local`, `disk/pve1/sda` …,
+/// and `/nodes/pve1/…` in their text and fixes).
 pub fn hosts(findings: &[Finding]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for f in findings {
+        let texts = [Some(&f.evidence), Some(&f.title), f.fix.as_ref()];
+        for text in texts.into_iter().flatten() {
+            for after in text.split("/nodes/").skip(1) {
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                    .collect();
+                let name = name.trim_end_matches('.');
+                if !name.is_empty() && !out.iter().any(|o| o == name) {
+                    out.push(name.to_owned());
+                }
+            }
+        }
         let mut parts = f.object.split('/');
         let kind = parts.next().unwrap_or_default();
         let node = parts.next();
@@ -432,6 +446,9 @@ mod tests {
         );
         check(&["disk/pve3//dev/sda", "repo/pve3", "cluster"], &["pve3"]);
         check(&["user/root@pam", "token/a@pve!x"], &[]);
+        let mut f = finding("qemu/101", "PUT /nodes/pve9/qemu/101/config");
+        f.fix = Some("pvesh set /nodes/pve8/qemu/101/config --agent 1".into());
+        assert_eq!(hosts(&[f]), ["pve8", "pve9"]);
     }
 
     #[test]

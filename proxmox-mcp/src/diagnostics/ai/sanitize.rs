@@ -494,12 +494,18 @@ mod tests {
             for (secret, context) in &corpus {
                 assert!(context.contains(secret.as_str()), "{context}");
                 let got = Sanitizer::new(mask_hosts, &["pve1".into()]).text(context);
-                assert!(!got.contains(secret.as_str()), "{secret} survived in {got:?}");
+                assert!(
+                    !got.contains(secret.as_str()),
+                    "{secret} survived in {got:?}"
+                );
             }
             // All at once, as they reach a backend in one prompt.
             let got = Sanitizer::new(mask_hosts, &[]).text(&all);
             for (secret, _) in &corpus {
-                assert!(!got.contains(secret.as_str()), "{secret} survived in the joined corpus");
+                assert!(
+                    !got.contains(secret.as_str()),
+                    "{secret} survived in the joined corpus"
+                );
             }
         }
     }
