@@ -57,18 +57,14 @@ impl Stream for Messages {
         };
         match kind {
             "message_start" => self.model = v["message"]["model"].as_str().map(str::to_owned),
-            "content_block_delta" => {
-                if v["delta"]["type"] == "text_delta" {
-                    let t = v["delta"]["text"]
-                        .as_str()
-                        .ok_or("malformed reply: a text_delta without text")?;
-                    text.push_str(t);
-                }
+            "content_block_delta" if v["delta"]["type"] == "text_delta" => {
+                let t = v["delta"]["text"]
+                    .as_str()
+                    .ok_or("malformed reply: a text_delta without text")?;
+                text.push_str(t);
             }
-            "message_delta" => {
-                if let Some(r) = v["delta"]["stop_reason"].as_str() {
-                    self.stop_reason = Some(r.to_owned());
-                }
+            "message_delta" if v["delta"]["stop_reason"].is_string() => {
+                self.stop_reason = v["delta"]["stop_reason"].as_str().map(str::to_owned);
             }
             "message_stop" => self.stopped = true,
             "error" => {
