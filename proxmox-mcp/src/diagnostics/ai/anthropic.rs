@@ -174,4 +174,24 @@ mod tests {
             Err("malformed reply"),
         );
     }
+
+    #[test]
+    fn cut_at_max_tokens_is_noted() {
+        let mut m = Messages::default();
+        let mut text = String::new();
+        m.event(
+            &ev("message_delta", r#"{"delta":{"stop_reason":"end_turn"}}"#),
+            &mut text,
+        )
+        .unwrap();
+        assert_eq!(m.note(), None);
+        m.event(
+            &ev("message_delta", r#"{"delta":{"stop_reason":"max_tokens"}}"#),
+            &mut text,
+        )
+        .unwrap();
+        assert!(m.note().unwrap().contains("max_tokens"));
+        let whole = serde_json::json!({"content":[{"type":"text","text":"a"},{"type":"tool_use"},{"type":"text","text":"b"}]});
+        assert_eq!(m.whole(&whole).unwrap(), "ab");
+    }
 }

@@ -424,6 +424,29 @@ mod tests {
     }
 
     #[test]
+    fn ordinary_diagnostics_text_is_kept() {
+        for text in [
+            "net0: virtio=BC:24:11:AA:BB:CC,bridge=vmbr0,firewall=1",
+            "scsi0: local-lvm:vm-101-disk-0,iothread=1,size=32G",
+            "pvesh set /nodes/pve1/qemu/101/config --agent 1",
+            "PUT /nodes/pve1/qemu/101/config agent=1",
+            "prune-backups keep-daily=7,keep-weekly=4,keep-monthly=6",
+            "cpu: x86-64-v2-AES, ostype: l26, boot: order=scsi0;net0",
+            "API token root@pam!ci has privsep 0 and expires in 400 days (warn > 365)",
+            "pve-manager/9.1.2/3f2a1b9c running kernel 6.8.12-4-pve, installed 6.8.12-5-pve",
+            "certificate pveproxy-ssl.pem expires 2026-01-01 (in 25 days, warn < 30)",
+            "features: nesting=1,keyctl=1; unprivileged: 1",
+            "user alice@pve has no TFA; role Administrator on /",
+            "storage local-zfs usage 91 % (warn ≥ 80, crit ≥ 90)",
+            "datacenter firewall: enable 0, policy_in ACCEPT",
+            "subscription status: notfound, nextduedate none",
+            "ring0_addr 10.0.0.1, ring1_addr 10.1.0.1",
+        ] {
+            check(false, &["pve1"], text, text);
+        }
+    }
+
+    #[test]
     fn hosts_and_addresses_when_asked() {
         check(
             true,
