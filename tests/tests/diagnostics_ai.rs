@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use proxmox_mcp::config::{AiBackend, AiConfig, AuditConfig, Config, DiagnosticsConfig, Secret};
+use proxmox_mcp::config::{
+    AiBackend, AiConfig, AuditConfig, ClusterConfig, Config, DiagnosticsConfig, Secret,
+};
 use proxmox_mcp::diagnostics::ai::{Keys, Narrative, NarrativeInput, narrate, narrate_with};
 use proxmox_mcp::diagnostics::rules::{Area, Confidence, Finding, Severity};
 use proxmox_mcp::engine::Engine;
@@ -194,9 +196,13 @@ struct World {
 
 impl World {
     fn new(ai: AiConfig) -> World {
+        World::with_clusters(ai, Vec::new())
+    }
+
+    fn with_clusters(ai: AiConfig, clusters: Vec<ClusterConfig>) -> World {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::new(Config {
-            clusters: Vec::new(),
+            clusters,
             state_dir: dir.path().join("state"),
             source: None,
             policy: Default::default(),
@@ -810,6 +816,39 @@ async fn no_corpus_secret_reaches_any_backend() {
     let stdin = std::fs::read_to_string(dir.path().join("corpus.stdin")).unwrap();
     let args = std::fs::read_to_string(dir.path().join("corpus.args")).unwrap();
     assert_clean(&format!("{args}{stdin}"), "claude-cli");
+}
+
+#[tokio::test]
+async fn the_engines_own_credentials_never_leave() {
+    // A secret of no recognisable shape: only the engine knows it is one.
+    let own = "plainClusterSecret42";
+    let server = Server::start(vec![Answer::Sse(openai_stream("m", &["ok"]))]).await;
+    let mut cfg = ai(
+        AiBackend::OpenAi,
+        Some(&server.url),
+        Duration::from_secs(10),
+    );
+    cfg.model = Some("m".into());
+    let cluster = ClusterConfig::token_pinned(
+        "lab",
+        "https://127.0.0.1:1".into(),
+        "monitor@pve!diag".into(),
+        Secret::new(own),
+        "00".repeat(32),
+    );
+    let world = World::with_clusters(cfg, vec![cluster]);
+    let f = vec![finding(
+        "node/pve1",
+        &format!("a description quotes {own} verbatim"),
+    )];
+    let n = world.ask(&Keys::default(), &f).await;
+    assert!(n.text.is_some(), "{n:?}");
+    let body = &server.seen()[0].body;
+    assert!(body.contains("a description quotes"), "{body}");
+    assert!(
+        !body.contains(own),
+        "the cluster's secret reached the payload"
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@
 //! - `claude-cli`: the command's own login; it inherits the environment.
 //!
 //! Before anything leaves, the whole prompt goes through [`sanitize`] (secrets always; IP
-//! addresses and host names with `mask_hosts`). Requests are limited to
+//! addresses and host names with `mask_hosts`), then through the audit redaction, which also
+//! masks every credential this process holds (the clusters' token secrets and passwords). Requests are limited to
 //! `diagnostics.ai.per_minute` per state directory (0: no limit), and each one writes an audit
 //! record (backend, model, bytes sent and received, duration, outcome), never the payload.
 //! Any failure (no key, rate limit, HTTP 429/529/5xx after at most one retry, a malformed
@@ -334,7 +335,8 @@ pub async fn narrate_with(
         cfg,
         keys,
         system: SYSTEM_PROMPT,
-        prompt: sanitizer.text(&prompt(&input)),
+        // The shapes first, then every secret this process holds (a PVE password is no shape).
+        prompt: crate::audit::redact::redact_str(&sanitizer.text(&prompt(&input))).into_owned(),
         deadline: started + cfg.timeout,
         progress,
     };
