@@ -209,7 +209,7 @@ pub async fn post(
         });
     }
     let mut decoder = Decoder::default();
-    let mut last_report = Instant::now();
+    let mut last_report: Option<Instant> = None;
     loop {
         let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
             Err(_) => return Err(timed_out(sent, received)),
@@ -236,13 +236,16 @@ pub async fn post(
                 received,
             })?;
         }
-        if last_report.elapsed() >= Duration::from_millis(250) && !text.is_empty() {
-            last_report = Instant::now();
+        // The first text at once, then at most four updates a second.
+        let due = last_report.is_none_or(|t| t.elapsed() >= Duration::from_millis(250));
+        if due && !text.is_empty() {
+            last_report = Some(Instant::now());
+            let chars = text.chars().count();
             call.progress
                 .report(
-                    text.chars().count() as f64,
+                    chars as f64,
                     None,
-                    format!("AI analysis: {} characters received", text.chars().count()),
+                    format!("AI analysis: {chars} characters received"),
                 )
                 .await;
         }
